@@ -1,0 +1,139 @@
+"""Configuration: YAML data validated against a pydantic schema, never evaluated code.
+
+Layers, lowest to highest (the dask-jobqueue model): the schema's defaults, then a YAML
+file, then environment variables ``SSE_DRIVER_<SECTION>__<KEY>=value`` (value parsed as
+YAML, e.g. ``SSE_DRIVER_MD__TEMPERATURES_K='[900, 1100]'``), then explicit overrides from
+the command line. Every failure becomes one :class:`ConfigError` line naming the file,
+the dotted key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError
+
+ENV_PREFIX = "SSE_DRIVER_"
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (safe loader only); ConfigError on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found; pass an existing YAML file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Nested overrides from ``SSE_DRIVER_A__B=value`` variables (values parsed as YAML)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "SSE_DRIVER_HOME":
+            continue
+        keys = name[len(ENV_PREFIX):].lower().split("__")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"environment {name}: value is not valid YAML: {raw!r}") from None
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment {name}: conflicts with another SSE_DRIVER_ variable")
+        node[keys[-1]] = value
+    return out
+
+
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: ``over`` merged into ``base``, recursing into mappings."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """Field names of the sub-model at ``loc[:-1]``, for 'unknown key' messages."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        current = fields[part].annotation
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else None
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
+    """One line: ``source: dotted.key: what is wrong (got X); N more``."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc) or "<top level>"
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        msg = f"unknown key{hint}"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        got = first.get("input")
+        msg = f"{first['msg']} (got {got!r})" if not isinstance(got, dict) else first["msg"]
+    more = f"; and {len(errors) - 1} more problem(s)" if len(errors) > 1 else ""
+    return f"{source}: {key}: {msg}{more}"
+
+
+def validate(model: type[M], data: Mapping[str, Any], source: str = "config") -> M:
+    """``model`` built from ``data``, or a one-line ConfigError."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model, source)) from None
+
+
+def load(
+    model: type[M],
+    path: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> M:
+    """Defaults <- YAML file <- environment <- overrides, validated against ``model``."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        data = read_yaml(path)
+        source = str(path)
+    env = env_overrides(environ)
+    if env:
+        data = deep_merge(data, env)
+        source += " + SSE_DRIVER_ environment"
+    if overrides:
+        data = deep_merge(data, overrides)
+        source += " + command line"
+    return validate(model, data, source)
+
+
+def dump_yaml(settings: BaseModel) -> str:
+    """The full, resolved settings as YAML (what ``sse-driver config show`` prints)."""
+    return yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,1 @@
+"""Molecular dynamics: structures -> LAMMPS decks -> LAMMPS under MPI -> transport."""

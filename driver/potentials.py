@@ -1,0 +1,127 @@
+"""Interatomic potential files (``potentials/*.yaml``): loading, coverage, LAMMPS lines.
+
+A file holds its citation, species charges, pair terms and the LAMMPS styles it needs.
+Coverage is checked before LAMMPS starts: a structure with a species or pair the file
+lacks is refused with a message naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from itertools import combinations_with_replacement
+from pathlib import Path
+
+import yaml
+
+from .errors import CoverageError, UserError
+from .resources import data_dir
+
+#: Pair-term parameter names per functional form, in LAMMPS pair_coeff order.
+FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0")}
+
+
+@dataclass(frozen=True)
+class Potential:
+    name: str
+    form: str
+    citation: dict
+    charges: dict[str, float]
+    pairs: dict[frozenset, tuple[float, ...]]
+    coulomb_only: str | None
+    short_cutoff: float
+    styles: dict[str, list[str]]
+    path: Path
+    sha256: str = field(repr=False)
+
+    @property
+    def anions(self) -> set[str]:
+        return {s for s, q in self.charges.items() if q < 0}
+
+    def missing(self, species: set[str]) -> list[str]:
+        """Species without a charge, and pairs without a term, e.g. ``['La', 'La-O']``."""
+        out = [s for s in sorted(species) if s not in self.charges]
+        for a, b in combinations_with_replacement(sorted(species), 2):
+            if frozenset((a, b)) in self.pairs:
+                continue
+            both_cations = a not in self.anions and b not in self.anions
+            if both_cations and self.coulomb_only == "cation-cation":
+                continue
+            out.append(f"{a}-{b}")
+        return out
+
+    def check_covers(self, species: set[str]) -> None:
+        """Raise CoverageError naming every uncovered species or pair."""
+        missing = self.missing(species)
+        if missing:
+            covered = ", ".join(sorted(self.charges))
+            raise CoverageError(
+                f"potential {self.name} has no term for {', '.join(missing)} (it covers "
+                f"{covered}); choose another potential with --potential or md.potential")
+
+    def net_charge(self, counts: dict[str, float]) -> float:
+        return sum(self.charges[s] * n for s, n in counts.items())
+
+    def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float) -> list[str]:
+        """pair_style, pair_coeff and kspace_style lines for species->type ``type_of``."""
+        if self.form != "pedone":
+            raise UserError(f"{self.path}: form {self.form!r} is not supported (known: pedone)")
+        lines = [
+            f"pair_style hybrid/overlay pedone {self.short_cutoff:g} coul/long {coul_cutoff:g}",
+            "pair_coeff * * coul/long",
+        ]
+        for a, ta in type_of.items():
+            for b, tb in type_of.items():
+                if ta > tb:
+                    continue
+                params = self.pairs.get(frozenset((a, b)))
+                if params is not None:
+                    nums = " ".join(f"{p:.6f}" for p in params)
+                    lines.append(f"pair_coeff {ta} {tb} pedone {nums}  # {a}-{b}")
+        lines += ["pair_modify shift yes", f"kspace_style pppm {kspace_accuracy:g}"]
+        return lines
+
+
+def _parse(path: Path) -> Potential:
+    raw = path.read_bytes()
+    try:
+        doc = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        form = doc["form"]
+        names = FORM_PARAMS[form]
+        charges = {s: float(v["charge"]) for s, v in doc["species"].items()}
+        pairs = {}
+        for row in doc["pairs"]:
+            a, b, *vals = row
+            if len(vals) != len(names):
+                raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
+            pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
+        cit = doc["citation"]
+        if not cit.get("doi"):
+            raise ValueError("citation.doi is required: every parameter file cites its source")
+        return Potential(
+            name=doc["name"], form=form, citation=cit, charges=charges, pairs=pairs,
+            coulomb_only=doc.get("coulomb_only"),
+            short_cutoff=float(doc["lammps"]["short_cutoff"]),
+            styles={k: list(v) for k, v in doc["lammps"]["styles"].items()},
+            path=path, sha256=hashlib.sha256(raw).hexdigest())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: malformed potential file: {exc!s}") from None
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in data_dir("potentials").glob("*.yaml"))
+
+
+def load(name_or_path: str) -> Potential:
+    """A potential by name (``potentials/NAME.yaml``) or by path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return _parse(p)
+    path = data_dir("potentials") / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise UserError(
+            f"unknown potential {name_or_path!r}; available: {', '.join(available())}")
+    return _parse(path)
