@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import UserError
+from .errors import SSEError, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +66,77 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return rc
 
 
+def _cmd_md(args: argparse.Namespace) -> int:
+    from . import config
+    from .md.workflow import RESULT, run_md
+    from .mpi import MPI
+    from .schema import Settings
+
+    comm = MPI.COMM_WORLD
+    over = {k: v for k, v in {
+        "temperatures_k": args.temperatures, "supercell": args.supercell,
+        "equil_ps": args.equil_ps, "prod_ps": args.prod_ps, "timestep_fs": args.timestep_fs,
+        "potential": args.potential, "seed": args.seed}.items() if v is not None}
+    settings = config.load(Settings, args.config, overrides={"md": over}).md
+    out = Path(args.out)
+    if (out / RESULT).exists() and not args.force:
+        raise UserError(f"{out / RESULT} exists; choose another --out or pass --force")
+    built = _structure_from_args(args, settings)
+    meta = {"input": args.composition or args.cif}
+    if built is not None:
+        structure, info = built
+        meta.update(info)
+    result = run_md(structure, settings, out, comm, meta=meta)
+    if comm.rank == 0:
+        _print_md_summary(result, out)
+    return 0
+
+
+def _structure_from_args(args, settings):
+    from .errors import CompositionError
+
+    if args.composition:
+        from .md.compositions import parse
+        from .md.structures import build
+
+        cand = parse(args.composition)
+        b = build(cand, settings.supercell, settings.seed)
+        return b.structure, {"family": cand.family, "variables": cand.variables,
+                             "realized_variables": b.realized, "species_roles": cand.species,
+                             "decoration_seed": b.seed, "supercell": list(b.supercell)}
+    from pymatgen.core import Structure
+
+    path = Path(args.cif)
+    if not path.is_file():
+        raise UserError(f"--cif {path}: file not found")
+    try:
+        s = Structure.from_file(str(path))
+    except Exception as exc:
+        raise UserError(f"--cif {path}: cannot read as a CIF ({str(exc).splitlines()[0][:120]})") from None
+    if not s.is_ordered:
+        raise CompositionError(f"--cif {path}: has partial occupancies; order it first (e.g. "
+                               "pymatgen OrderDisorderedStructureTransformation) or use --composition")
+    s.remove_oxidation_states()
+    return s * settings.supercell, {"family": "cif", "cif": str(path), "supercell": settings.supercell}
+
+
+def _print_md_summary(r: dict, out: Path) -> None:
+    print(f"{r['formula']}: {r['n_atoms']} atoms, potential {r['potential']['name']}")
+    for t in r["temperatures"]:
+        flag = "" if t["diffusive"] else "  (NOT diffusive: " + t["diffusive_reason"] + ")"
+        print(f"  {t['temperature_K']:7.1f} K  D = {t['D_cm2_s']:.3e} +- {t['D_err_cm2_s']:.1e} cm2/s"
+              f"  sigma = {t['sigma_S_cm']:.3e} +- {t['sigma_err_S_cm']:.1e} S/cm{flag}")
+    a = r["arrhenius"]
+    if a:
+        lo, hi = a["sigma_300K_interval_95"]
+        print(f"  Ea = {a['Ea_eV']:.3f} +- {a['Ea_err_eV']:.3f} eV; sigma(300 K) = "
+              f"{a['sigma_300K_S_cm']:.2e} S/cm (95 %: {lo:.1e} .. {hi:.1e})")
+    e = r["elastic"]
+    print(f"  K = {e['bulk_vrh_GPa']:.1f} GPa, G = {e['shear_vrh_GPa']:.1f} GPa, "
+          f"E = {e['youngs_vrh_GPa']:.1f} GPa (0 K, VRH)")
+    print(f"wrote {out / 'result.json'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-driver", description=(
         "Closed-loop discovery of solid-state electrolytes: LAMMPS MD, DOLFINx phase "
@@ -92,6 +163,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?", help="YAML config file")
     c.set_defaults(func=_cmd_config)
 
+    md = sub.add_parser("md", help="LAMMPS MD of one composition: D, sigma, Ea, RDF, moduli",
+                        description="Build the structure, relax it, compute 0 K elastic "
+                        "constants, run NPT then NVT at each temperature, and write DIR/result.json "
+                        "(keys documented in docs/md.md) with MSD and Arrhenius plots. Runs under "
+                        "mpirun -n K too (all ranks run LAMMPS together).")
+    src = md.add_mutually_exclusive_group(required=True)
+    src.add_argument("--composition", help="e.g. 'Li1.5Al0.5Ge1.5(PO4)3' or 'Li6.4La3Zr1.4Ta0.6O12'")
+    src.add_argument("--cif", help="an ordered CIF file")
+    md.add_argument("--config", help="YAML settings file (md: section); flags override it")
+    md.add_argument("--temperatures", type=float, nargs="+", metavar="T", help="kelvin")
+    md.add_argument("--supercell", type=int, nargs=3, metavar=("A", "B", "C"))
+    md.add_argument("--equil-ps", type=float, help="NPT equilibration per temperature (ps)")
+    md.add_argument("--prod-ps", type=float, help="NVT production per temperature (ps)")
+    md.add_argument("--timestep-fs", type=float)
+    md.add_argument("--potential", help="name in potentials/ (default pedone2006)")
+    md.add_argument("--seed", type=int, help="decoration and velocity seed")
+    md.add_argument("--out", required=True, help="run directory")
+    md.add_argument("--force", action="store_true", help="overwrite an existing result")
+    md.set_defaults(func=_cmd_md)
+
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")
     m.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
@@ -107,8 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
-        sys.stderr.write(f"sse-driver {args.command}: error: {exc}\n")
+        mpi = sys.modules.get("driver.mpi")
+        if mpi is None or mpi.MPI.COMM_WORLD.rank == 0:  # one line, not one per rank
+            sys.stderr.write(f"sse-driver {args.command}: error: {exc}\n")
         return exc.exit_code
+    except SSEError as exc:  # a run failed (LAMMPS error, timeout): not the user's input
+        mpi = sys.modules.get("driver.mpi")
+        if mpi is None or mpi.MPI.COMM_WORLD.rank == 0:
+            sys.stderr.write(f"sse-driver {args.command}: {type(exc).__name__}: {exc}\n")
+            tail = getattr(exc, "log_tail", "")
+            if tail:
+                sys.stderr.write("--- last lines of log.lammps ---\n" + tail + "\n")
+        return 3
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -53,3 +53,28 @@ def write_data(structure: Structure, path: str | Path, type_of: dict[str, int],
     path = Path(path)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def read_data(path: str | Path, type_of: dict[str, int]) -> Structure:
+    """A Structure from a LAMMPS data file written by LAMMPS (``write_data``) or by us."""
+    species_of = {t: el for el, t in type_of.items()}
+    lines = Path(path).read_text().splitlines()
+    box = {"xy": 0.0, "xz": 0.0, "yz": 0.0}
+    n_atoms = 0
+    for line in lines:
+        w = line.split()
+        if len(w) >= 2 and w[-1] == "atoms" and w[0].isdigit():
+            n_atoms = int(w[0])
+        for ax in "xyz":
+            if w[-2:] == [f"{ax}lo", f"{ax}hi"]:
+                box[f"l{ax}"] = float(w[1]) - float(w[0])
+                box[f"{ax}lo"] = float(w[0])
+        if w[-3:] == ["xy", "xz", "yz"]:
+            box["xy"], box["xz"], box["yz"] = map(float, w[:3])
+    start = next(i for i, l in enumerate(lines) if l.split()[:1] == ["Atoms"]) + 2
+    rows = [l.split() for l in lines[start:start + n_atoms]]
+    rows.sort(key=lambda r: int(r[0]))
+    origin = np.array([box["xlo"], box["ylo"], box["zlo"]])
+    m = box_matrix(box["lx"], box["ly"], box["lz"], box["xy"], box["xz"], box["yz"])
+    cart = np.array([[float(v) for v in r[3:6]] for r in rows]) - origin
+    return Structure(m, [species_of[int(r[1])] for r in rows], cart, coords_are_cartesian=True)

@@ -1,0 +1,185 @@
+"""One candidate through the MD stage: structure -> relax -> elastic -> NPT/NVT per T ->
+analysis -> ``result.json`` (written atomically, last, so it exists only for a finished run).
+
+All ranks of ``comm`` run LAMMPS together; rank 0 writes files and analyses. The run
+directory keeps every deck, data file and log, so the plain ``lmp`` reproduces each stage.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Lattice, Structure
+
+from .. import __version__
+from ..fileio import atomic_write_json
+from ..mpi import MPI
+from ..potentials import Potential, load as load_potential
+from ..schema import MDSettings
+from . import analysis as A
+from .datafile import read_data
+from .decks import MDInputGenerator
+from .runner import run_deck
+
+RESULT = "result.json"
+
+
+def _bcast_files(comm, fn):
+    """Run ``fn`` (file writing) on rank 0, share its return value, and sync."""
+    out = fn() if comm.rank == 0 else None
+    out = comm.bcast(out, root=0)
+    comm.Barrier()
+    return out
+
+
+def _li_msd_positions(run: Path, n_li: int) -> tuple[np.ndarray, np.ndarray]:
+    """Li positions relative to the whole system's centre of mass (removes COM drift)."""
+    steps, pos = A.read_dump_positions(run / "li_unwrapped.dump")
+    com = A.read_ave_time(run / "com.dat")  # step, x, y, z (from step = sample onward)
+    com_by_step = {int(r[0]): r[1:4] for r in com}
+    ref = com_by_step.get(int(steps[1]), com[0, 1:4]) if len(steps) > 1 else np.zeros(3)
+    shift = np.array([com_by_step.get(int(s), ref) for s in steps])
+    if pos.shape[1] != n_li:
+        raise ValueError(f"dump holds {pos.shape[1]} atoms, expected {n_li} Li")
+    return steps, pos - shift[:, None, :]
+
+
+def analyse_temperature(run: Path, T: float, settings: MDSettings, n_li: int,
+                        type_of: dict[str, int]) -> dict:
+    """Everything measured at one temperature, as a JSON-ready dict."""
+    cell_line = (run / "npt_cell.txt").read_text().split()
+    cell = {k: float(v) for k, v in zip(cell_line[1::2], cell_line[2::2])}
+    vol = cell["lx"] * cell["ly"] * cell["lz"]
+    steps, pos = _li_msd_positions(run, n_li)
+    dt_ps = (steps[1] - steps[0]) * settings.timestep_fs / 1000.0
+    D, lag, msd = A.diffusivity(pos, dt_ps)
+    sigma, sigma_err = A.nernst_einstein(D.D_cm2_s, D.D_err_cm2_s, n_li, vol, T,
+                                         haven_ratio=settings.haven_ratio)
+    species = sorted(type_of, key=type_of.get)
+    r, g = A.read_rdf(run / "rdf.dat", len(species))
+    lat = Lattice([[cell["lx"], 0, 0], [cell["xy"], cell["ly"], 0],
+                   [cell["xz"], cell["yz"], cell["lz"]]])
+    np.savetxt(run / "msd.dat", np.column_stack([lag, msd]), header="lag_ps msd_A2 (Li, COM-corrected, all origins)")
+    return {
+        "temperature_K": T, "npt_mean_temperature_K": cell["T"], "npt_mean_pressure_bar": cell["P"],
+        "lattice_A": list(lat.abc), "angles_deg": list(lat.angles), "volume_A3": vol,
+        "D_cm2_s": D.D_cm2_s, "D_err_cm2_s": D.D_err_cm2_s,
+        "sigma_S_cm": sigma, "sigma_err_S_cm": sigma_err,
+        "msd_window_ps": [D.window.start_ps, D.window.end_ps], "msd_loglog_slope": D.window.slope,
+        "diffusive": D.window.diffusive, "diffusive_reason": D.window.reason,
+        "n_blocks": D.n_blocks, "block_D_cm2_s": [b * A.A2_PER_PS_TO_CM2_PER_S for b in D.block_D_A2_ps],
+        "hops_estimate": D.hops_estimate,
+        "rdf_first_peak_A": {f"Li-{b}": A.first_peak(r, g[i]) for i, b in enumerate(species)},
+        "run_dir": str(run),
+    }
+
+
+def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=None,
+           potential: Potential | None = None, meta: dict | None = None) -> dict:
+    """The whole MD stage for one structure; returns the result dict (all ranks)."""
+    comm = comm or MPI.COMM_WORLD
+    out = Path(out).resolve()
+    pot = potential or load_potential(settings.potential)
+    gen = MDInputGenerator(settings, pot)
+    t_start = time.perf_counter()
+    species = {sp.symbol for sp in structure.composition}
+    pot.check_covers(species)  # refused before LAMMPS starts
+    n_li = int(structure.composition["Li"])
+    if n_li == 0:
+        from ..errors import CompositionError
+        raise CompositionError("structure has no Li: nothing to diffuse")
+
+    # 1. relax
+    relax = gen.relax_set(structure)
+
+    def write_relax() -> None:
+        relax.write(out / "relax")
+        structure.to(filename=str(out / "structure.cif"))
+
+    _bcast_files(comm, write_relax)
+    run_deck(out / "relax", comm)
+    relaxed = _bcast_files(comm, lambda: read_data(out / "relax" / "relaxed.data", gen.type_of).as_dict())
+    relaxed = Structure.from_dict(relaxed)
+
+    # 2. elastic constants at 0 K
+    el = gen.elastic_set(relaxed)
+    _bcast_files(comm, lambda: el.write(out / "elastic") and None)
+    run_deck(out / "elastic", comm)
+
+    # 3. NPT + NVT per temperature
+    per_T = []
+    for i, T in enumerate(settings.temperatures_k):
+        iset = gen.md_set(relaxed, T, settings.seed + 1000 * (i + 1))
+        run = out / f"T{T:g}K"
+        _bcast_files(comm, lambda: iset.write(run) and None)  # write() returns the dir
+        run_deck(run, comm, expected_steps=iset.expected_steps)
+        per_T.append(_bcast_files(comm, lambda: analyse_temperature(run, T, settings, n_li, gen.type_of)))
+
+    def finish() -> dict:
+        stress = {l.split()[0]: np.array(l.split()[1:], float)
+                  for l in (out / "elastic" / "stress.dat").read_text().splitlines()}
+        C = A.elastic_constants(stress, settings.elastic_strain)
+        T = np.array([p["temperature_K"] for p in per_T])
+        used = [p for p in per_T if p["diffusive"] and p["sigma_S_cm"] > 0
+                and np.isfinite(p["sigma_err_S_cm"])]
+        arr = None
+        arr_note = (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
+                    "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
+                    "raise T or enlarge the supercell)")
+        if len(used) >= 2:
+            fit = A.arrhenius_fit(np.array([p["temperature_K"] for p in used]),
+                                  np.array([p["sigma_S_cm"] for p in used]),
+                                  np.array([p["sigma_err_S_cm"] for p in used]), 300.0)
+            arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
+                   "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
+                   "chi2_per_dof": fit.chi2_per_dof,
+                   "sigma_300K_S_cm": fit.value_target, "sigma_300K_ln_err": fit.value_target_err_log,
+                   "sigma_300K_interval_68": list(fit.interval_68),
+                   "sigma_300K_interval_95": list(fit.interval_95),
+                   "extrapolation_Tmin_over_300K": fit.extrapolation_factor,
+                   "temperatures_used_K": [p["temperature_K"] for p in used]}
+            arr_note = ("weighted fit of ln(sigma T) vs 1/(k_B T) over the temperatures that "
+                        "reached the diffusive regime")
+        low = per_T[int(np.argmin(T))]
+        density = relaxed.composition.weight / (low["volume_A3"] * 0.602214076)  # g/cm^3
+        checks = {
+            "all_diffusive": all(p["diffusive"] for p in per_T),
+            "every_T_has_error_bar": all(np.isfinite(p["D_err_cm2_s"]) for p in per_T),
+            "born_stable": A.moduli(C)["born_stable"],
+            "arrhenius_fitted": arr is not None,
+        }
+        result = {
+            "schema": "sse-driver/md-result/1",
+            "formula": structure.composition.reduced_formula,
+            "composition": {k: int(v) for k, v in structure.composition.as_dict().items()},
+            "n_atoms": len(structure), "n_li": n_li,
+            "potential": {"name": pot.name, "doi": pot.citation["doi"], "sha256": pot.sha256},
+            "settings": settings.model_dump(mode="json"),
+            "relaxed_0K": {"lattice_A": list(relaxed.lattice.abc),
+                           "angles_deg": list(relaxed.lattice.angles),
+                           "volume_A3": relaxed.volume},
+            "npt_lowest_T": {"temperature_K": low["temperature_K"], "lattice_A": low["lattice_A"],
+                             "angles_deg": low["angles_deg"], "density_g_cm3": density},
+            "temperatures": per_T,
+            "arrhenius": arr, "arrhenius_note": arr_note,
+            "haven_ratio": settings.haven_ratio,
+            "elastic": {"C_GPa": C.tolist(), "strain": settings.elastic_strain,
+                        **{f"{k}_GPa" if not k.startswith(("born", "min_")) else k: v
+                           for k, v in A.moduli(C).items()}},
+            "checks": checks,
+            "provenance": {"sse_driver": __version__, "python": platform.python_version(),
+                           "mpi_ranks": comm.size, "seconds": time.perf_counter() - t_start,
+                           **(meta or {})},
+        }
+        from .plots import arrhenius_plot, msd_plot
+        msd_plot(out, per_T)
+        if arr:
+            arrhenius_plot(out / "arrhenius.png", used, arr)
+        atomic_write_json(out / RESULT, result)
+        return result
+
+    return _bcast_files(comm, finish)
