@@ -69,16 +69,24 @@ def diffusive_window(lag_ps: np.ndarray, msd: np.ndarray, min_start_ps: float = 
                                "run too short: fewer than 4 lags between the ballistic "
                                f"cut ({min_start_ps} ps) and half the trajectory")
     lt, lm = np.log(lag_ps[idx]), np.log(msd[idx])
-    # try successively later starts; take the first whose remaining window is linear
-    for k in range(0, len(idx) - 3):
-        slope = np.polyfit(lt[k:], lm[k:], 1)[0]
-        if abs(slope - 1) <= tol:
-            return DiffusiveWindow(float(lag_ps[idx[k]]), float(lag_ps[idx[-1]]), float(slope),
-                                   True, "log-log slope within tolerance")
-        if k >= len(idx) // 2:
+    # local slope at each lag over a factor-of-2 span of lag times; the window starts at
+    # the first lag whose local slope is within tolerance (past the ballistic/caged part)
+    for k in range(len(idx) - 3):
+        if lt[k] + np.log(2.0) > lt[-1]:   # the window must span at least a factor of 2
             break
-    slope = np.polyfit(lt, lm, 1)[0]
-    return DiffusiveWindow(float(lag_ps[idx[0]]), float(lag_ps[idx[-1]]), float(slope), False,
+        span = (lt >= lt[k]) & (lt <= lt[k] + np.log(2.0))
+        if span.sum() < 3:
+            break
+        local = np.polyfit(lt[span], lm[span], 1)[0]
+        if abs(local - 1) <= tol:
+            slope = float(np.polyfit(lt[k:], lm[k:], 1)[0])
+            ok_fit = abs(slope - 1) <= tol
+            return DiffusiveWindow(float(lag_ps[idx[k]]), float(lag_ps[idx[-1]]), slope, ok_fit,
+                                   "log-log slope within tolerance" if ok_fit else
+                                   f"local slope reaches 1 at {lag_ps[idx[k]]:.2g} ps but the "
+                                   f"window's slope is {slope:.2f}: not converged; extend the run")
+    slope = float(np.polyfit(lt, lm, 1)[0])
+    return DiffusiveWindow(float(lag_ps[idx[0]]), float(lag_ps[idx[-1]]), slope, False,
                            f"log-log slope {slope:.2f} not within 1 +- {tol}: sub-diffusive "
                            "(too few hops) or not converged; extend the run or raise T")
 
@@ -228,6 +236,20 @@ def elastic_constants(stress_bar: dict[str, np.ndarray], strain: float) -> np.nd
         sm = -np.asarray(stress_bar[f"e{j + 1}m"], float)
         C[:, j] = (sp - sm) / (2 * strain) * BAR_TO_GPA
     return 0.5 * (C + C.T)
+
+
+def elastic_uncertainty(stress_bar: dict[str, np.ndarray], strain: float) -> dict:
+    """Half the spread between forward (+eps vs reference) and backward (reference vs
+    -eps) differences, for each modulus: minimizer stress noise plus the nonlinearity that
+    the central difference cancels, so a conservative error bar (GPa)."""
+    ref = -np.asarray(stress_bar["ref"], float)
+    fwd, bwd = np.zeros((6, 6)), np.zeros((6, 6))
+    for j in range(6):
+        fwd[:, j] = (-np.asarray(stress_bar[f"e{j + 1}p"], float) - ref) / strain * BAR_TO_GPA
+        bwd[:, j] = (ref + np.asarray(stress_bar[f"e{j + 1}m"], float)) / strain * BAR_TO_GPA
+    mf, mb = moduli(0.5 * (fwd + fwd.T)), moduli(0.5 * (bwd + bwd.T))
+    return {f"{k}_err": abs(mf[k] - mb[k]) / 2 for k in
+            ("C11", "C12", "C44", "bulk_vrh", "shear_vrh", "youngs_vrh")}
 
 
 def moduli(C: np.ndarray) -> dict:

@@ -94,7 +94,8 @@ class MDInputGenerator:
         self.potential.check_covers(self.species)
         tri = _is_triclinic(structure)
         deck = render("relax.lammps.j2", **self._common(
-            "structure.data", f"relax {structure.composition.reduced_formula}", tri))
+            "structure.data", f"relax {structure.composition.reduced_formula}", tri),
+            relax_cycles=4)
         return LammpsInputSet(deck, structure, self.type_of, self.potential.charges)
 
     def md_set(self, structure: Structure, temperature: float, seed: int) -> LammpsInputSet:

@@ -36,7 +36,8 @@ class LostAtomsError(LammpsError):
 
 
 class NonFiniteError(LammpsError):
-    """Energy or coordinates became NaN/inf, or PPPM lost atoms out of range: a blow-up."""
+    """A blow-up or collapse: energy or coordinates NaN/inf, atoms out of the PPPM grid's
+    range, or neighbor lists overflowing because atoms piled onto each other."""
 
 
 class DeckError(LammpsError):
@@ -50,6 +51,7 @@ class LammpsTimeout(LammpsError):
 _PATTERNS = (
     (LostAtomsError, ("lost atoms", "bond atom missing")),
     (NonFiniteError, ("out of range atoms", "non-numeric", "nan", "inf ", "too many neighbor bins",
+                      "neighbor list overflow",
                       "energy is not finite")),
     (DeckError, ("unknown command", "illegal", "invalid", "cannot open", "unknown pair style",
                  "unrecognized", "incorrect args", "expected")),
@@ -113,13 +115,17 @@ def run_deck(run_dir: str | Path, comm=None, input_name: str = "in.lammps",
                 raise cls(f"LAMMPS: {msg}", log_tail(log), str(run_dir)) from None
             steps = int(lmp.extract_global("ntimestep"))
             natoms = int(lmp.get_natoms())
-            pe = lmp.get_thermo("pe") if natoms else 0.0
+            if expected_steps is not None and steps < expected_steps:
+                raise LammpsTimeout(
+                    f"run stopped at step {steps} of {expected_steps} (timer timeout)",
+                    log_tail(log), str(run_dir))
+            try:
+                pe = lmp.get_thermo("pe")
+            except Exception:  # energy not tallied on the last step: nothing to check
+                pe = 0.0
         finally:
             lmp.close()
     if not math.isfinite(pe):
         raise NonFiniteError(f"LAMMPS finished with non-finite energy {pe}", log_tail(log),
                              str(run_dir))
-    if expected_steps is not None and steps < expected_steps:
-        raise LammpsTimeout(f"run stopped at step {steps} of {expected_steps} (timer timeout)",
-                            log_tail(log), str(run_dir))
     return RunInfo(str(run_dir), time.perf_counter() - t0, steps, comm.size, natoms)

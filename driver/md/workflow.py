@@ -159,7 +159,9 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
             "n_atoms": len(structure), "n_li": n_li,
             "potential": {"name": pot.name, "doi": pot.citation["doi"], "sha256": pot.sha256},
             "settings": settings.model_dump(mode="json"),
-            "relaxed_0K": {"lattice_A": list(relaxed.lattice.abc),
+            "relaxed_0K": {"residual_pressure_bar": float(
+                               (out / "relax" / "relax_done.txt").read_text().split()[6]),
+                           "lattice_A": list(relaxed.lattice.abc),
                            "angles_deg": list(relaxed.lattice.angles),
                            "volume_A3": relaxed.volume},
             "npt_lowest_T": {"temperature_K": low["temperature_K"], "lattice_A": low["lattice_A"],
@@ -168,8 +170,11 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
             "arrhenius": arr, "arrhenius_note": arr_note,
             "haven_ratio": settings.haven_ratio,
             "elastic": {"C_GPa": C.tolist(), "strain": settings.elastic_strain,
+                        "relaxed_0K": True,
                         **{f"{k}_GPa" if not k.startswith(("born", "min_")) else k: v
-                           for k, v in A.moduli(C).items()}},
+                           for k, v in A.moduli(C).items()},
+                        **{k.replace("_err", "_err_GPa"): v for k, v in
+                           A.elastic_uncertainty(stress, settings.elastic_strain).items()}},
             "checks": checks,
             "provenance": {"sse_driver": __version__, "python": platform.python_version(),
                            "mpi_ranks": comm.size, "seconds": time.perf_counter() - t_start,

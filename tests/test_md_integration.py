@@ -1,0 +1,178 @@
+"""The MD engine end to end with the real LAMMPS, serially and under mpirun -n 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from driver.md import runner as R
+from tests.conftest import BIN, run_cli
+
+LAGP = "Li1.5Al0.5Ge1.5(PO4)3"
+# Experimental LAGP lattice (R-3c, hexagonal axes): ICSD 263763 as listed by OBELiX
+# (entry 1xf; measurement doi:10.1021/acsami.8b00842).
+LAGP_A, LAGP_C = 8.25658, 20.6523
+TINY = ["--temperatures", "1200", "--equil-ps", "1", "--prod-ps", "2"]
+
+
+@pytest.fixture(scope="module")
+def lagp_300(tmp_path_factory):
+    out = tmp_path_factory.mktemp("md") / "lagp300"
+    r = run_cli("md", "--composition", LAGP, "--temperatures", "300", "--equil-ps", "4",
+                "--prod-ps", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out, json.loads((out / "result.json").read_text())
+
+
+@pytest.mark.slow
+def test_lagp_lattice_after_npt_near_experiment(lagp_300):
+    """Pedone's LAGP cell at 300 K: a is +4.1 % and c -0.6 % from experiment (measured
+    2026-11-22, docs/md.md); the bound is 5 % on each axis, a few percent as asked."""
+    _, res = lagp_300
+    a, b, c = res["npt_lowest_T"]["lattice_A"]
+    a_hex = 0.5 * (a + b)
+    assert abs(a_hex - LAGP_A) / LAGP_A < 0.05, a_hex
+    assert abs(c - LAGP_C) / LAGP_C < 0.05, c
+    alpha, beta, gamma = res["npt_lowest_T"]["angles_deg"]
+    assert abs(gamma - 120) < 1.5 and abs(alpha - 90) < 1.5 and abs(beta - 90) < 1.5
+
+
+@pytest.mark.slow
+def test_result_json_has_every_documented_key(lagp_300):
+    out, res = lagp_300
+    for key in ("formula", "potential", "relaxed_0K", "npt_lowest_T", "temperatures",
+                "arrhenius", "elastic", "checks", "provenance"):
+        assert key in res
+    t = res["temperatures"][0]
+    for key in ("D_cm2_s", "D_err_cm2_s", "sigma_S_cm", "sigma_err_S_cm", "diffusive",
+                "msd_window_ps", "rdf_first_peak_A", "lattice_A"):
+        assert key in t
+    assert res["potential"]["doi"] == "10.1021/jp0611018"
+    # one temperature: no Arrhenius fit, and the result says why
+    assert res["arrhenius"] is None and "needed" in res["arrhenius_note"]
+    # the Li-O first shell of a phosphate: 1.9-2.3 A
+    assert 1.8 < t["rdf_first_peak_A"]["Li-O"] < 2.4
+    e = res["elastic"]
+    assert e["born_stable"] and 30 < e["bulk_vrh_GPa"] < 300 and 10 < e["shear_vrh_GPa"] < 200
+    assert (out / "msd.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_plain_lmp_reproduces_the_relax_stage(lagp_300, tmp_path):
+    out, _ = lagp_300
+    copy = tmp_path / "relax"
+    copy.mkdir()
+    for name in ("in.lammps", "structure.data"):
+        shutil.copy(out / "relax" / name, copy / name)
+    r = subprocess.run([str(BIN / "lmp"), "-in", "in.lammps", "-screen", "none"], cwd=copy,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ours = (out / "relax" / "relax_done.txt").read_text().split()
+    theirs = (copy / "relax_done.txt").read_text().split()
+    assert float(theirs[2]) == pytest.approx(float(ours[2]), rel=1e-8)   # pe
+    assert float(theirs[4]) == pytest.approx(float(ours[4]), rel=1e-8)   # vol
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_serial_and_two_ranks_agree(tmp_path):
+    serial, par = tmp_path / "s", tmp_path / "p"
+    r1 = run_cli("md", "--composition", LAGP, *TINY, "--out", str(serial))
+    assert r1.returncode == 0, r1.stderr[-3000:]
+    from driver.mpi import mpirun_command
+    r2 = subprocess.run(mpirun_command(2, [str(BIN / "sse-driver"), "md", "--composition", LAGP,
+                                           *TINY, "--out", str(par)], python=False),
+                        capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    a = json.loads((serial / "result.json").read_text())
+    b = json.loads((par / "result.json").read_text())
+    assert b["provenance"]["mpi_ranks"] == 2 and a["provenance"]["mpi_ranks"] == 1
+    # the 0 K relax (CG + box/relax) stops at a residual |P| of a few hundred bar whatever
+    # the PPPM accuracy (1e-5 and 1e-6 measured alike); on the soft c axis (C33 ~ 90 GPa)
+    # that is ~1e-3 strain, so decompositions agree to 2e-3 ...
+    assert abs(a["relaxed_0K"]["residual_pressure_bar"]) < 2000
+    assert b["relaxed_0K"]["lattice_A"] == pytest.approx(a["relaxed_0K"]["lattice_A"], rel=2e-3)
+    for key in ("bulk_vrh", "shear_vrh"):
+        ea, eb = a["elastic"], b["elastic"]
+        bound = 3 * np.hypot(ea[f"{key}_err_GPa"], eb[f"{key}_err_GPa"]) + 0.02 * ea[f"{key}_GPa"]
+        assert abs(ea[f"{key}_GPa"] - eb[f"{key}_GPa"]) < bound, (key, ea, eb)
+    # ... MD trajectories decorrelate (summation order) but averages agree
+    la, lb = a["temperatures"][0]["lattice_A"], b["temperatures"][0]["lattice_A"]
+    assert lb == pytest.approx(la, rel=0.02)
+
+
+def test_uncovered_pair_refused_before_lammps(tmp_path):
+    out = tmp_path / "llzo"
+    r = run_cli("md", "--composition", "Li7La3Zr2O12", *TINY, "--out", str(out))
+    assert r.returncode == 2
+    assert "La-O" in r.stderr and "pedone2006" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert not out.exists()          # nothing written, LAMMPS never started
+
+
+def test_bad_composition_one_line_nothing_written(tmp_path):
+    out = tmp_path / "bad"
+    r = run_cli("md", "--composition", "Li1.6Al0.5Ge1.5(PO4)3", "--out", str(out))
+    assert r.returncode == 2 and "not charge-neutral" in r.stderr
+    assert r.stderr.count("\n") == 1 and not out.exists()
+
+
+def test_bad_cif_one_line(tmp_path):
+    cif = tmp_path / "x.cif"
+    cif.write_text("data_broken\n_cell_length_a 5\n")
+    r = run_cli("md", "--cif", str(cif), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "--cif" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_crashing_run_gives_typed_error_and_no_result(tmp_path):
+    """A potential whose O-O term collapses the cell: LAMMPS fails in the relax stage."""
+    from driver.resources import data_dir
+
+    bad = tmp_path / "collapse.yaml"
+    text = (data_dir("potentials") / "pedone2006.yaml").read_text()
+    bad.write_text(text.replace("name: pedone2006", "name: collapse-test").replace(
+        "[O,  O, 0.042395, 1.379316, 3.618701, 22.0]", "[O,  O, 50.0, 1.0, 1.0, 0.0]"))
+    out = tmp_path / "crash"
+    r = run_cli("md", "--composition", "LiGe2(PO4)3", *TINY, "--potential", str(bad),
+                "--out", str(out))
+    assert r.returncode == 3
+    assert "NonFiniteError" in r.stderr and "log.lammps" in r.stderr
+    assert not (out / "result.json").exists()
+    assert (out / "relax" / "log.lammps").exists()   # the evidence is kept
+
+
+def _deck(tmp_path, text):
+    d = tmp_path / "deck"
+    d.mkdir()
+    (d / "in.lammps").write_text(text)
+    return d
+
+
+def test_runner_bad_input_is_deck_error(tmp_path):
+    with pytest.raises(R.DeckError) as err:
+        R.run_deck(_deck(tmp_path, "units metal\nno_such_command 1 2\n"))
+    assert "no_such_command" in str(err.value) and err.value.log_tail
+
+
+def test_runner_lost_atoms(tmp_path):
+    deck = ("units lj\natom_style atomic\nboundary f f f\nregion b block 0 5 0 5 0 5\n"
+            "create_box 1 b\ncreate_atoms 1 random 20 4321 b\nmass 1 1.0\n"
+            "pair_style zero 1.0\npair_coeff * *\nvelocity all create 50.0 7\n"
+            "fix 1 all nve\nthermo 10\nrun 2000\n")
+    with pytest.raises(R.LostAtomsError):
+        R.run_deck(_deck(tmp_path, deck))
+
+
+def test_runner_timeout(tmp_path):
+    deck = ("units lj\natom_style atomic\nlattice fcc 0.8442\nregion b block 0 6 0 6 0 6\n"
+            "create_box 1 b\ncreate_atoms 1 box\nmass 1 1.0\nvelocity all create 1.0 87287\n"
+            "pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5\nfix 1 all nve\n"
+            "timer timeout 00:00:01 every 10\nrun 100000000\n")
+    with pytest.raises(R.LammpsTimeout):
+        R.run_deck(_deck(tmp_path, deck), expected_steps=100000000)
