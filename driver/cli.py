@@ -58,11 +58,27 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """The default job until the campaign lands: the doctor, written to OUT."""
+    """The default job until the campaign lands: the doctor, then a tiny real MD run of
+    LAGP under mpirun (settings in driver/demo.yaml), both written to OUT."""
+    import subprocess
+
+    from .mpi import mpirun_command
+
     out = Path(args.out)
-    print(f"sse-driver demo: preflight; results go to {out}/")
+    print(f"sse-driver demo: results go to {out}/\n== preflight ==")
     rc = _cmd_doctor(argparse.Namespace(ranks=2, json=False, out=str(out)))
-    print(f"wrote {out / 'doctor.json'}")
+    if rc != 0:
+        return rc
+    cfg = Path(__file__).with_name("demo.yaml")
+    md_out = out / "md-LAGP"
+    print("\n== MD: Li1.5Al0.5Ge1.5(PO4)3 under mpirun -n 2 (driver/demo.yaml) ==", flush=True)
+    cmd = mpirun_command(2, [str(Path(sys.executable).with_name("sse-driver")), "md",
+                             "--composition", "Li1.5Al0.5Ge1.5(PO4)3", "--config", str(cfg),
+                             "--out", str(md_out), "--force"], python=False)
+    rc = subprocess.run(cmd).returncode
+    if rc == 0:
+        print(f"\ndemo done: {out / 'doctor.json'}, {md_out / 'result.json'}, "
+              f"{md_out / 'msd.png'}; run folders under {md_out}/")
     return rc
 
 
