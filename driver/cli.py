@@ -153,6 +153,33 @@ def _print_md_summary(r: dict, out: Path) -> None:
     print(f"wrote {out / 'result.json'}")
 
 
+def _cmd_phasefield(args: argparse.Namespace) -> int:
+    from . import config
+    from .mpi import MPI
+    from .phasefield.workflow import RESULT, run_phasefield
+    from .schema import Settings
+
+    settings = config.load(Settings, args.config).phasefield
+    out = Path(args.out)
+    if (out / RESULT).exists() and not args.force:
+        raise UserError(f"{out / RESULT} exists; choose another --out or pass --force")
+    comm = MPI.COMM_WORLD
+    r = run_phasefield(settings, out, comm)
+    if comm.rank == 0:
+        m = r["metrics"]
+        w = m["interface_width"]
+        print(f"{r['steps']} steps to t = {r['t_end']:.4g} on {r['provenance']['mpi_ranks']} rank(s), "
+              f"{r['provenance']['dofs']} dofs, {r['provenance']['seconds']:.1f} s")
+        react = r["settings"]["reaction"]["kind"] != "none"
+        print(f"  free energy {r['free_energy_initial']:.6g} -> {r['free_energy_final']:.6g}; "
+              f"mass {'change (reaction)' if react else 'drift'} {r['mass_relative_drift']:.2e}")
+        print(f"  degraded fraction {m['degraded_fraction']:.3f}, {m['domains']['count']} domains "
+              f"(mean diameter {m['domains']['mean']:.4g}), interface width "
+              f"{'n/a' if w is None else f'{w:.4g}'}, stability score {m['stability_score']:.3f}")
+        print(f"wrote {out / RESULT}, {out / 'history.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-driver", description=(
         "Closed-loop discovery of solid-state electrolytes: LAMMPS MD, DOLFINx phase "
@@ -198,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     md.add_argument("--out", required=True, help="run directory")
     md.add_argument("--force", action="store_true", help="overwrite an existing result")
     md.set_defaults(func=_cmd_md)
+
+    pf = sub.add_parser("phasefield", help="DOLFINx Cahn-Hilliard run with stability metrics",
+                        description="Solve the Cahn-Hilliard (+ reaction) model of the "
+                        "'phasefield:' section of CONFIG (dimensionless, or the physical "
+                        "'degradation' model) and write DIR/result.json, history.csv and "
+                        "XDMF fields (docs/phasefield.md). Runs under mpirun -n K too.")
+    pf.add_argument("config", help="YAML file with a phasefield: section")
+    pf.add_argument("--out", required=True, help="run directory")
+    pf.add_argument("--force", action="store_true", help="overwrite an existing result")
+    pf.set_defaults(func=_cmd_phasefield)
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")

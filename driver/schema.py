@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from .phasefield.settings import PhaseFieldSettings
+from .schema_base import Strict
 
 
 Kelvin = Annotated[float, Field(gt=0, le=5000)]
@@ -78,4 +77,5 @@ class Settings(Strict):
     """The whole configuration file: one section per stage."""
 
     md: MDSettings = MDSettings()
+    phasefield: PhaseFieldSettings = PhaseFieldSettings()
     dask: DaskSettings = DaskSettings()

@@ -1,0 +1,1 @@
+"""Phase field: DOLFINx Cahn-Hilliard with reaction, stability metrics, degradation model."""

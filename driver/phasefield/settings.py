@@ -1,0 +1,157 @@
+"""Phase-field settings (pure pydantic: importable without DOLFINx).
+
+Dimensionless by default (lengths in units of the domain scale, time in units of the
+diffusion time); the ``degradation`` block maps physical inputs onto them
+(:mod:`driver.phasefield.degradation`, docs/phasefield.md).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from ..schema_base import Strict
+
+
+class Domain(Strict):
+    lx: PositiveFloat = 1.0
+    ly: PositiveFloat = 1.0
+    nx: PositiveInt = Field(64, le=4096)
+    ny: PositiveInt = Field(64, le=4096)
+    cell: Literal["triangle", "quadrilateral"] = "triangle"
+
+
+class FreeEnergy(Strict):
+    """double_well: f = rho (c - c_alpha)^2 (c_beta - c)^2.
+    regular_solution: f = theta [c ln c + (1 - c) ln(1 - c)] + chi c (1 - c) (chi > 2 theta
+    separates; c is kept inside (0, 1) by the logarithms)."""
+
+    kind: Literal["double_well", "regular_solution"] = "double_well"
+    rho: PositiveFloat = 1.0
+    c_alpha: float = 0.0
+    c_beta: float = 1.0
+    theta: PositiveFloat = 1.0
+    chi: PositiveFloat = 3.0
+
+    @model_validator(mode="after")
+    def _order(self) -> "FreeEnergy":
+        if self.kind == "double_well" and not self.c_alpha < self.c_beta:
+            raise ValueError("c_alpha must be < c_beta")
+        return self
+
+
+class Mobility(Strict):
+    """constant: M = m0. degenerate: M = m0 (c (1 - c) + m_min), the variable mobility of
+    bulk-diffusion-limited coarsening (Cahn-Taylor)."""
+
+    kind: Literal["constant", "degenerate"] = "constant"
+    m0: PositiveFloat = 1.0
+    m_min: float = Field(1e-3, ge=0)
+
+
+class Reaction(Strict):
+    """Source -k g(c): none; linear g = c - c_alpha (first-order consumption toward the
+    degraded state c_alpha); logistic g = (c - c_alpha)(c_beta - c) (autocatalytic)."""
+
+    kind: Literal["none", "linear", "logistic"] = "none"
+    k: float = Field(0.0, ge=0)
+
+
+class Initial(Strict):
+    """noise: mean + amplitude x a sum of random Fourier modes (seeded; the same field on
+    any mesh or rank count). expression: a formula in x, y, lx, ly (driver.phasefield.expr)."""
+
+    kind: Literal["noise", "expression"] = "noise"
+    mean: float = 0.5
+    amplitude: float = Field(0.05, ge=0)
+    modes: PositiveInt = Field(16, le=256, description="wavenumbers per axis")
+    seed: int = 1
+    expression: str | None = None
+
+    @model_validator(mode="after")
+    def _expr(self) -> "Initial":
+        if self.kind == "expression":
+            if not self.expression:
+                raise ValueError("kind: expression needs an 'expression' string")
+            from .expr import Expression
+            Expression(self.expression)  # parse now: a bad formula is a config error
+        return self
+
+
+class Time(Strict):
+    scheme: Literal["theta", "backward_euler"] = "theta"
+    theta: float = Field(0.5, ge=0.5, le=1.0, description="0.5 Crank-Nicolson, 1 backward Euler")
+    dt: PositiveFloat = 1e-6
+    dt_min: PositiveFloat = 1e-12
+    dt_max: PositiveFloat = 1e-2
+    adaptive: bool = True
+    t_end: PositiveFloat = 1e-4
+    max_steps: PositiveInt = 100000
+    startup_euler_steps: int = Field(
+        2, ge=0, le=10, description="backward Euler steps before theta < 1 (Rannacher, "
+        "Numer. Math. 43, 309 (1984)): without them Crank-Nicolson keeps the stiff mesh-scale "
+        "modes of the initial data (amplification ~ -1) and loses its second order")
+
+    @property
+    def theta_value(self) -> float:
+        return 1.0 if self.scheme == "backward_euler" else self.theta
+
+
+class Solver(Strict):
+    linear: Literal["mumps", "superlu_dist", "gmres_ilu", "gmres_asm"] = "mumps"
+    snes_rtol: PositiveFloat = 1e-9
+    snes_atol: PositiveFloat = 1e-12
+    max_it: PositiveInt = 25
+
+
+class Output(Strict):
+    snapshots: int = Field(10, ge=0, description="XDMF snapshots over the run (0 = none)")
+    format: Literal["xdmf", "vtx"] = "xdmf"
+
+
+class Degradation(Strict):
+    """Physical inputs of the interface-degradation model; see docs/phasefield.md."""
+
+    domain_nm: PositiveFloat = Field(100.0, description="square side (second source document)")
+    width_nm: PositiveFloat = Field(3.0, description="diffuse-interface width: a numerical "
+                                    "model choice resolved by >= 3 elements, not a material value")
+    interfacial_energy_J_m2: PositiveFloat = Field(description="required: interfacial or grain-"
+                                                   "boundary energy of the phase boundary")
+    D_cm2_s: PositiveFloat | None = Field(None, description="Li diffusivity at the operating "
+                                          "temperature; or taken from md_result")
+    md_result: str | None = Field(None, description="path of an MD result.json: D(T) from its "
+                                  "per-temperature diffusivities (Arrhenius fit) and its shear modulus")
+    temperature_K: PositiveFloat = 300.0
+    reaction_rate_1_s: float = Field(0.0, ge=0, description="first-order degradation rate k")
+    shear_modulus_GPa: PositiveFloat | None = Field(None, description="electrolyte shear modulus "
+                                                    "(or from md_result) for the Monroe-Newman factor")
+    t_end_s: PositiveFloat = Field(1000.0, description="simulated time (second source document)")
+
+
+class Metrics(Strict):
+    grid: PositiveInt = Field(256, le=2048, description="sampling grid per axis for labelling")
+
+
+class PhaseFieldSettings(Strict):
+    domain: Domain = Domain()
+    free_energy: FreeEnergy = FreeEnergy()
+    kappa: PositiveFloat = 1e-3
+    mobility: Mobility = Mobility()
+    reaction: Reaction = Reaction()
+    boundary: Literal["no_flux", "periodic"] = "no_flux"
+    initial: Initial = Initial()
+    time: Time = Time()
+    solver: Solver = Solver()
+    output: Output = Output()
+    metrics: Metrics = Metrics()
+    degradation: Degradation | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> "PhaseFieldSettings":
+        if self.boundary == "periodic":
+            raise ValueError("periodic boundaries need multi-point constraints (dolfinx_mpc), "
+                             "which the pinned stack does not include; use no_flux")
+        if self.time.dt_min > self.time.dt or self.time.dt > self.time.dt_max:
+            raise ValueError("time: need dt_min <= dt <= dt_max")
+        return self

@@ -1,0 +1,97 @@
+"""Phase-field pieces without DOLFINx: expressions, metrics, the degradation mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from driver.errors import ConfigError
+from driver.md.analysis import nernst_einstein
+from driver.phasefield import degradation, metrics
+from driver.phasefield.expr import Expression
+from driver.phasefield.settings import PhaseFieldSettings
+
+
+def test_expression_evaluates_and_refuses_code():
+    e = Expression("0.5 + 0.5*tanh((x - lx/2)/0.05) * where(y < 0.5, 1, -1)")
+    v = e(x=np.array([0.0, 1.0]), y=np.array([0.2, 0.8]), lx=1.0, ly=1.0)
+    assert v == pytest.approx([0.5 - 0.5 * np.tanh(10), 0.5 - 0.5 * np.tanh(10)])
+    for bad in ("__import__('os').system('x')", "x.__class__", "open('f')", "[x for x in y]",
+                "z + 1", "lambda: 0", "'text'"):
+        with pytest.raises(ConfigError):
+            Expression(bad)
+
+
+def test_metrics_on_an_analytic_tanh_interface():
+    n, w = 400, 0.03
+    x = np.linspace(0, 1, n + 1)
+    grid = np.repeat((0.5 + 0.5 * np.tanh((x - 0.5) / w))[:, None], n + 1, axis=1)
+    h = 1.0 / n
+    assert metrics.interface_width(grid, 0.0, 1.0, h) == pytest.approx(w, rel=0.01)
+    m = metrics.stability(grid, 0.0, 1.0, h, w_eq=w)
+    assert m["degraded_fraction"] == pytest.approx(0.5, abs=0.005)
+    assert m["domains"]["count"] == 1
+    assert m["stability_score"] == pytest.approx(0.5, abs=0.01)   # (1 - 0.5) * 1
+
+
+def test_domains_of_disks():
+    n = 200
+    X, Y = np.meshgrid(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1), indexing="ij")
+    grid = np.zeros_like(X)
+    for cx, cy, r in ((0.25, 0.25, 0.1), (0.7, 0.7, 0.2)):
+        grid[(X - cx) ** 2 + (Y - cy) ** 2 < r * r] = 1.0
+    d = metrics.domains(grid, 0.5, 1.0 / n)
+    assert d["count"] == 2
+    assert d["diameters"] == pytest.approx([0.4, 0.2], rel=0.03)
+
+
+def test_monroe_newman_factor():
+    grid = np.ones((11, 11))
+    stiff = metrics.stability(grid, 0.0, 1.0, 0.1, 0.05, shear_modulus_GPa=60.0)
+    soft = metrics.stability(grid, 0.0, 1.0, 0.1, 0.05, shear_modulus_GPa=4.25)
+    assert stiff["monroe_newman_factor"] == 1.0 and stiff["stability_score"] == 1.0
+    assert soft["monroe_newman_factor"] == pytest.approx(0.5)
+    assert metrics.stability(grid, 0.0, 1.0, 0.1, 0.05)["monroe_newman_factor"] is None
+
+
+def test_double_well_interface_formulas_are_consistent():
+    kappa, rho = 3e-4, 2.0
+    w = metrics.equilibrium_width(kappa, rho, 0.0, 1.0)
+    s = metrics.interfacial_energy(kappa, rho, 0.0, 1.0)
+    # numerically: sigma = int kappa c'^2 dx over the tanh profile
+    x = np.linspace(-20 * w, 20 * w, 200001)
+    dc = 0.5 / w / np.cosh(x / w) ** 2
+    assert np.trapezoid(kappa * dc ** 2, x) == pytest.approx(s, rel=1e-6)
+
+
+def test_default_D_inverts_nernst_einstein():
+    D, src = degradation.default_D_cm2_s(298.15)
+    a, c = degradation.LAGP_CELL_A
+    vol = a * a * np.sin(np.radians(120)) * c
+    sigma, _ = nernst_einstein(D, 0.0, 9, vol, 298.15)
+    assert sigma == pytest.approx(3.36e-4, rel=1e-12) and "10.1021/acsami.8b00842" in src
+    assert 1e-9 < D < 1e-8
+
+
+def test_degradation_mapping():
+    s = PhaseFieldSettings.model_validate({"degradation": {
+        "interfacial_energy_J_m2": 0.5, "width_nm": 4.0, "domain_nm": 100.0, "D_cm2_s": 1e-8,
+        "reaction_rate_1_s": 2.0, "t_end_s": 0.5}})
+    eff, sc = degradation.apply(s)
+    t0 = (100e-9) ** 2 / 1e-12
+    assert sc["time_s"] == pytest.approx(t0)
+    assert eff.kappa == pytest.approx(0.04 ** 2 / 2)
+    assert eff.reaction.kind == "linear" and eff.reaction.k == pytest.approx(2.0 * t0)
+    assert eff.time.t_end == pytest.approx(0.5 / t0)
+    assert eff.domain.nx >= 50 and eff.mobility.m0 == 0.5
+    assert sc["energy_density_J_m3"] == pytest.approx(6 * 0.5 / 4e-9)
+
+
+def test_degradation_needs_interfacial_energy():
+    with pytest.raises(Exception, match="interfacial_energy_J_m2"):
+        PhaseFieldSettings.model_validate({"degradation": {"width_nm": 3.0}})
+
+
+def test_periodic_is_refused_with_reason():
+    with pytest.raises(Exception, match="dolfinx_mpc"):
+        PhaseFieldSettings.model_validate({"boundary": "periodic"})
