@@ -1,0 +1,226 @@
+"""Ask/tell Bayesian optimization over a :class:`Space`, deterministic for a seed.
+
+- the first ``n_initial`` proposals are a scrambled Sobol design (space-filling);
+- then one GP per objective; objectives are fused by weights on their standardized
+  (and, where asked, log) scales: mean sum(w_i mu_i), variance sum(w_i^2 s_i^2);
+- the acquisition (log EI, UCB or max variance) times P(feasible) is maximized over a
+  Sobol pool plus local perturbations of its best points and of the incumbent;
+- a batch of q is built by kriging believer: each chosen point is added to the GPs at
+  its predicted mean (hyperparameters fixed) before the next is chosen; pending points
+  (asked, not told) are believed the same way, so a campaign can ask while others run;
+- proposals closer than ``min_distance`` (unit-cube) to evaluated, pending or already
+  chosen points are skipped.
+
+All randomness comes from ``numpy.random.default_rng([seed, n_asked])``; the state
+(``to_json``) holds everything, so a restarted campaign proposes exactly what it would have.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import acquisition
+from .space import Space
+from .surrogate import FeasibilityModel, GPSurrogate
+
+
+@dataclass
+class Objective:
+    name: str
+    direction: str = "max"       # max | min
+    log: bool = False            # fit log10(y): conductivities, diffusivities
+    weight: float = 1.0
+
+    def __post_init__(self):
+        if self.direction not in ("max", "min"):
+            raise ConfigError(f"objective {self.name}: direction must be max or min")
+        if not (self.weight >= 0):
+            raise ConfigError(f"objective {self.name}: weight must be >= 0")
+
+
+@dataclass
+class Observation:
+    x: dict[str, float]
+    y: dict[str, float] | None = None
+    y_err: dict[str, float] | None = None
+    feasible: bool = True
+    source: str = "evaluation"   # or "prior" (e.g. experimental data, larger noise)
+
+
+@dataclass
+class Optimizer:
+    space: Space
+    objectives: list[Objective]
+    seed: int = 0
+    n_initial: int = 8
+    acquisition: str = "ei"
+    beta: float = 2.0
+    xi: float = 0.0
+    min_distance: float = 1e-3
+    pool_size: int = 2048
+    n_restarts: int = 3
+    observations: list[Observation] = field(default_factory=list)
+    pending: list[dict[str, float]] = field(default_factory=list)
+    n_asked: int = 0
+
+    def __post_init__(self):
+        if self.acquisition not in ("ei", "ucb", "variance"):
+            raise ConfigError(f"acquisition must be ei, ucb or variance, got {self.acquisition!r}")
+        if not self.objectives:
+            raise ConfigError("at least one objective is needed")
+        if self.n_initial < 1:
+            raise ConfigError("n_initial must be >= 1")
+
+    # ------------------------------------------------------------ state
+    def to_json(self) -> str:
+        return json.dumps({
+            "space": self.space.to_dict(), "objectives": [asdict(o) for o in self.objectives],
+            "seed": self.seed, "n_initial": self.n_initial, "acquisition": self.acquisition,
+            "beta": self.beta, "xi": self.xi, "min_distance": self.min_distance,
+            "pool_size": self.pool_size, "n_restarts": self.n_restarts,
+            "observations": [asdict(o) for o in self.observations], "pending": self.pending,
+            "n_asked": self.n_asked})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Optimizer":
+        d = json.loads(text)
+        d["space"] = Space.from_dict(d["space"])
+        d["objectives"] = [Objective(**o) for o in d["objectives"]]
+        d["observations"] = [Observation(**o) for o in d["observations"]]
+        return cls(**d)
+
+    # ------------------------------------------------------------- tell
+    def tell(self, x: dict[str, float], y: dict[str, float] | None = None,
+             y_err: dict[str, float] | None = None, feasible: bool = True,
+             source: str = "evaluation") -> None:
+        if feasible and (y is None or any(o.name not in y for o in self.objectives)):
+            raise ConfigError(f"tell: a feasible result needs every objective "
+                              f"({', '.join(o.name for o in self.objectives)})")
+        self.space.as_array([x])  # names check
+        self._drop_pending(x)
+        self.observations.append(Observation(dict(x), dict(y) if y else None,
+                                             dict(y_err) if y_err else None, feasible, source))
+
+    def _drop_pending(self, x: dict[str, float]) -> None:
+        if not self.pending:
+            return
+        P = self.space.to_unit(self.space.as_array(self.pending))
+        u = self.space.to_unit(self.space.as_array([x]))[0]
+        d = np.linalg.norm(P - u, axis=1)
+        i = int(np.argmin(d))
+        if d[i] < 1e-9:
+            self.pending.pop(i)
+
+    # -------------------------------------------------------------- ask
+    def ask(self, q: int = 1) -> list[dict[str, float]]:
+        if q < 1:
+            raise ConfigError("ask: q must be >= 1")
+        rng = np.random.default_rng([self.seed, self.n_asked])
+        out: list[dict[str, float]] = []
+        n_design_left = max(0, self.n_initial - self.n_asked)
+        if n_design_left:
+            design = self.space.design(self.n_initial, self.seed)
+            take = design[self.n_asked:self.n_asked + min(q, n_design_left)]
+            out += self.space.as_dicts(take)
+        if len(out) < q:
+            out += self._propose(q - len(out), rng, extra_pending=out)
+        self.n_asked += len(out)
+        self.pending += out
+        return out
+
+    def _fit(self):
+        feas = [o for o in self.observations if o.feasible and o.y is not None]
+        U_all = self.space.to_unit(self.space.as_array([o.x for o in self.observations])) \
+            if self.observations else np.zeros((0, self.space.dim))
+        models = []
+        if len(feas) >= 2:
+            U = self.space.to_unit(self.space.as_array([o.x for o in feas]))
+            for k, obj in enumerate(self.objectives):
+                sign = 1.0 if obj.direction == "max" else -1.0
+                y = np.array([o.y[obj.name] for o in feas], float)
+                err = np.array([(o.y_err or {}).get(obj.name, 0.0) for o in feas], float)
+                gp = GPSurrogate(self.space.dim, log_transform=obj.log, n_restarts=self.n_restarts,
+                                 seed=self.seed + 17 * k)
+                gp.fit(U, y, err)
+                models.append((obj, sign, gp))
+        feasm = FeasibilityModel(self.seed).fit(U_all, np.array([o.feasible for o in self.observations], bool))
+        return models, feasm, U_all
+
+    def fused(self, models, U) -> tuple[np.ndarray, np.ndarray]:
+        """Fused standardized mean and std of the weighted objectives (independent GPs)."""
+        m = np.zeros(len(U))
+        v = np.zeros(len(U))
+        for obj, sign, gp in models:
+            mu, s = gp.predict_z(U)
+            m += obj.weight * sign * mu
+            v += (obj.weight * s) ** 2
+        return m, np.sqrt(v)
+
+    def _propose(self, q: int, rng, extra_pending) -> list[dict[str, float]]:
+        models, feasm, U_all = self._fit()
+        if not models:  # not enough results yet: continue the space-filling sequence
+            U = self.space.sobol_unit(self.n_asked + q + 64, self.seed + 1)
+            X = self.space.from_unit(U)
+            X = X[self.space.feasible(X)]
+            return self.space.as_dicts(X[-q:])
+        pend = self.pending + list(extra_pending)
+        taken = [U_all] + ([self.space.to_unit(self.space.as_array(pend))] if pend else [])
+        taken = np.vstack(taken) if taken else np.zeros((0, self.space.dim))
+        # believe pending points at their predicted means
+        if pend:
+            Up = self.space.to_unit(self.space.as_array(pend))
+            models = [(o, s, gp.condition(Up, gp.predict_z(Up)[0])) for o, s, gp in models]
+        feas_obs = [o for o in self.observations if o.feasible and o.y is not None]
+        Uf = self.space.to_unit(self.space.as_array([o.x for o in feas_obs]))
+        chosen = []
+        for _ in range(q):
+            best = float(np.max(self.fused(models, Uf)[0]))
+            pool = self._pool(rng, models, Uf)
+            mu, sd = self.fused(models, pool)
+            acq = acquisition.score(self.acquisition, mu, sd, best, feasm.prob(pool),
+                                    beta=self.beta, xi=self.xi)
+            order = np.argsort(-acq)
+            pick = None
+            for i in order:
+                if len(taken) == 0 or np.min(np.linalg.norm(taken - pool[i], axis=1)) > self.min_distance:
+                    pick = pool[i]
+                    break
+            if pick is None:
+                break
+            chosen.append(pick)
+            taken = np.vstack([taken, pick])
+            models = [(o, s, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
+                      for o, s, gp in models]
+        return self.space.as_dicts(self.space.from_unit(np.array(chosen))) if chosen else []
+
+    def _pool(self, rng, models, Uf) -> np.ndarray:
+        """Feasible candidates: a fresh Sobol pool, then Gaussian perturbations (0.05 and
+        0.01) of its 10 best points and of the 5 best observed points."""
+        U = self.space.sobol_unit(self.pool_size, int(rng.integers(2**31)))
+        mu, sd = self.fused(models, U)
+        top = U[np.argsort(-(mu + sd))[:10]]
+        inc = Uf[np.argsort(-self.fused(models, Uf)[0])[:5]]
+        seeds = np.vstack([top, inc])
+        local = np.vstack([seeds[None, :, :] + rng.normal(0, s, (16, *seeds.shape)) for s in (0.05, 0.01)])
+        U = np.clip(np.vstack([U, local.reshape(-1, self.space.dim)]), 0, 1)
+        return U[self.space.feasible(self.space.from_unit(U))]
+
+    # --------------------------------------------------------- queries
+    def best(self) -> Observation | None:
+        feas = [o for o in self.observations if o.feasible and o.y is not None]
+        if not feas:
+            return None
+        def fused(o):
+            return sum(ob.weight * (1 if ob.direction == "max" else -1)
+                       * (np.log10(o.y[ob.name]) if ob.log else o.y[ob.name]) for ob in self.objectives)
+        return max(feas, key=fused)
+
+    def predict(self, points: list[dict[str, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-objective mean and std (transformed units: log10 where ``log``)."""
+        models, _, _ = self._fit()
+        U = self.space.to_unit(self.space.as_array(points))
+        return {o.name: gp.predict(U) for o, _, gp in models}

@@ -1,0 +1,174 @@
+"""Optimizer: GP accuracy, acquisitions, batches, constraints, state, multi-objective."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from driver.errors import ConfigError
+from driver.optimize import acquisition as acq
+from driver.optimize.multiobjective import ahp_weights, hypervolume, pareto_mask, shapley
+from driver.optimize.optimizer import Objective, Optimizer
+from driver.optimize.space import Space
+from driver.optimize.surrogate import FeasibilityModel, GPSurrogate
+
+
+def f1(x):
+    return np.sin(6 * x) + 0.5 * x
+
+
+def test_gp_recovers_smooth_function_within_its_uncertainty():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (15, 1))
+    noise = 0.05
+    y = f1(X[:, 0]) + rng.normal(0, noise, 15)
+    gp = GPSurrogate(1, seed=0).fit(X, y, np.full(15, noise))
+    Xt = np.linspace(0, 1, 200)[:, None]
+    m, s = gp.predict(Xt)
+    z = np.abs(m - f1(Xt[:, 0])) / np.sqrt(s ** 2 + noise ** 2)
+    assert np.mean(z < 2) > 0.9                      # calibrated: ~95 % inside 2 sigma
+    assert np.sqrt(np.mean((m - f1(Xt[:, 0])) ** 2)) < 0.1
+
+
+def test_log_transform_and_per_point_noise():
+    X = np.linspace(0, 1, 8)[:, None]
+    y = 10 ** (-4 + 2 * X[:, 0])                     # spans two decades
+    gp = GPSurrogate(1, log_transform=True).fit(X, y, 0.1 * y)
+    m, _ = gp.predict(np.array([[0.5]]))
+    assert m[0] == pytest.approx(-3.0, abs=0.1)      # log10 units
+    # a noisier point pulls the fit less
+    sharp = GPSurrogate(1).fit(X, np.r_[np.zeros(7), 1.0], np.r_[np.full(7, 0.01), 0.01])
+    vague = GPSurrogate(1).fit(X, np.r_[np.zeros(7), 1.0], np.r_[np.full(7, 0.01), 1.0])
+    assert vague.predict(X[-1:])[0][0] < sharp.predict(X[-1:])[0][0]
+
+
+def test_log_ei_is_stable_and_prefers_the_right_point():
+    z = np.array([5.0, 0.0, -1.0, -10.0, -50.0, -1e4, -1e8])
+    v = acq.log_h(z)
+    assert np.all(np.isfinite(v)) and np.all(np.diff(v) < 0)
+    # two candidates: same mean, more uncertainty wins; same sigma, higher mean wins
+    assert acq.log_ei(np.array([0.0, 0.0]), np.array([0.1, 1.0]), best=1.0).argmax() == 1
+    assert acq.log_ei(np.array([0.5, 2.0]), np.array([0.3, 0.3]), best=1.0).argmax() == 1
+    # EI on a toy GP: the proposal lands near the known maximum of f1 on [0, 1]
+    sp = Space.from_dict({"variables": {"x": [0, 1]}})
+    opt = Optimizer(sp, [Objective("f")], seed=3, n_initial=6)
+    for _ in range(6):
+        p = opt.ask()[0]
+        opt.tell(p, {"f": float(f1(np.array([p["x"]]))[0])})
+    for _ in range(6):
+        p = opt.ask()[0]
+        opt.tell(p, {"f": float(f1(np.array([p["x"]]))[0])})
+    xs = np.linspace(0, 1, 10001)
+    assert abs(opt.best().x["x"] - xs[np.argmax(f1(xs))]) < 0.02
+
+
+def test_batch_points_are_distinct_and_respect_constraints():
+    sp = Space.from_dict({"variables": {"y": [0, 2], "z": [0, 0.25]},
+                          "constraints": [{"coeffs": {"y": 1, "z": 3}, "upper": 1.5}]})
+    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5)
+    for p in opt.ask(5):
+        opt.tell(p, {"s": float(10 ** (-4 + p["y"] - 4 * p["z"]))}, {"s": 1e-6})
+    batch = opt.ask(4)
+    X = sp.as_array(batch)
+    assert len(batch) == 4 and sp.feasible(X).all()
+    assert np.all(X[:, 0] + 3 * X[:, 1] <= 1.5 + 1e-9)
+    U = sp.to_unit(X)
+    d = np.linalg.norm(U[:, None] - U[None], axis=-1) + np.eye(4)
+    assert d.min() > opt.min_distance
+    assert len(opt.pending) == 4
+
+
+def test_equality_constraint_fixes_the_dependent_variable():
+    # charge neutrality of Li(1+x)Al(x)Ge(2-x): Li - Al = 1 with Li dependent
+    sp = Space.from_dict({"variables": {"al": [0, 0.8], "li": [1, 1.8]},
+                          "equalities": [{"coeffs": {"li": 1, "al": -1}, "value": 1, "solve_for": "li"}]})
+    assert sp.dim == 1
+    X = sp.design(16, seed=2)
+    assert np.allclose(X[:, 1] - X[:, 0], 1.0)
+
+
+def test_state_round_trips_and_restart_proposes_the_same():
+    sp = Space.from_dict({"variables": {"a": [0, 1], "b": [-1, 1]}})
+    f = lambda p: -(p["a"] - 0.3) ** 2 - (p["b"] + 0.2) ** 2  # noqa: E731
+    opt = Optimizer(sp, [Objective("f")], seed=11, n_initial=4)
+    for p in opt.ask(4):
+        opt.tell(p, {"f": f(p)})
+    opt.ask(2)                                        # two pending
+    text = opt.to_json()
+    clone = Optimizer.from_json(text)
+    assert json.loads(clone.to_json()) == json.loads(text)
+    assert clone.ask(3) == opt.ask(3)
+
+
+def test_veto_excludes_a_region():
+    sp = Space.from_dict({"variables": {"a": [0, 1], "b": [0, 1]},
+                          "exclusions": [{"center": {"a": 0.8, "b": 0.8}, "radius": 0.25,
+                                          "reason": "vetoed by reviewer"}]})
+    opt = Optimizer(sp, [Objective("f")], seed=2, n_initial=4)
+    for p in opt.ask(4):
+        opt.tell(p, {"f": p["a"] + p["b"]})            # would drive toward (1, 1)
+    for _ in range(4):
+        p = opt.ask()[0]
+        assert np.hypot(p["a"] - 0.8, p["b"] - 0.8) > 0.25 - 1e-9
+        opt.tell(p, {"f": p["a"] + p["b"]})
+
+
+def test_feasibility_model_learns_failed_region():
+    U = np.random.default_rng(0).uniform(0, 1, (40, 2))
+    ok = U[:, 0] < 0.5
+    fm = FeasibilityModel().fit(U, ok)
+    p = fm.prob(np.array([[0.2, 0.5], [0.9, 0.5]]))
+    # the Laplace GP classifier averages over its latent uncertainty: probabilities are
+    # compressed toward 0.5, but on the right side of it, with a clear gap
+    assert p[0] > 0.5 > p[1] and p[0] - p[1] > 0.2
+    assert FeasibilityModel().fit(U, np.ones(40, bool)).prob(U[:3]).tolist() == [1.0] * 3
+
+
+@pytest.mark.parametrize("space,needle", [
+    ({}, "variables"),
+    ({"variables": {"x": [1, 0]}}, "low 1 must be below high 0"),
+    ({"variables": {"x": [0, "a"]}}, "two numbers"),
+    ({"variables": {"x": [0, 1]}, "constraints": [{"coeffs": {"q": 1}, "upper": 1}]}, "unknown variable"),
+    ({"variables": {"x": [0, 1]}, "constraints": [{"coeffs": {"x": 1}, "upper": -1}]}, "no feasible point"),
+    ({"variables": {"x": [0, 1]}, "bounds": {}}, "unknown key"),
+])
+def test_bad_space_is_a_clear_error(space, needle):
+    with pytest.raises(ConfigError, match=needle):
+        Space.from_dict(space)
+
+
+def test_ahp_weights_and_consistency():
+    # consistent matrix from weights 0.6, 0.3, 0.1
+    w = np.array([0.6, 0.3, 0.1])
+    A = w[:, None] / w[None, :]
+    r = ahp_weights(A)
+    assert r["weights"] == pytest.approx(w.tolist()) and r["CR"] == pytest.approx(0, abs=1e-9)
+    bad = np.array([[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]])   # cyclic judgements
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        r = ahp_weights(bad)
+    assert r["CR"] > 0.1 and not r["consistent"] and any("consistency" in str(x.message) for x in rec)
+    with pytest.raises(ConfigError):
+        ahp_weights([[1, 2], [2, 1]])                # not reciprocal
+
+
+def test_pareto_and_hypervolume():
+    Y = np.array([[1, 5], [2, 4], [3, 1], [1.5, 3], [0.5, 0.5]])
+    assert pareto_mask(Y).tolist() == [True, True, True, False, False]
+    # union of boxes from ref (0,0): 1*5 + (2-1)*4 + (3-2)*1 = 10
+    assert hypervolume(Y, [0, 0]) == pytest.approx(10.0)
+    assert hypervolume(np.array([[1, 1, 1]]), [0, 0, 0]) == pytest.approx(1.0)
+    assert hypervolume(np.array([[2, 1, 1], [1, 2, 1]]), [0, 0, 0]) == pytest.approx(3.0)
+
+
+def test_shapley_attribution():
+    w = np.array([0.5, 0.3, 0.2])
+    add = lambda z: float(w @ z)  # noqa: E731
+    x, b = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+    assert shapley(add, x, b) == pytest.approx(w * x)          # additive: w_i (x_i - b_i)
+    geo = lambda z: float(np.prod(np.maximum(z, 1e-9) ** w))  # noqa: E731
+    phi = shapley(geo, x, np.ones(3))
+    assert phi.sum() == pytest.approx(geo(x) - geo(np.ones(3)))  # efficiency
