@@ -180,6 +180,37 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .campaign.loop import run_campaign
+
+    if not args.config and not args.resume:
+        raise UserError("give a CONFIG to start a campaign, or --resume DIR to continue one")
+    out = args.resume or args.out
+    if not out:
+        raise UserError("give --out DIR for a new campaign")
+    run_campaign(args.config, out, resume=bool(args.resume), scheduler=args.scheduler,
+                 n_workers=args.workers, echo=lambda m: print(m, flush=True))
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .campaign.report import status
+
+    if not (Path(args.dir) / "ledger.sqlite").exists():
+        raise UserError(f"{args.dir}: no campaign ledger here (ledger.sqlite)")
+    print(status(args.dir))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .campaign.report import write_report
+
+    if not (Path(args.dir) / "ledger.sqlite").exists():
+        raise UserError(f"{args.dir}: no campaign ledger here (ledger.sqlite)")
+    print(f"wrote {write_report(args.dir)} and {Path(args.dir) / 'results.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-driver", description=(
         "Closed-loop discovery of solid-state electrolytes: LAMMPS MD, DOLFINx phase "
@@ -235,6 +266,29 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--out", required=True, help="run directory")
     pf.add_argument("--force", action="store_true", help="overwrite an existing result")
     pf.set_defaults(func=_cmd_phasefield)
+
+    r = sub.add_parser("run", help="run (or --resume) a closed-loop campaign on Dask",
+                       description="Closed loop: propose compositions, evaluate each (MD, then "
+                       "phase field) as Dask tasks, record every finished evaluation in "
+                       "DIR/ledger.sqlite, refit the GPs, propose more, until the budget is spent; "
+                       "then write DIR/report.html (docs/campaign.md).")
+    r.add_argument("config", nargs="?", help="campaign YAML (campaign:, md:, phasefield:, dask:)")
+    r.add_argument("--out", help="campaign directory (new)")
+    r.add_argument("--resume", metavar="DIR", help="continue the campaign in DIR after a stop or kill")
+    r.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
+    r.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    r.set_defaults(func=_cmd_run)
+
+    st = sub.add_parser("status", help="done / running / failed and the best so far",
+                        description="Summarize a campaign from its ledger (read-only).")
+    st.add_argument("dir")
+    st.set_defaults(func=_cmd_status)
+
+    rp = sub.add_parser("report", help="write DIR/report.html and DIR/results.csv",
+                        description="HTML report (best so far, Pareto front, Arrhenius plots, "
+                        "surrogate over the space) and a CSV of all results, from the ledger.")
+    rp.add_argument("dir")
+    rp.set_defaults(func=_cmd_report)
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")

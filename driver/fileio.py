@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -25,5 +26,20 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+def finite_or_none(obj: Any) -> Any:
+    """NaN and infinities become None (JSON null): strict JSON has no NaN, and a value that
+    could not be measured should read as missing, not as a number."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(v) for v in obj]
+    if hasattr(obj, "item") and hasattr(obj, "dtype"):   # numpy scalar
+        return finite_or_none(obj.item())
+    return obj
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    return atomic_write_text(path, json.dumps(finite_or_none(obj), indent=2, sort_keys=False,
+                                              default=str, allow_nan=False) + "\n")

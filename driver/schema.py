@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
+from .campaign.settings import CampaignSettings
 from .phasefield.settings import PhaseFieldSettings
 from .schema_base import Strict
 
@@ -76,6 +77,7 @@ class DaskSettings(Strict):
 class Settings(Strict):
     """The whole configuration file: one section per stage."""
 
+    campaign: CampaignSettings = CampaignSettings()
     md: MDSettings = MDSettings()
     phasefield: PhaseFieldSettings = PhaseFieldSettings()
     dask: DaskSettings = DaskSettings()

@@ -130,7 +130,7 @@ def test_feasibility_model_learns_failed_region():
 @pytest.mark.parametrize("space,needle", [
     ({}, "variables"),
     ({"variables": {"x": [1, 0]}}, "low 1 must be below high 0"),
-    ({"variables": {"x": [0, "a"]}}, "two numbers"),
+    ({"variables": {"x": [0, "a"]}}, "as numbers"),
     ({"variables": {"x": [0, 1]}, "constraints": [{"coeffs": {"q": 1}, "upper": 1}]}, "unknown variable"),
     ({"variables": {"x": [0, 1]}, "constraints": [{"coeffs": {"x": 1}, "upper": -1}]}, "no feasible point"),
     ({"variables": {"x": [0, 1]}, "bounds": {}}, "unknown key"),
@@ -172,3 +172,18 @@ def test_shapley_attribution():
     geo = lambda z: float(np.prod(np.maximum(z, 1e-9) ** w))  # noqa: E731
     phi = shapley(geo, x, np.ones(3))
     assert phi.sum() == pytest.approx(geo(x) - geo(np.ones(3)))  # efficiency
+
+
+def test_stepped_variable_snaps_and_exhausts():
+    """x in [0, 0.8] on the 1/6 grid of one NASICON cell: 5 realizable compositions."""
+    sp = Space.from_dict({"variables": {"x": [0, 0.8, 1 / 6]}})
+    opt = Optimizer(sp, [Objective("f")], seed=0, n_initial=3)
+    seen = []
+    for _ in range(4):
+        batch = opt.ask(2)
+        for p in batch:
+            assert abs(p["x"] * 6 - round(p["x"] * 6)) < 1e-9 and 0 <= p["x"] <= 0.8 + 1e-9
+            opt.tell(p, {"f": -(p["x"] - 0.5) ** 2})
+            seen.append(round(p["x"] * 6))
+    assert len(seen) == len(set(seen)) == 5        # all five, no duplicate, then nothing left
+    assert opt.ask(1) == []

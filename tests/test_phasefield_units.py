@@ -95,3 +95,18 @@ def test_degradation_needs_interfacial_energy():
 def test_periodic_is_refused_with_reason():
     with pytest.raises(Exception, match="dolfinx_mpc"):
         PhaseFieldSettings.model_validate({"boundary": "periodic"})
+
+
+def test_md_result_with_unmeasured_temperatures_is_refused_clearly(tmp_path):
+    import json
+    r = {"temperatures": [{"temperature_K": 1000, "diffusive": False, "D_cm2_s": None, "D_err_cm2_s": None},
+                          {"temperature_K": 1200, "diffusive": True, "D_cm2_s": 1e-5, "D_err_cm2_s": 1e-6}],
+         "elastic": {"shear_vrh_GPa": 60.0}}
+    p = tmp_path / "result.json"
+    p.write_text(json.dumps(r))
+    with pytest.raises(ConfigError, match="1 diffusive temperature"):
+        degradation.from_md_result(str(p), 300.0)
+    r["temperatures"][0].update(diffusive=True, D_cm2_s=2e-6, D_err_cm2_s=2e-7)
+    p.write_text(json.dumps(r))
+    D, G, src = degradation.from_md_result(str(p), 300.0)
+    assert 0 < D < 2e-6 and G == 60.0 and "Arrhenius" in src

@@ -165,8 +165,11 @@ class Optimizer:
         if not models:  # not enough results yet: continue the space-filling sequence
             U = self.space.sobol_unit(self.n_asked + q + 64, self.seed + 1)
             X = self.space.from_unit(U)
-            X = X[self.space.feasible(X)]
-            return self.space.as_dicts(X[-q:])
+            X = self.space._unique(X[self.space.feasible(X)])
+            known = self.space.as_array([o.x for o in self.observations] + self.pending + list(extra_pending)) \
+                if (self.observations or self.pending or extra_pending) else np.zeros((0, X.shape[1]))
+            fresh = [x for x in X if len(known) == 0 or np.min(np.abs(known - x).sum(axis=1)) > 1e-12]
+            return self.space.as_dicts(np.array(fresh[:q])) if fresh else []
         pend = self.pending + list(extra_pending)
         taken = [U_all] + ([self.space.to_unit(self.space.as_array(pend))] if pend else [])
         taken = np.vstack(taken) if taken else np.zeros((0, self.space.dim))
@@ -207,6 +210,7 @@ class Optimizer:
         seeds = np.vstack([top, inc])
         local = np.vstack([seeds[None, :, :] + rng.normal(0, s, (16, *seeds.shape)) for s in (0.05, 0.01)])
         U = np.clip(np.vstack([U, local.reshape(-1, self.space.dim)]), 0, 1)
+        U = self.space.snap_unit(U)   # distances are measured where points really are
         return U[self.space.feasible(self.space.from_unit(U))]
 
     # --------------------------------------------------------- queries

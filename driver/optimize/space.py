@@ -21,6 +21,7 @@ class Variable:
     name: str
     low: float
     high: float
+    step: float | None = None   # realizable grid (e.g. 1/(Z n_cells) dopants per f.u.)
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,15 @@ class Space:
                       "constraints, equalities, exclusions)")
         vars_ = []
         for name, b in d["variables"].items():
-            if not (isinstance(b, (list, tuple)) and len(b) == 2
+            if not (isinstance(b, (list, tuple)) and len(b) in (2, 3)
                     and all(isinstance(v, (int, float)) and np.isfinite(v) for v in b)):
-                raise err(f"variables.{name}: give [low, high] as two numbers, got {b!r}")
+                raise err(f"variables.{name}: give [low, high] or [low, high, step] as numbers, got {b!r}")
             if not b[0] < b[1]:
                 raise err(f"variables.{name}: low {b[0]} must be below high {b[1]}")
-            vars_.append(Variable(str(name), float(b[0]), float(b[1])))
+            step = float(b[2]) if len(b) == 3 else None
+            if step is not None and not 0 < step <= b[1] - b[0]:
+                raise err(f"variables.{name}: step {step} must be in (0, high - low]")
+            vars_.append(Variable(str(name), float(b[0]), float(b[1]), step))
         names = {v.name for v in vars_}
 
         def linear(i: int, c: dict, kind: str) -> Linear:
@@ -108,7 +112,8 @@ class Space:
         return sp
 
     def to_dict(self) -> dict:
-        return {"variables": {v.name: [v.low, v.high] for v in self.variables},
+        return {"variables": {v.name: [v.low, v.high] + ([v.step] if v.step else [])
+                              for v in self.variables},
                 "constraints": [{"coeffs": c.coeffs, "upper": c.upper} for c in self.inequalities],
                 "equalities": [{"coeffs": c.coeffs, "value": c.value, "solve_for": c.solve_for}
                                for c in self.equalities],
@@ -135,7 +140,12 @@ class Space:
         X = np.zeros((len(U), len(self.variables)))
         idx = {v.name: i for i, v in enumerate(self.variables)}
         for j, v in enumerate(self.free):
-            X[:, idx[v.name]] = v.low + U[:, j] * (v.high - v.low)
+            x = v.low + U[:, j] * (v.high - v.low)
+            if v.step:  # snap to the realizable grid k * step inside [low, high]
+                k = np.clip(np.round(x / v.step), np.ceil(v.low / v.step - 1e-9),
+                            np.floor(v.high / v.step + 1e-9))
+                x = k * v.step
+            X[:, idx[v.name]] = x
         for e in self.equalities:
             rest = sum(c * X[:, idx[n]] for n, c in e.coeffs.items() if n != e.solve_for)
             X[:, idx[e.solve_for]] = (e.value - rest) / e.coeffs[e.solve_for]
@@ -180,11 +190,22 @@ class Space:
         """A space-filling initial design of n feasible points (scrambled Sobol, rejection)."""
         U = self.sobol_unit(max(64, 8 * n), seed)
         X = self.from_unit(U)
-        X = X[self.feasible(X)]
+        X = self._unique(X[self.feasible(X)])
         if len(X) < n:
             U = self.sobol_unit(4096 * max(1, n // 64 + 1), seed + 1)
             X2 = self.from_unit(U)
-            X = np.vstack([X, X2[self.feasible(X2)]])
+            X = self._unique(np.vstack([X, X2[self.feasible(X2)]]))
         if len(X) < n:
-            raise ConfigError(f"space: only {len(X)} feasible points of {n} requested; relax constraints")
+            raise ConfigError(f"space: only {len(X)} distinct feasible points of {n} requested; "
+                              "relax constraints, widen bounds or refine the variable steps")
         return X[:n]
+
+    @staticmethod
+    def _unique(X: np.ndarray) -> np.ndarray:
+        """Distinct rows in first-seen order (stepped variables make repeats)."""
+        _, first = np.unique(np.round(X, 12), axis=0, return_index=True)
+        return X[np.sort(first)]
+
+    def snap_unit(self, U: np.ndarray) -> np.ndarray:
+        """Unit points moved onto the grid of stepped variables."""
+        return self.to_unit(self.from_unit(U))

@@ -50,8 +50,8 @@ def from_md_result(path: str, T: float) -> tuple[float, float | None, str]:
     if not p.is_file():
         raise ConfigError(f"degradation.md_result: {p} not found")
     r = json.loads(p.read_text())
-    pts = [t for t in r.get("temperatures", []) if t.get("diffusive") and t.get("D_cm2_s", 0) > 0
-           and np.isfinite(t.get("D_err_cm2_s", np.nan))]
+    pts = [t for t in r.get("temperatures", []) if t.get("diffusive") and (t.get("D_cm2_s") or 0) > 0
+           and t.get("D_err_cm2_s") is not None and np.isfinite(t["D_err_cm2_s"])]
     if len(pts) < 2:
         raise ConfigError(f"degradation.md_result: {p} has {len(pts)} diffusive temperature(s); "
                           "an Arrhenius D(T) needs 2 (run the MD longer) or give D_cm2_s")

@@ -1,0 +1,1 @@
+"""The closed loop: Dask-distributed evaluations, a durable SQLite ledger, resume, report."""

@@ -1,0 +1,226 @@
+"""The closed loop on Dask: propose -> evaluate (tasks.evaluate on workers) -> record ->
+refit -> propose, until the budget is spent.
+
+- execution: an embedded LocalCluster bound to localhost by default (one worker per
+  ``cores // md.ranks``, one thread each, so MPI tasks do not oversubscribe cores), or an
+  existing scheduler (``--scheduler``);
+- async mode: as soon as a result arrives it is told to the optimizer and a new proposal is
+  submitted, so workers never idle; sync mode: whole batches (reproducible proposals);
+- every proposal batch and every finished evaluation is committed to the ledger first
+  (driver/campaign/ledger.py), so ``--resume`` after a kill -9 loses nothing finished and
+  re-runs nothing finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError, UserError
+from ..fileio import atomic_write_text
+from ..optimize.multiobjective import ahp_weights
+from ..optimize.optimizer import Objective, Optimizer
+from ..optimize.space import Space
+from ..schema import Settings
+from .ledger import Ledger
+
+LEDGER = "ledger.sqlite"
+Z = {"nasicon": 6, "garnet": 8}   # formula units per conventional cell of the prototypes
+
+
+def build_space(s: Settings) -> Space:
+    """The composition space on its realizable grid: 1/(Z x cells) per variable."""
+    camp = s.campaign
+    cells = int(np.prod(s.md.supercell))
+    step = 1.0 / (Z[camp.family] * cells)
+    d = {"variables": {k: [v[0], v[1], step] for k, v in camp.variables.items()}}
+    if camp.family == "garnet" and {"y", "z"} <= set(camp.variables):
+        d["constraints"] = [{"coeffs": {"y": 1, "z": 3}, "upper": 7.0}]   # Li >= 0
+    return Space.from_dict(d, source="campaign.variables")
+
+
+def build_optimizer(s: Settings) -> Optimizer:
+    camp = s.campaign
+    weights = [o.weight for o in camp.objectives]
+    if camp.ahp_matrix is not None:
+        weights = ahp_weights(camp.ahp_matrix)["weights"]
+    objs = [Objective(o.name, o.direction, o.log, w) for o, w in zip(camp.objectives, weights)]
+    return Optimizer(build_space(s), objs, seed=camp.seed, n_initial=camp.initial_design,
+                     acquisition=camp.acquisition)
+
+
+def config_hash(s: Settings) -> str:
+    return hashlib.sha256(json.dumps(s.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
+    if rec["status"] != "done":
+        opt.tell(x, feasible=False)
+        return
+    out = rec["outputs"]
+    y, err = {}, {}
+    for o in opt.objectives:
+        v = out.get(o.name)
+        if v is None or not np.isfinite(v) or (o.log and v <= 0):
+            opt.tell(x, feasible=False)   # the objective could not be measured
+            return
+        y[o.name] = float(v)
+        e = out.get(f"{o.name}_err")
+        err[o.name] = float(e) if e is not None and np.isfinite(e) else 0.0
+    opt.tell(x, y, err)
+
+
+def _client(s: Settings, scheduler: str | None, n_workers: int | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    cores = os.cpu_count() or 1
+    n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=s.dask.host,
+                           dashboard_address=s.dask.dashboard_address,
+                           resources={"MPI": s.md.ranks})
+    return Client(cluster), cluster
+
+
+def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
+                 scheduler: str | None = None, n_workers: int | None = None,
+                 echo=print) -> dict:
+    from dask.distributed import wait
+
+    from .. import config
+    from .report import write_report
+    from .tasks import evaluate
+
+    out = Path(out).resolve()
+    led_path = out / LEDGER
+    if resume:
+        if not led_path.exists():
+            raise UserError(f"--resume {out}: no {LEDGER} there; start a campaign with a config")
+        saved = out / "config.yaml"
+        s = config.load(Settings, config_path or saved)
+        ledger = Ledger(led_path)
+        if ledger.meta().get("config_hash") != config_hash(s):
+            raise ConfigError(f"--resume {out}: the config differs from the one the campaign "
+                              f"started with ({saved}); resume without a config or with that one")
+        opt = Optimizer.from_json(ledger.optimizer_state())
+        ledger.log("resume", f"resumed: {ledger.counts()}")
+    else:
+        if led_path.exists():
+            raise UserError(f"{out} already holds a campaign; use --resume {out} or another --out")
+        s = config.load(Settings, config_path)
+        opt = build_optimizer(s)          # validates the space before anything is written
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.yaml", config.dump_yaml(s))
+        ledger = Ledger(led_path)
+        from ..potentials import load as load_pot
+        pot = load_pot(s.md.potential)
+        ledger.set_meta({"config_hash": config_hash(s), "created": time.time(), "seed": s.campaign.seed,
+                         "sse_driver": __version__, "python": platform.python_version(),
+                         "git_commit": _git_commit(), "potential": pot.name,
+                         "potential_sha256": pot.sha256, "name": s.campaign.name})
+        ledger.save_state(opt.to_json())
+        ledger.log("start", f"campaign {s.campaign.name} started")
+    camp = s.campaign
+    budget = camp.budget.evaluations
+    t_start = time.time()
+    settings_dict = s.model_dump(mode="json")
+
+    client, cluster = _client(s, scheduler, n_workers)
+    echo(f"dask dashboard: {client.dashboard_link}")
+    capacity = max(1, len(client.scheduler_info().get("workers", {})))
+    futures = {}
+    resources = {"MPI": s.md.ranks} if cluster is not None else None
+
+    def submit(pid: int, x: dict) -> None:
+        futures[client.submit(evaluate, pid, x, settings_dict, str(out / "runs"), key=f"candidate-{pid}",
+                              resources=resources, pure=False, retries=2)] = (pid, x)
+
+    try:
+        for pid, x in ledger.pending():     # owed from before a kill: resubmit
+            submit(pid, x)
+        stop_reason = None
+        while True:
+            c = ledger.counts()
+            finished = c["done"] + c["failed"]
+            proposed = finished + c["pending"]
+            over_time = camp.budget.wall_time_s and time.time() - t_start > camp.budget.wall_time_s
+            if finished >= budget:
+                stop_reason = f"budget of {budget} evaluations spent"
+                break
+            if over_time and not futures:
+                stop_reason = "wall-time budget spent"
+                break
+            want = 0
+            if not over_time and proposed < budget:
+                free = capacity - len(futures)
+                if camp.mode == "async":
+                    want = min(free, budget - proposed)
+                elif not futures:
+                    want = min(camp.batch_size, budget - proposed)
+            if want > 0:
+                xs = opt.ask(want)
+                if xs:
+                    ids = ledger.add_proposals(xs, opt.to_json())
+                    for pid, x in zip(ids, xs):
+                        submit(pid, x)
+                    echo(f"proposed {len(xs)}: " + ", ".join(
+                        "{" + ", ".join(f"{k}={v:.4g}" for k, v in x.items()) + "}" for x in xs))
+                elif not futures:
+                    stop_reason = "the space has no unevaluated realizable point left"
+                    break
+            if not futures:
+                continue
+            try:
+                done, _ = wait(list(futures), return_when="FIRST_COMPLETED", timeout=5)
+            except TimeoutError:   # nothing finished in 5 s: check the wall-time budget again
+                continue
+            for f in done:
+                pid, x = futures.pop(f)
+                try:
+                    rec = f.result()
+                except Exception as exc:  # the task itself died (worker lost repeatedly)
+                    rec = {"status": "failed", "outputs": None, "attempts": 1, "run_dir": "",
+                           "started": time.time(), "finished": time.time(),
+                           "errors": [{"stage": "dask", "class": type(exc).__name__, "message": str(exc)[:500]}]}
+                _tell(opt, x, rec)
+                ledger.record(pid, rec["status"], rec["outputs"], rec["errors"], rec["attempts"],
+                              rec["run_dir"], rec["started"], rec["finished"],
+                              {"worker_python": platform.python_version()}, opt.to_json())
+                c = ledger.counts()
+                n = c["done"] + c["failed"]
+                o = rec["outputs"] or {}
+                echo(f"[{n}/{budget}] candidate {pid} {rec['status']}"
+                     + (f": {o.get('formula')} sigma_hot={o.get('sigma_hot', 0):.3g} S/cm, "
+                        f"stability={o.get('stability')}" if rec["status"] == "done" else
+                        f": {rec['errors'][-1]['class'] if rec['errors'] else ''}"))
+        ledger.log("stop", stop_reason or "stopped")
+        echo(f"campaign stopped: {stop_reason}")
+    finally:
+        for f in futures:
+            f.cancel()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    report = write_report(out)
+    echo(f"report: {report}")
+    summary = {"counts": ledger.counts(), "stop_reason": stop_reason, "report": str(report)}
+    ledger.close()
+    return summary

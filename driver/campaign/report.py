@@ -1,0 +1,210 @@
+"""``sse-driver status`` and ``sse-driver report``: read the ledger (read-only) and show
+where a campaign stands; the report is one self-contained HTML page plus a CSV table."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import atomic_write_text
+from ..optimize.multiobjective import pareto_mask
+from ..optimize.optimizer import Optimizer
+from .ledger import Ledger
+
+LEDGER = "ledger.sqlite"
+COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realized", "T_hot_K",
+           "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
+           "Ea_err", "shear_modulus", "shear_modulus_err", "bulk_modulus", "stability",
+           "degraded_fraction", "phasefield_D_source", "seconds", "errors", "run_dir"]
+
+
+def _ledger(out: Path) -> Ledger:
+    return Ledger(Path(out) / LEDGER, readonly=True)
+
+
+def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
+    out = []
+    for e in evals:
+        o = e["outputs"]
+        if e["status"] != "done" or o is None:
+            out.append(None)
+            continue
+        vals = [o.get(ob.name) for ob in opt.objectives]
+        if any(v is None or (ob.log and v <= 0) for v, ob in zip(vals, opt.objectives)):
+            out.append(None)   # not measurable on this objective's scale (e.g. sigma <= 0)
+            continue
+        out.append(sum(ob.weight * (1 if ob.direction == "max" else -1)
+                       * (np.log10(v) if ob.log else v) for v, ob in zip(vals, opt.objectives)))
+    return out
+
+
+def status(out: str | Path) -> str:
+    led = _ledger(Path(out))
+    c = led.counts()
+    evals = led.evaluations()
+    opt = Optimizer.from_json(led.optimizer_state())
+    f = fused_values(opt, evals)
+    lines = [f"campaign {led.meta().get('name')} in {out}",
+             f"  done {c['done']}, failed {c['failed']}, running or owed {c['pending']}"]
+    ok = [(v, e) for v, e in zip(f, evals) if v is not None]
+    if ok:
+        v, e = max(ok, key=lambda t: t[0])
+        o = e["outputs"]
+        lines.append(f"  best so far: candidate {e['proposal_id']} {o['formula']} x={e['x']}: "
+                     f"sigma({o['T_hot_K']:g} K) = {_fmt(o['sigma_hot'])} +- "
+                     f"{_fmt(o['sigma_hot_err'], '.2g') or 'n/a'} S/cm, "
+                     f"stability {_fmt(o['stability'])}, fused score {v:.3f}")
+    for ev in led.db.execute("SELECT kind, message FROM events ORDER BY id DESC LIMIT 3"):
+        lines.append(f"  event: {ev['kind']}: {ev['message']}")
+    led.close()
+    return "\n".join(lines)
+
+
+def _fmt(v, spec: str = ".3g") -> str:
+    return "" if v is None else format(v, spec)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def write_report(out: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    led = _ledger(out)
+    evals = led.evaluations()
+    meta = led.meta()
+    opt = Optimizer.from_json(led.optimizer_state())
+    counts = led.counts()
+    events = [dict(r) for r in led.db.execute("SELECT * FROM events ORDER BY id")]
+    led.close()
+    fused = fused_values(opt, evals)
+
+    # CSV of everything
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for e in evals:
+        o = e["outputs"] or {}
+        row = {"proposal_id": e["proposal_id"], "batch": e["batch"], "status": e["status"],
+               "attempts": e["attempts"], "x": json.dumps(e["x"]), "seconds": f"{e['seconds']:.1f}",
+               "errors": json.dumps(e["errors"]), "run_dir": e["run_dir"],
+               **{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in o.items()}}
+        w.writerow([row.get(c, "") for c in COLUMNS])
+    atomic_write_text(out / "results.csv", buf.getvalue())
+
+    figs = []
+    # best so far
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    vals = [v if v is not None else np.nan for v in fused]
+    best = np.fmax.accumulate(np.array(vals, float)) if vals else []
+    ax.plot(range(1, len(vals) + 1), vals, "o", ms=4, label="evaluation")
+    ax.step(range(1, len(vals) + 1), best, where="post", label="best so far")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("fused score")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    figs.append(("Best so far versus evaluations", _png(fig)))
+
+    done = [e for e in evals if e["status"] == "done" and e["outputs"]]
+    names = [o.name for o in opt.objectives]
+    if len(names) >= 2 and done:
+        Y = []
+        for e in done:
+            o = e["outputs"]
+            Y.append([o.get(n) if o.get(n) is not None else np.nan for n in names[:2]])
+        Y = np.array(Y, float)
+        keep = np.all(np.isfinite(Y), axis=1)
+        if keep.any():
+            sgn = np.array([1 if ob.direction == "max" else -1 for ob in opt.objectives[:2]])
+            mask = pareto_mask(Y[keep] * sgn)
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            ax.scatter(Y[keep][:, 0], Y[keep][:, 1], c="C0", label="evaluated")
+            ax.scatter(Y[keep][mask][:, 0], Y[keep][mask][:, 1], c="C3", label="Pareto front")
+            if opt.objectives[0].log:
+                ax.set_xscale("log")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            figs.append(("Pareto front of the first two objectives", _png(fig)))
+
+    # Arrhenius plots of the best three
+    ranked = sorted([(v, e) for v, e in zip(fused, evals) if v is not None], key=lambda t: -t[0])[:3]
+    if ranked:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        for v, e in ranked:
+            rf = Path(e["run_dir"]) / "md" / "result.json"
+            if not rf.exists():
+                continue
+            r = json.loads(rf.read_text())
+            T = np.array([t["temperature_K"] for t in r["temperatures"]])
+            s = np.array([t["sigma_S_cm"] for t in r["temperatures"]])
+            err = np.array([t["sigma_err_S_cm"] for t in r["temperatures"]])
+            ax.errorbar(1000 / T, s * T, yerr=err * T, fmt="o-", label=f"{r['formula']} (#{e['proposal_id']})")
+        ax.set_yscale("log")
+        ax.set_xlabel("1000 / T (1/K)")
+        ax.set_ylabel(r"$\sigma T$ (S K/cm)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        figs.append(("Arrhenius plots of the best candidates (MD, Nernst-Einstein)", _png(fig)))
+
+    # surrogate over the space (first free variable; others at their midpoints)
+    try:
+        sp = opt.space
+        v0 = sp.free[0]
+        grid = np.linspace(v0.low, v0.high, 101)
+        pts = [{**{v.name: 0.5 * (v.low + v.high) for v in sp.variables}, v0.name: float(g)} for g in grid]
+        pred = opt.predict(pts)
+        if pred:
+            fig, axs = plt.subplots(1, len(pred), figsize=(4.4 * len(pred), 3.4))
+            axs = np.atleast_1d(axs)
+            for ax, (name, (m, sd)) in zip(axs, pred.items()):
+                ax.plot(grid, m, "C0")
+                ax.fill_between(grid, m - 2 * sd, m + 2 * sd, color="C0", alpha=0.2)
+                obj = next(o for o in opt.objectives if o.name == name)
+                xs = [o.x[v0.name] for o in opt.observations if o.feasible and o.y]
+                ys = [np.log10(o.y[name]) if obj.log else o.y[name] for o in opt.observations if o.feasible and o.y]
+                ax.plot(xs, ys, "k.", ms=8)
+                ax.set_xlabel(v0.name)
+                ax.set_ylabel(("log10 " if obj.log else "") + name)
+            fig.tight_layout()
+            figs.append(("Surrogate mean +- 2 sd over the space, with the evaluations", _png(fig)))
+    except Exception as exc:  # too few results for a model: say so instead of failing the report
+        figs.append((f"Surrogate: not available yet ({html.escape(str(exc))[:120]})", None))
+
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            e["proposal_id"], e["status"], (e["outputs"] or {}).get("formula", ""),
+            json.dumps(e["x"]), _fmt((e["outputs"] or {}).get("sigma_hot")),
+            (e["outputs"] or {}).get("stability", ""), e["attempts"],
+            "; ".join(f"{x['stage']}: {x['class']}" for x in (e["errors"] or [])))) + "</tr>"
+        for e in evals)
+    body = "".join(f"<h2>{t}</h2>" + (f'<img src="data:image/png;base64,{b}">' if b else "") for t, b in figs)
+    ev = "".join(f"<li>{html.escape(e['kind'])}: {html.escape(e['message'])}</li>" for e in events)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>sse-driver campaign {html.escape(str(meta.get('name')))}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}</style></head><body>
+<h1>Campaign {html.escape(str(meta.get('name')))}</h1>
+<p>done {counts['done']}, failed {counts['failed']}, owed {counts['pending']}; objectives: {html.escape(', '.join(f"{o.name} ({o.direction}{', log' if o.log else ''}, w={o.weight:.2f})" for o in opt.objectives))};
+potential {html.escape(str(meta.get('potential')))} (sha256 {str(meta.get('potential_sha256'))[:12]}); sse-driver {meta.get('sse_driver')}, git {str(meta.get('git_commit'))[:10]}; seed {meta.get('seed')}.
+Table: <a href="results.csv">results.csv</a>.</p>
+{body}
+<h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
+<h2>Events</h2><ul>{ev}</ul></body></html>"""
+    path = out / "report.html"
+    atomic_write_text(path, page)
+    return path

