@@ -15,6 +15,22 @@ from . import __version__
 from .errors import SSEError, UserError
 
 
+def _is_root() -> bool:
+    """True unless running as a non-zero MPI rank (errors and summaries print once)."""
+    mpi = sys.modules.get("driver.mpi")
+    return mpi is None or mpi.MPI.COMM_WORLD.rank == 0
+
+
+def _refuse_existing(result: Path, force: bool) -> None:
+    if result.exists() and not force:
+        raise UserError(f"{result} exists; choose another --out or pass --force")
+
+
+def _require_ledger(directory: str) -> None:
+    if not (Path(directory) / "ledger.sqlite").exists():
+        raise UserError(f"{directory}: no campaign ledger here (ledger.sqlite)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error and exit code 2."""
 
@@ -58,28 +74,25 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """The default job until the campaign lands: the doctor, then a tiny real MD run of
-    LAGP under mpirun (settings in driver/demo.yaml), both written to OUT."""
-    import subprocess
-
-    from .mpi import mpirun_command
+    """The embedded default job: the preflight, then the default campaign
+    (driver/default_campaign.yaml), both written to OUT. Run again, it resumes."""
+    from .campaign.loop import run_campaign
 
     out = Path(args.out)
-    print(f"sse-driver demo: results go to {out}/\n== preflight ==")
+    print(f"sse-driver demo: results go to {out}/\n== preflight ==", flush=True)
     rc = _cmd_doctor(argparse.Namespace(ranks=2, json=False, out=str(out)))
     if rc != 0:
         return rc
-    cfg = Path(__file__).with_name("demo.yaml")
-    md_out = out / "md-LAGP"
-    print("\n== MD: Li1.5Al0.5Ge1.5(PO4)3 under mpirun -n 2 (driver/demo.yaml) ==", flush=True)
-    cmd = mpirun_command(2, [str(Path(sys.executable).with_name("sse-driver")), "md",
-                             "--composition", "Li1.5Al0.5Ge1.5(PO4)3", "--config", str(cfg),
-                             "--out", str(md_out), "--force"], python=False)
-    rc = subprocess.run(cmd).returncode
-    if rc == 0:
-        print(f"\ndemo done: {out / 'doctor.json'}, {md_out / 'result.json'}, "
-              f"{md_out / 'msd.png'}; run folders under {md_out}/")
-    return rc
+    cfg = Path(__file__).with_name("default_campaign.yaml")
+    camp = out / "campaign"
+    resume = (camp / "ledger.sqlite").exists()
+    print(f"\n== default campaign ({cfg.name}): Al content of Li(1+x)Al(x)Ge(2-x)(PO4)3 ==",
+          flush=True)
+    run_campaign(None if resume else str(cfg), camp, resume=resume,
+                 echo=lambda m: print(m, flush=True))
+    print(f"\ndemo done: {out / 'doctor.json'}; campaign in {camp}/: report.html, results.csv, "
+          f"ledger.sqlite, runs/ (every LAMMPS deck, log and phase-field field)")
+    return 0
 
 
 def _cmd_md(args: argparse.Namespace) -> int:
@@ -95,8 +108,7 @@ def _cmd_md(args: argparse.Namespace) -> int:
         "potential": args.potential, "seed": args.seed}.items() if v is not None}
     settings = config.load(Settings, args.config, overrides={"md": over}).md
     out = Path(args.out)
-    if (out / RESULT).exists() and not args.force:
-        raise UserError(f"{out / RESULT} exists; choose another --out or pass --force")
+    _refuse_existing(out / RESULT, args.force)
     built = _structure_from_args(args, settings)
     meta = {"input": args.composition or args.cif}
     if built is not None:
@@ -161,8 +173,7 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
 
     settings = config.load(Settings, args.config).phasefield
     out = Path(args.out)
-    if (out / RESULT).exists() and not args.force:
-        raise UserError(f"{out / RESULT} exists; choose another --out or pass --force")
+    _refuse_existing(out / RESULT, args.force)
     comm = MPI.COMM_WORLD
     r = run_phasefield(settings, out, comm)
     if comm.rank == 0:
@@ -196,8 +207,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     from .campaign.report import status
 
-    if not (Path(args.dir) / "ledger.sqlite").exists():
-        raise UserError(f"{args.dir}: no campaign ledger here (ledger.sqlite)")
+    _require_ledger(args.dir)
     print(status(args.dir))
     return 0
 
@@ -205,8 +215,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .campaign.report import write_report
 
-    if not (Path(args.dir) / "ledger.sqlite").exists():
-        raise UserError(f"{args.dir}: no campaign ledger here (ledger.sqlite)")
+    _require_ledger(args.dir)
     print(f"wrote {write_report(args.dir)} and {Path(args.dir) / 'results.csv'}")
     return 0
 
@@ -305,13 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
-        mpi = sys.modules.get("driver.mpi")
-        if mpi is None or mpi.MPI.COMM_WORLD.rank == 0:  # one line, not one per rank
+        if _is_root():  # one line, not one per rank
             sys.stderr.write(f"sse-driver {args.command}: error: {exc}\n")
         return exc.exit_code
     except SSEError as exc:  # a run failed (LAMMPS error, timeout): not the user's input
-        mpi = sys.modules.get("driver.mpi")
-        if mpi is None or mpi.MPI.COMM_WORLD.rank == 0:
+        if _is_root():
             sys.stderr.write(f"sse-driver {args.command}: {type(exc).__name__}: {exc}\n")
             tail = getattr(exc, "log_tail", "")
             if tail:
