@@ -220,6 +220,63 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_path(args) -> Path:
+    return Path(args.db or Path.home() / ".local/share/sse-driver/kb.sqlite")
+
+
+def _cmd_kb(args: argparse.Namespace) -> int:
+    import json
+
+    from .kb.normalize import Reject
+    from .kb.store import KB
+
+    if args.action == "check":
+        from .kb.checks import candidate_checks
+        checks = candidate_checks(args.formula, args.potential)
+        for c in checks:
+            print(f"{'PASS' if c.ok else 'FAIL'}  {c.name:<20} {c.reason}")
+        return 0 if all(c.ok for c in checks) else 1
+    path = _kb_path(args)
+    if args.action == "ingest":
+        from .kb.ingest import ingest, obelix_csv
+        files = list(args.files) or []
+        if args.obelix:
+            files.insert(0, str(obelix_csv()))
+        if not files:
+            raise UserError("kb ingest: give FILE... (csv, xlsx, pdf, cif, tar.gz) or --obelix")
+        kb = KB(path)
+        for f in files:
+            try:
+                r = ingest(kb, f)
+            except Reject as exc:
+                raise UserError(str(exc)) from None
+            print(f"{r['origin']}: accepted {r['accepted']}, rejected {r['rejected']}")
+        for rj in kb.rejects()[-args.show_rejects:] if args.show_rejects else []:
+            print(f"  rejected {rj['origin']} {rj['row']}: {rj['reason']}")
+        print(f"knowledge base {path}: {kb.count()}")
+        return 0
+    if not path.exists():
+        raise UserError(f"no knowledge base at {path}; run `sse-driver kb ingest --obelix` first")
+    kb = KB(path)
+    if args.near:
+        from .kb.normalize import Reject
+        try:
+            rows = kb.neighbours(args.near, k=args.limit, family=args.family)
+        except Reject as exc:
+            raise UserError(str(exc)) from None
+    else:
+        rows = kb.query(family=args.family, elements=args.elements.split(",") if args.elements else None,
+                        sigma_min=args.sigma_min, sigma_max=args.sigma_max, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=float))
+    else:
+        for r in rows:
+            extra = (f"distance {r['distance']:.4f}" if "distance" in r else
+                     f"sigma {r['sigma'] if r['sigma'] is not None else '<' + str(r['sigma_upper'])} S/cm")
+            print(f"{r['formula']:<40} {str(r['family']):<14} {extra:<26} doi:{r['doi']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-driver", description=(
         "Closed-loop discovery of solid-state electrolytes: LAMMPS MD, DOLFINx phase "
@@ -299,6 +356,26 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("dir")
     rp.set_defaults(func=_cmd_report)
 
+    kb = sub.add_parser("kb", help="known-materials knowledge base: ingest, query, check",
+                        description="ingest: tables (csv, xlsx), CIFs, tables in text PDFs into a SQLite "
+                        "knowledge base (--obelix adds the shipped OBELiX table, CC BY 4.0); query: by "
+                        "family, elements, conductivity range, or nearest known neighbours of a "
+                        "formula (--near); check: the logic-consistency checks of a formula.")
+    kb.add_argument("action", choices=["ingest", "query", "check"])
+    kb.add_argument("files", nargs="*", help="ingest: files; check: the formula")
+    kb.add_argument("--db", help="knowledge base file (default ~/.local/share/sse-driver/kb.sqlite)")
+    kb.add_argument("--obelix", action="store_true", help="ingest: include the shipped OBELiX table")
+    kb.add_argument("--show-rejects", type=int, default=20, metavar="N", help="ingest: list the last N rejects")
+    kb.add_argument("--family")
+    kb.add_argument("--elements", help="comma-separated, all must be present")
+    kb.add_argument("--sigma-min", type=float)
+    kb.add_argument("--sigma-max", type=float)
+    kb.add_argument("--near", metavar="FORMULA", help="nearest known materials (novelty)")
+    kb.add_argument("--limit", type=int, default=10)
+    kb.add_argument("--json", action="store_true")
+    kb.add_argument("--potential", default="pedone2006", help="check: potential for coverage")
+    kb.set_defaults(func=_cmd_kb)
+
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")
     m.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
@@ -311,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "action", None) == "validate" and not args.file:
         sys.stderr.write("sse-driver config: error: validate needs a FILE\n")
         return 2
+    if args.command == "kb" and args.action == "check":
+        if len(args.files) != 1:
+            sys.stderr.write("sse-driver kb: error: check needs exactly one FORMULA\n")
+            return 2
+        args.formula = args.files[0]
     try:
         return args.func(args)
     except UserError as exc:

@@ -149,6 +149,18 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         errors.append({"attempt": 1, "stage": "checks", "class": "InputError", "message": str(exc)})
         record.update(attempts=1, finished=time.time())
         return record
+    # the logic-consistency checks run before any simulation; their verdicts are kept
+    from ..kb.checks import as_dicts, candidate_checks
+    checks = candidate_checks(cand.formula, s.md.potential, s.md, tuple(s.md.supercell))
+    record["checks"] = as_dicts(checks)
+    blocking = [c for c in checks if not c.ok and c.name in
+                ("charge_neutrality", "potential_coverage", "site_occupancy")]
+    if blocking:
+        for c in blocking:
+            errors.append({"attempt": 1, "stage": "checks", "class": "InputError",
+                           "message": f"{c.name}: {c.reason}"})
+        record.update(attempts=1, finished=time.time())
+        return record
     md = s.md.model_dump(mode="json")
     md_result = None
     attempt = 0
@@ -206,6 +218,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         if pf_result is None:
             record["finished"] = time.time()
             return record
-    record.update(status="done", outputs=outputs(md_result, pf_result, D_source),
-                  finished=time.time(), run_dir=str(adir))
+    out = outputs(md_result, pf_result, D_source)
+    out["check_warnings"] = [f"{c.name}: {c.reason}" for c in checks if not c.ok]
+    record.update(status="done", outputs=out, finished=time.time(), run_dir=str(adir))
     return record

@@ -1,0 +1,1 @@
+"""Known-materials knowledge base: ingestion, normalization, logic checks, novelty."""

@@ -1,0 +1,98 @@
+"""The logic-consistency engine: checks run before any simulation (and on ingested data).
+
+Each check returns a :class:`Check` (pass/fail with a reason). Nothing is silent: a
+failing candidate is explained, and the campaign records the reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..errors import SSEError
+from .normalize import Reject, oxidation_guess, parse_formula
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    reason: str
+
+
+def charge_neutrality(formula: str) -> Check:
+    try:
+        comp = parse_formula(formula)
+    except Reject as exc:
+        return Check("charge_neutrality", False, str(exc))
+    ox = oxidation_guess(comp)
+    if ox is None:
+        net = None
+        return Check("charge_neutrality", False,
+                     f"{formula}: no assignment of formal oxidation states makes it neutral "
+                     "(off-stoichiometric, mixed valence, or a typo)" + ("" if net is None else ""))
+    return Check("charge_neutrality", True,
+                 "neutral with " + ", ".join(f"{k}{'+' if v > 0 else ''}{v:g}" for k, v in ox.items()))
+
+
+def site_occupancy(formula: str, supercell=(1, 1, 1), seed: int = 1) -> Check:
+    """The prototype can hold the composition: the structure builder places every atom on
+    its sublattice with no Li-Li pair closer than the builder's limit."""
+    from ..md.compositions import parse
+    from ..md.structures import MIN_LI_LI, build
+
+    try:
+        cand = parse(formula)
+        b = build(cand, supercell, seed)
+    except SSEError as exc:
+        return Check("site_occupancy", False, str(exc))
+    return Check("site_occupancy", True,
+                 f"{cand.family} prototype holds {b.counts} in a {supercell} cell "
+                 f"(Li-Li >= {MIN_LI_LI} A); realized {b.realized}")
+
+
+def potential_coverage(formula: str, potential: str = "pedone2006") -> Check:
+    from ..potentials import load
+
+    pot = load(potential)
+    els = {e.symbol for e in parse_formula(formula).elements}
+    missing = pot.missing(els)
+    if missing:
+        return Check("potential_coverage", False,
+                     f"potential {pot.name} has no term for {', '.join(missing)}")
+    return Check("potential_coverage", True, f"{pot.name} covers {', '.join(sorted(els))}")
+
+
+def md_ranges(md) -> list[Check]:
+    """Physically sensible MD settings for these oxides."""
+    out = []
+    t_hi = max(md.temperatures_k)
+    out.append(Check("temperature_range", t_hi <= 2000,
+                     f"highest T {t_hi:g} K" + ("" if t_hi <= 2000 else
+                     ": above ~2000 K the frameworks of these oxides melt in rigid-ion MD")))
+    out.append(Check("timestep", md.timestep_fs <= 2.0,
+                     f"{md.timestep_fs:g} fs" + ("" if md.timestep_fs <= 2.0 else
+                     ": > 2 fs under-resolves the ~30 fs PO4 stretch period")))
+    n_samples = md.prod_ps / (md.sample_every_fs / 1000)
+    out.append(Check("production_length", md.prod_ps >= 4.0,
+                     f"{md.prod_ps:g} ps, {n_samples:.0f} samples" + ("" if md.prod_ps >= 4.0 else
+                     ": the MSD window (1 ps .. half the run) needs >= 4 ps")))
+    return out
+
+
+def sigma_range(sigma_S_cm: float | None) -> Check:
+    ok = sigma_S_cm is None or 1e-20 < sigma_S_cm <= 10
+    return Check("conductivity_range", ok, f"{sigma_S_cm} S/cm" + ("" if ok else ": outside (1e-20, 10] S/cm"))
+
+
+def candidate_checks(formula: str, potential: str = "pedone2006", md=None,
+                     supercell=(1, 1, 1)) -> list[Check]:
+    checks = [charge_neutrality(formula)]
+    if checks[0].ok:
+        checks += [potential_coverage(formula, potential), site_occupancy(formula, supercell)]
+    if md is not None:
+        checks += md_ranges(md)
+    return checks
+
+
+def as_dicts(checks: list[Check]) -> list[dict]:
+    return [asdict(c) for c in checks]
