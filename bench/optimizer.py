@@ -157,7 +157,7 @@ def main():
                     cells.append(f"{med:.3g} [{q1:.2g}, {q3:.2g}]")
                 print(f"| {label} | {q} | " + " | ".join(cells) + f" | {dt:.1f} |", flush=True)
     if not a.quick:
-        print("\nproposal latency (one ask, Hartmann-6 data, hyperparameters fitted on <= 1,000 points)\n")
+        print("\nproposal latency (one ask, Hartmann-6 data, hyperparameters fitted on <= 300 points)\n")
         print("| observations | seconds |")
         print("|---|---|")
         for n, s in latency():

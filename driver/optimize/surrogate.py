@@ -6,7 +6,7 @@
 - per-point noise: each result's own uncertainty becomes its ``alpha`` (variance in the
   standardized output units), so a noisy MD estimate pulls the mean less than a sharp one;
 - hyperparameters: marginal-likelihood maximization with several restarts, on a random
-  subset of at most ``max_fit_points`` observations when there are more (the O(n^3)
+  subset of at most ``max_fit_points`` (300) observations when there are more (the O(n^3)
   optimizer is the cost; the final model conditions on all points with those
   hyperparameters fixed).
 """
@@ -25,7 +25,7 @@ JITTER = 1e-8
 
 class GPSurrogate:
     def __init__(self, dim: int, log_transform: bool = False, n_restarts: int = 5,
-                 seed: int = 0, max_fit_points: int = 1000):
+                 seed: int = 0, max_fit_points: int = 300):
         self.dim, self.log, self.n_restarts, self.seed = dim, log_transform, n_restarts, seed
         self.max_fit_points = max_fit_points
         self.gp: GaussianProcessRegressor | None = None
