@@ -28,20 +28,29 @@ def _ledger(out: Path) -> Ledger:
     return Ledger(Path(out) / LEDGER, readonly=True)
 
 
+def _scaled(opt: Optimizer, o: dict) -> np.ndarray | None:
+    """Objective values on their fitted scales (log10 where ``log``), or None if unmeasured."""
+    vals = []
+    for ob in opt.objectives:
+        v = o.get(ob.name) if o else None
+        if v is None or not np.isfinite(v) or (ob.log and v <= 0):
+            return None
+        vals.append(np.log10(v) if ob.log else v)
+    return np.array(vals, float)
+
+
 def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
-    out = []
-    for e in evals:
-        o = e["outputs"]
-        if e["status"] != "done" or o is None:
-            out.append(None)
-            continue
-        vals = [o.get(ob.name) for ob in opt.objectives]
-        if any(v is None or (ob.log and v <= 0) for v, ob in zip(vals, opt.objectives)):
-            out.append(None)   # not measurable on this objective's scale (e.g. sigma <= 0)
-            continue
-        out.append(sum(ob.weight * (1 if ob.direction == "max" else -1)
-                       * (np.log10(v) if ob.log else v) for v, ob in zip(vals, opt.objectives)))
-    return out
+    """The fused score the optimizer pursues: sum_i w_i s_i z_i, with z_i each objective
+    standardized over the measured candidates (s_i = +1 max, -1 min). Unitless, so GPa and
+    log10 S/cm are weighed by their weights, not by their magnitudes."""
+    Z = [_scaled(opt, e["outputs"]) if e["status"] == "done" else None for e in evals]
+    M = np.array([z for z in Z if z is not None])
+    if len(M) == 0:
+        return [None] * len(evals)
+    mu, sd = M.mean(axis=0), M.std(axis=0)
+    sd[sd == 0] = 1.0
+    w = np.array([ob.weight * (1 if ob.direction == "max" else -1) for ob in opt.objectives])
+    return [None if z is None else float(w @ ((z - mu) / sd)) for z in Z]
 
 
 def status(out: str | Path) -> str:
@@ -64,6 +73,31 @@ def status(out: str | Path) -> str:
         lines.append(f"  event: {ev['kind']}: {ev['message']}")
     led.close()
     return "\n".join(lines)
+
+
+def shapley_table(opt: Optimizer, evals: list[dict], fused: list) -> str:
+    """Shapley attribution of the best candidates' fused scores to the objectives, against
+    the mean of all measured candidates (on each objective's own scale: log10 where log)."""
+    from ..optimize.multiobjective import shapley
+
+    ok = [(v, e) for v, e in zip(fused, evals) if v is not None]
+    if len(ok) < 2:
+        return ""
+    w = np.array([ob.weight * (1 if ob.direction == "max" else -1) for ob in opt.objectives])
+    M = np.array([_scaled(opt, e["outputs"]) for _, e in ok])
+    mu, sd = M.mean(axis=0), M.std(axis=0)
+    sd[sd == 0] = 1.0
+    rows = []
+    for v, e in sorted(ok, key=lambda t: -t[0])[:3]:
+        z = (_scaled(opt, e["outputs"]) - mu) / sd
+        phi = shapley(lambda c: float(w @ c), z, np.zeros_like(z))
+        rows.append("<tr><td>" + html.escape(f"#{e['proposal_id']} {e['outputs']['formula']}") + "</td>"
+                    + f"<td>{v:.3f}</td>" + "".join(f"<td>{p:+.3f}</td>" for p in phi) + "</tr>")
+    head = "".join(f"<th>{html.escape(ob.name)}</th>" for ob in opt.objectives)
+    return ("<h2>Why the best are best: Shapley attribution of the fused score</h2><p>Contribution of "
+            "each objective relative to the mean candidate (weighted, on the fitted scales); the "
+            "contributions add up to the score minus the mean score.</p><table><tr><th>candidate</th>"
+            f"<th>fused</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _fmt(v, spec: str = ".3g") -> str:
@@ -115,7 +149,7 @@ def write_report(out: str | Path) -> Path:
     ax.plot(range(1, len(vals) + 1), vals, "o", ms=4, label="evaluation")
     ax.step(range(1, len(vals) + 1), best, where="post", label="best so far")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("fused score")
+    ax.set_ylabel("fused score (weighted z-scores)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     figs.append(("Best so far versus evaluations", _png(fig)))
@@ -187,6 +221,7 @@ def write_report(out: str | Path) -> Path:
     except Exception as exc:  # too few results for a model: say so instead of failing the report
         figs.append((f"Surrogate: not available yet ({html.escape(str(exc))[:120]})", None))
 
+    shap = shapley_table(opt, evals, fused)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
             e["proposal_id"], e["status"], (e["outputs"] or {}).get("formula", ""),
@@ -203,6 +238,7 @@ def write_report(out: str | Path) -> Path:
 potential {html.escape(str(meta.get('potential')))} (sha256 {str(meta.get('potential_sha256'))[:12]}); sse-driver {meta.get('sse_driver')}, git {str(meta.get('git_commit'))[:10]}; seed {meta.get('seed')}.
 Table: <a href="results.csv">results.csv</a>.</p>
 {body}
+{shap}
 <h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
 <h2>Events</h2><ul>{ev}</ul></body></html>"""
     path = out / "report.html"
