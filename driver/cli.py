@@ -8,6 +8,7 @@ subcommands so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -220,6 +221,56 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    """List candidates; accept, veto (a constraint on future proposals) or rate them.
+    Writes through the ledger's own transactions, so it is safe on a running campaign."""
+    from .campaign.ledger import Ledger
+
+    _require_ledger(args.dir)
+    acts = [a for a in ("accept", "veto", "rate") if getattr(args, a) is not None]
+    if len(acts) > 1:
+        raise UserError("review: give one of --accept, --veto, --rate at a time")
+    if not acts:
+        led = Ledger(Path(args.dir) / "ledger.sqlite", readonly=True)
+        reviews = {}
+        for r in led.reviews():
+            reviews.setdefault(r["proposal_id"], []).append(
+                r["action"] + (f" {r['rating']:g}" if r["rating"] is not None and r["action"] == "rate" else ""))
+        print(f"{'id':>4}  {'status':<7} {'formula':<28} {'x':<22} {'sigma_hot':>10} {'stability':>9}  reviews")
+        for e in led.evaluations():
+            o = e["outputs"] or {}
+            sig = o.get("sigma_hot")
+            stab = o.get("stability")
+            print(f"{e['proposal_id']:>4}  {e['status']:<7} {str(o.get('formula', '')):<28} "
+                  f"{json.dumps({k: round(v, 4) for k, v in e['x'].items()}):<22} "
+                  f"{'' if sig is None else f'{sig:.3g}':>10} {'' if stab is None else f'{stab:.3f}':>9}  "
+                  f"{', '.join(reviews.get(e['proposal_id'], []))}")
+        return 0
+    act = acts[0]
+    pid = getattr(args, act) if act != "rate" else int(args.rate[0])
+    led = Ledger(Path(args.dir) / "ledger.sqlite")
+    row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
+    if row is None:
+        raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")
+    x = json.loads(row[0])
+    if act == "rate":
+        value = float(args.rate[1])
+        if not 0 <= value <= 5:
+            raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
+        led.add_review(pid, "rate", value, args.note or "", x)
+    elif act == "veto":
+        if not 0 < args.radius <= 1:
+            raise UserError("review --radius must be in (0, 1] (unit-scaled distance)")
+        led.add_review(pid, "veto", args.radius, args.note or "", x)
+    else:
+        led.add_review(pid, "accept", None, args.note or "", x)
+    led.close()
+    print(f"recorded {act} of candidate {pid} ({x})" + (
+        f"; proposals within {args.radius:g} (unit-scaled) of it are excluded from now on"
+        if act == "veto" else ""))
+    return 0
+
+
 def _kb_path(args) -> Path:
     return Path(args.db or Path.home() / ".local/share/sse-driver/kb.sqlite")
 
@@ -355,6 +406,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "surrogate over the space) and a CSV of all results, from the ledger.")
     rp.add_argument("dir")
     rp.set_defaults(func=_cmd_report)
+
+    rv = sub.add_parser("review", help="list, accept, veto or rate campaign candidates",
+                        description="Expert review between batches of a running or stopped campaign: "
+                        "without an action, list the candidates; --accept ID, --veto ID (excludes a "
+                        "region around it from future proposals), --rate ID VALUE (0-5, stored).")
+    rv.add_argument("dir")
+    rv.add_argument("--accept", type=int, metavar="ID")
+    rv.add_argument("--veto", type=int, metavar="ID")
+    rv.add_argument("--rate", nargs=2, metavar=("ID", "VALUE"))
+    rv.add_argument("--radius", type=float, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
+    rv.add_argument("--note", help="why")
+    rv.set_defaults(func=_cmd_review)
 
     kb = sub.add_parser("kb", help="known-materials knowledge base: ingest, query, check",
                         description="ingest: tables (csv, xlsx), CIFs, tables in text PDFs into a SQLite "

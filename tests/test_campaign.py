@@ -169,3 +169,27 @@ def test_resume_without_ledger_and_double_start_are_refused(tmp_path):
     Ledger(tmp_path / "c" / "ledger.sqlite").close()
     r = run_cli("run", str(_cfg(tmp_path)), "--out", str(tmp_path / "c"))
     assert r.returncode == 2 and "--resume" in r.stderr
+
+
+@pytest.mark.slow
+def test_meta_loop_extends_a_non_diffusive_md_run(tmp_path):
+    """Rule 1 of the meta loop through the real evaluation: a run not yet diffusive is
+    re-run with twice the production time, up to the cap, and the decision is recorded."""
+    from driver.campaign.tasks import evaluate
+    from driver.schema import Settings
+
+    d = json.loads(json.dumps(TINY))
+    d["campaign"]["meta"] = {"max_prod_ps": 8.0}
+    s = Settings.model_validate(d)
+    rec = evaluate(1, {"x": 0.5}, s.model_dump(mode="json"), str(tmp_path / "runs"))
+    assert rec["status"] == "done" and rec["decisions"]
+    run = tmp_path / "runs" / "p0001"
+    prods = [yaml.safe_load((a / "md.yaml").read_text())["md"]["prod_ps"]
+             for a in sorted(run.glob("attempt*"))]
+    if "extended" in rec["decisions"][0]:
+        assert prods == [4, 8] and "4 -> 8" in rec["decisions"][0]
+        assert rec["run_dir"].endswith("attempt2")
+        assert "cap" in rec["decisions"][1] or "every temperature diffusive" in rec["decisions"][1]
+    else:
+        assert prods == [4] and "every temperature diffusive" in rec["decisions"][0]
+    assert rec["checks"] and all(c["ok"] for c in rec["checks"] if c["name"] != "production_length")

@@ -58,6 +58,37 @@ def build_optimizer(s: Settings) -> Optimizer:
                      acquisition=camp.acquisition)
 
 
+def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:
+    """(x, sigma_S_cm, doi) of OBELiX members of the campaign's family and framework whose
+    composition lies in the campaign space: the data behind ``campaign.prior``."""
+    import csv
+
+    from ..errors import CompositionError
+    from ..kb.ingest import obelix_csv
+    from ..md.compositions import parse
+
+    camp = s.campaign
+    out = []
+    for r in csv.DictReader(open(obelix_csv(), encoding="utf-8")):
+        try:
+            cand = parse(r["Reduced Composition"], bounds={"Ge": (0, 2), "Ti": (0, 2), "y": (0, 2), "z": (0, 7 / 3)})
+            sigma = float(r["Ionic conductivity (S cm-1)"])
+        except (CompositionError, ValueError):
+            continue
+        if cand.family != camp.family:
+            continue
+        if camp.family == "nasicon" and cand.species["M"] != camp.framework:
+            continue
+        if camp.family == "garnet" and (
+                (cand.variables.get("y", 0) > 0 and cand.species["M"] != camp.dopant_M)
+                or (cand.variables.get("z", 0) > 0 and cand.species["T"] != camp.dopant_T)):
+            continue
+        x = {k: cand.variables[k] for k in camp.variables}
+        if all(camp.variables[k][0] <= v <= camp.variables[k][1] for k, v in x.items()):
+            out.append((x, sigma, r["DOI"]))
+    return out
+
+
 def config_hash(s: Settings) -> str:
     return hashlib.sha256(json.dumps(s.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
@@ -68,6 +99,25 @@ def _git_commit() -> str | None:
                               cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
     except (OSError, subprocess.TimeoutExpired):
         return None
+
+
+def apply_reviews(opt: Optimizer, ledger: Ledger) -> list[str]:
+    """Vetoes in the ledger become exclusion regions of the optimizer's space."""
+    from ..optimize.space import Exclusion
+
+    have = {(json.dumps(e.center, sort_keys=True), e.radius) for e in opt.space.exclusions}
+    added = []
+    for r in ledger.reviews():
+        if r["action"] != "veto" or not r["x_json"]:
+            continue
+        center = json.loads(r["x_json"])
+        radius = float(r["rating"]) if r["rating"] is not None else 0.1
+        key = (json.dumps(center, sort_keys=True), radius)
+        if key not in have:
+            opt.space.exclusions.append(Exclusion(center, radius, r["note"] or "vetoed by reviewer"))
+            have.add(key)
+            added.append(f"veto {center} radius {radius:g}: {r['note'] or 'no note'}")
+    return added
 
 
 def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
@@ -85,6 +135,29 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
         e = out.get(f"{o.name}_err")
         err[o.name] = float(e) if e is not None and np.isfinite(e) else 0.0
     opt.tell(x, y, err)
+
+
+def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,
+               ledger: Ledger, echo) -> None:
+    """Meta loop rule 2: standardized residual of the new result against the model that had
+    not seen it; adapt exploration when the model is over- or under-confident."""
+    from .meta import calibration_decision, residuals
+
+    if sum(1 for o in opt.observations if o.feasible and o.y) < 3:
+        return
+    try:
+        pred = opt.predict([x])
+    except Exception:
+        return
+    z = residuals(pred, rec["outputs"], opt.objectives)
+    if not z:
+        return
+    z2.append(float(np.mean(np.square(z))))
+    xi, beta, why = calibration_decision(z2, opt.acquisition, opt.xi, opt.beta, window)
+    if why:
+        opt.xi, opt.beta = xi, beta
+        ledger.log("meta", why)
+        echo(f"meta: {why}")
 
 
 def _client(s: Settings, scheduler: str | None, n_workers: int | None):
@@ -136,6 +209,14 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                          "sse_driver": __version__, "python": platform.python_version(),
                          "git_commit": _git_commit(), "potential": pot.name,
                          "potential_sha256": pot.sha256, "name": s.campaign.name})
+        if s.campaign.prior.enabled:
+            pts = experimental_prior(s)
+            for x, sigma, doi in pts:
+                opt.tell_prior(x, {"sigma_300K": sigma},
+                               {"sigma_300K": sigma * np.log(10) * s.campaign.prior.noise_log10})
+            ledger.log("prior", f"{len(pts)} experimental conductivities from OBELiX (CC BY 4.0) told "
+                       f"as prior with +- {s.campaign.prior.noise_log10:g} decade(s): "
+                       + "; ".join(f"{x} {sig:.2g} S/cm doi:{doi}" for x, sig, doi in pts[:12]))
         ledger.save_state(opt.to_json())
         ledger.log("start", f"campaign {s.campaign.name} started")
     camp = s.campaign
@@ -147,6 +228,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     echo(f"dask dashboard: {client.dashboard_link}")
     capacity = max(1, len(client.scheduler_info().get("workers", {})))
     futures = {}
+    z2_history: list[float] = []
     resources = {"MPI": s.md.ranks} if cluster is not None else None
 
     def submit(pid: int, x: dict) -> None:
@@ -176,6 +258,9 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                 elif not futures:
                     want = min(camp.batch_size, budget - proposed)
             if want > 0:
+                for msg in apply_reviews(opt, ledger):
+                    ledger.log("review", msg)
+                    echo(f"review applied: {msg}")
                 xs = opt.ask(want)
                 if xs:
                     ids = ledger.add_proposals(xs, opt.to_json())
@@ -200,6 +285,10 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                     rec = {"status": "failed", "outputs": None, "attempts": 1, "run_dir": "",
                            "started": time.time(), "finished": time.time(),
                            "errors": [{"stage": "dask", "class": type(exc).__name__, "message": str(exc)[:500]}]}
+                if camp.meta.adapt_exploration and rec["status"] == "done":
+                    _calibrate(opt, x, rec, z2_history, camp.meta.window, ledger, echo)
+                for d in rec.get("decisions", []):
+                    ledger.log("meta", f"candidate {pid}: {d}")
                 _tell(opt, x, rec)
                 ledger.record(pid, rec["status"], rec["outputs"], rec["errors"], rec["attempts"],
                               rec["run_dir"], rec["started"], rec["finished"],

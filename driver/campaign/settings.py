@@ -37,6 +37,25 @@ class Retry(Strict):
     max_attempts: PositiveInt = Field(3, le=10)
 
 
+class Meta(Strict):
+    """The meta loop (driver/campaign/meta.py)."""
+
+    extend_md: bool = True
+    max_prod_ps: PositiveFloat = Field(200.0, description="cap for doubling non-diffusive runs")
+    adapt_exploration: bool = True
+    window: PositiveInt = Field(5, description="results in the calibration window")
+
+
+class Prior(Strict):
+    """Experimental conductivities of known family members (the shipped OBELiX table) as prior
+    observations of ``sigma_300K``, labelled and with a large noise (docs/campaign.md)."""
+
+    enabled: bool = False
+    noise_log10: PositiveFloat = Field(
+        1.0, description="uncertainty given to each experimental point, in decades: experiment "
+        "(total conductivity, grain boundaries, processing) and rigid-ion MD differ by that much")
+
+
 class CampaignSettings(Strict):
     name: str = "campaign"
     family: Literal["nasicon", "garnet"] = "nasicon"
@@ -64,6 +83,8 @@ class CampaignSettings(Strict):
     interfacial_energy_J_m2: PositiveFloat = Field(
         0.5, description="gamma for the degradation model: an assumption of the campaign, "
         "recorded with each result (no literature default is claimed)")
+    meta: Meta = Meta()
+    prior: Prior = Prior()
     seed: int = 1
 
     @model_validator(mode="after")
@@ -76,6 +97,9 @@ class CampaignSettings(Strict):
         for k, v in self.variables.items():
             if len(v) != 2 or not v[0] < v[1]:
                 raise ValueError(f"variables.{k} must be [low, high] with low < high")
+        if self.prior.enabled and [o.name for o in self.objectives] != ["sigma_300K"]:
+            raise ValueError("prior: experimental data are room-temperature conductivities, "
+                             "comparable only to a single objective sigma_300K")
         if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
             raise ValueError("ahp_matrix must be n x n for the n objectives")
         return self

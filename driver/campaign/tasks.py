@@ -162,12 +162,13 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         record.update(attempts=1, finished=time.time())
         return record
     md = s.md.model_dump(mode="json")
-    md_result = None
-    attempt = 0
+    md_result = md_result_prev = prev_adir = None
+    attempt = extensions = 0
     # a resumed evaluation (its earlier try was killed) starts in a fresh folder
     first = len(list(run.glob("attempt*")))
-    while attempt < camp.retry.max_attempts and md is not None:
+    while attempt < camp.retry.max_attempts + extensions and md is not None:
         attempt += 1
+        md_result = None
         adir = run / f"attempt{first + attempt}"
         adir.mkdir(exist_ok=True)
         (adir / "md.yaml").write_text(yaml.safe_dump({"md": md}))
@@ -176,11 +177,22 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                             camp.task_timeout_s, adir / "md.stdout")
         if rc == 0:
             md_result = json.loads((adir / "md" / "result.json").read_text())
+            if camp.meta.extend_md:
+                from .meta import md_extension
+                new_prod, why = md_extension(md_result, md["prod_ps"], camp.meta.max_prod_ps)
+                record.setdefault("decisions", []).append(f"md attempt {first + attempt}: {why}")
+                if new_prod is not None:
+                    md = {**md, "prod_ps": new_prod}
+                    extensions += 1
+                    md_result_prev, prev_adir = md_result, adir
+                    continue
             break
         cls = error_class(rc, err)
         errors.append({"attempt": attempt, "stage": "md", "class": cls, "message": _first_line(err)})
         md = _md_retry(cls, md, attempt)
     record["attempts"] = attempt
+    if md_result is None and md_result_prev is not None:
+        md_result, adir = md_result_prev, prev_adir   # an extension failed: keep the last finished run
     if md_result is None:
         record["finished"] = time.time()
         return record

@@ -105,6 +105,14 @@ class Optimizer:
         self.observations.append(Observation(dict(x), dict(y) if y else None,
                                              dict(y_err) if y_err else None, feasible, source))
 
+    def tell_prior(self, x: dict[str, float], y: dict[str, float], y_err: dict[str, float]) -> None:
+        """Prior knowledge (e.g. measured conductivities of known compositions): enters the
+        surrogates with its (large) uncertainty, is labelled, and never counts as 'best'.
+        Prior points outside the space (bounds, constraints, vetoes) are ignored."""
+        if not self.space.feasible(self.space.as_array([x]))[0]:
+            return
+        self.observations.append(Observation(dict(x), dict(y), dict(y_err), True, "prior"))
+
     def _drop_pending(self, x: dict[str, float]) -> None:
         if not self.pending:
             return
@@ -177,7 +185,9 @@ class Optimizer:
         if pend:
             Up = self.space.to_unit(self.space.as_array(pend))
             models = [(o, s, gp.condition(Up, gp.predict_z(Up)[0])) for o, s, gp in models]
-        feas_obs = [o for o in self.observations if o.feasible and o.y is not None]
+        # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
+        feas_obs = [o for o in self.observations if o.feasible and o.y is not None
+                    and o.source != "prior"] or [o for o in self.observations if o.feasible and o.y]
         Uf = self.space.to_unit(self.space.as_array([o.x for o in feas_obs]))
         chosen = []
         for _ in range(q):
@@ -215,7 +225,7 @@ class Optimizer:
 
     # --------------------------------------------------------- queries
     def best(self) -> Observation | None:
-        feas = [o for o in self.observations if o.feasible and o.y is not None]
+        feas = [o for o in self.observations if o.feasible and o.y is not None and o.source != "prior"]
         if not feas:
             return None
         def fused(o):

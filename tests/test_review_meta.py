@@ -1,0 +1,131 @@
+"""Feasibility scores, expert review (veto as a constraint), and the meta loop."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from driver.campaign.ledger import Ledger
+from driver.campaign.loop import apply_reviews
+from driver.campaign.meta import calibration_decision, md_extension, residuals
+from driver.kb.feasibility import feasibility
+from driver.kb.ingest import ingest, obelix_csv
+from driver.kb.store import KB
+from driver.md import compositions as C
+from driver.optimize.optimizer import Objective, Optimizer
+from driver.optimize.space import Space
+from tests.conftest import run_cli
+
+
+def test_feasibility_scores_with_reasons(tmp_path):
+    kb = KB(tmp_path / "kb.sqlite")
+    ingest(kb, obelix_csv())
+    made = feasibility(C.garnet(0.0, 0.25, T="Ga"), kb)         # synthesized: evidence wins
+    assert made.score == pytest.approx(1.0) and any("doi:" in r for r in made.reasons)
+    heur = feasibility(C.garnet(0.5, 0.2, "Nb", "Al"))          # no KB: heuristics only
+    assert heur.factors["radius"] < 0.5 and heur.score == pytest.approx(heur.factors["radius"])
+    assert any("Shannon radius mismatch 33.9 %" in r for r in heur.reasons)
+    assert feasibility(C.nasicon(0.5)).factors["radius"] == 1.0  # Al/Ge: 0.9 % mismatch
+    assert feasibility(C.nasicon(0.0)).score == 1.0
+
+
+def test_md_extension_rule():
+    r = {"temperatures": [{"temperature_K": 1300, "diffusive": False}, {"temperature_K": 1500, "diffusive": True}]}
+    assert md_extension(r, 20, 200)[0] == 40 and "1300" in md_extension(r, 20, 200)[1]
+    assert md_extension(r, 150, 200)[0] is None and "cap" in md_extension(r, 150, 200)[1]
+    ok = {"temperatures": [{"temperature_K": 1500, "diffusive": True}]}
+    assert md_extension(ok, 20, 200)[0] is None
+
+
+def test_calibration_rule():
+    assert calibration_decision([9.0] * 4, "ei", 0.0, 2.0) == (0.0, 2.0, None)   # window not full
+    xi, beta, why = calibration_decision([9.0] * 5, "ei", 0.0, 2.0)
+    assert xi == 0.5 and "overconfident" in why
+    xi, beta, why = calibration_decision([9.0] * 5, "ucb", 0.0, 2.0)
+    assert beta == pytest.approx(3.0)
+    xi, beta, why = calibration_decision([0.5] * 5, "ei", 1.0, 2.0)
+    assert xi == 0.5 and "calibrated" in why
+    assert calibration_decision([2.0] * 5, "ei", 0.0, 2.0)[2] is None
+
+
+def test_residuals_of_a_gp_prediction():
+    sp = Space.from_dict({"variables": {"x": [0, 1]}})
+    opt = Optimizer(sp, [Objective("f")], seed=0, n_initial=4)
+    for p in opt.ask(4):
+        opt.tell(p, {"f": np.sin(3 * p["x"])}, {"f": 0.01})
+    pred = opt.predict([{"x": 0.5}])
+    z_good = residuals(pred, {"f": float(np.sin(1.5))}, opt.objectives)
+    z_bad = residuals(pred, {"f": 10.0}, opt.objectives)
+    assert abs(z_bad[0]) > 5 * abs(z_good[0])
+
+
+def _ledger_with_candidates(path):
+    sp = Space.from_dict({"variables": {"x": [0, 0.8, 1 / 6]}})
+    opt = Optimizer(sp, [Objective("f")], seed=1, n_initial=2)
+    led = Ledger(path)
+    xs = opt.ask(2)
+    ids = led.add_proposals(xs, opt.to_json())
+    for pid, x in zip(ids, xs):
+        opt.tell(x, {"f": x["x"]})
+        led.record(pid, "done", {"formula": "LAGP", "sigma_hot": 0.1 + x["x"], "stability": 0.3},
+                   [], 1, "/r", 0.0, 1.0, {}, opt.to_json())
+    return led, opt, ids, xs
+
+
+def test_veto_becomes_a_constraint_on_later_proposals(tmp_path):
+    led, opt, ids, xs = _ledger_with_candidates(tmp_path / "ledger.sqlite")
+    # veto everything at or above x = 0.5: a wide ball around x = 0.8 (unit 1.0), radius 0.45
+    led.add_review(None, "veto", 0.45, "AlPO4 impurity above x = 0.5", {"x": 0.8})
+    added = apply_reviews(opt, led)
+    assert len(added) == 1 and apply_reviews(opt, led) == []        # idempotent
+    for _ in range(3):
+        for p in opt.ask(1):
+            assert p["x"] < 0.8 - 0.45 * 0.8 + 1e-9
+            opt.tell(p, {"f": p["x"]})          # f rises toward the vetoed end
+
+
+def test_review_cli_on_a_ledger(tmp_path):
+    led, _, ids, _ = _ledger_with_candidates(tmp_path / "ledger.sqlite")
+    led.close()
+    r = run_cli("review", str(tmp_path))
+    assert r.returncode == 0 and "LAGP" in r.stdout
+    r = run_cli("review", str(tmp_path), "--veto", str(ids[0]), "--note", "impurity")
+    assert r.returncode == 0 and "excluded" in r.stdout
+    r = run_cli("review", str(tmp_path), "--rate", str(ids[1]), "4.5")
+    assert r.returncode == 0
+    rows = Ledger(tmp_path / "ledger.sqlite", readonly=True).reviews()
+    assert [(x["action"], x["rating"]) for x in rows] == [("veto", 0.1), ("rate", 4.5)]
+    assert json.loads(rows[0]["x_json"])
+    r = run_cli("review", str(tmp_path), "--rate", str(ids[1]), "9")
+    assert r.returncode == 2 and "between 0 and 5" in r.stderr
+    r = run_cli("review", str(tmp_path), "--accept", "999")
+    assert r.returncode == 2 and "no candidate 999" in r.stderr
+
+
+def test_experimental_prior_is_labelled_bounded_and_never_best():
+    from driver.campaign.loop import experimental_prior
+    from driver.errors import ConfigError  # noqa: F401
+    from driver.schema import Settings
+
+    s = Settings.model_validate({"campaign": {"objectives": [{"name": "sigma_300K", "log": True}],
+                                              "prior": {"enabled": True}}})
+    pts = experimental_prior(s)
+    assert len(pts) == 14 and all(0 <= x["x"] <= 0.8 and doi.startswith("10.") for x, _, doi in pts)
+    opt = Optimizer(Space.from_dict({"variables": {"x": [0.2, 0.8]}}), [Objective("sigma_300K", log=True)],
+                    seed=0, n_initial=2)
+    for x, sig, _ in pts:
+        opt.tell_prior(x, {"sigma_300K": sig}, {"sigma_300K": sig * 2.3})
+    assert all(0.2 <= o.x["x"] <= 0.8 for o in opt.observations)           # out-of-space dropped
+    assert opt.best() is None                                                # priors are never best
+    p = opt.ask(1)[0]
+    opt.tell(p, {"sigma_300K": 1e-9})
+    assert opt.best().source == "evaluation"
+
+
+def test_prior_needs_the_room_temperature_objective():
+    from driver.schema import Settings
+
+    with pytest.raises(Exception, match="comparable only to a single objective sigma_300K"):
+        Settings.model_validate({"campaign": {"prior": {"enabled": True}}})
