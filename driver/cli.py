@@ -310,7 +310,6 @@ def _cmd_kb(args: argparse.Namespace) -> int:
         raise UserError(f"no knowledge base at {path}; run `sse-driver kb ingest --obelix` first")
     kb = KB(path)
     if args.near:
-        from .kb.normalize import Reject
         try:
             rows = kb.neighbours(args.near, k=args.limit, family=args.family)
         except Reject as exc:

@@ -106,7 +106,6 @@ def test_review_cli_on_a_ledger(tmp_path):
 
 def test_experimental_prior_is_labelled_bounded_and_never_best():
     from driver.campaign.loop import experimental_prior
-    from driver.errors import ConfigError  # noqa: F401
     from driver.schema import Settings
 
     s = Settings.model_validate({"campaign": {"objectives": [{"name": "sigma_300K", "log": True}],

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
     y, err = {}, {}
     for o in opt.objectives:
         v = out.get(o.name)
-        if v is None or not np.isfinite(v) or (o.log and v <= 0):
+        if not o.measurable(v):
             opt.tell(x, feasible=False)   # the objective could not be measured
             return
         y[o.name] = float(v)

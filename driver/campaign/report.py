@@ -28,29 +28,29 @@ def _ledger(out: Path) -> Ledger:
     return Ledger(Path(out) / LEDGER, readonly=True)
 
 
-def _scaled(opt: Optimizer, o: dict) -> np.ndarray | None:
-    """Objective values on their fitted scales (log10 where ``log``), or None if unmeasured."""
-    vals = []
-    for ob in opt.objectives:
-        v = o.get(ob.name) if o else None
-        if v is None or not np.isfinite(v) or (ob.log and v <= 0):
-            return None
-        vals.append(np.log10(v) if ob.log else v)
-    return np.array(vals, float)
+def standardized(opt: Optimizer, evals: list[dict]) -> list[np.ndarray | None]:
+    """Each evaluation's objectives on their fitted scales (log10 where ``log``), standardized
+    over the measured candidates; None where an objective could not be measured."""
+    raw = []
+    for e in evals:
+        o = e["outputs"] if e["status"] == "done" else None
+        vals = [o.get(ob.name) if o else None for ob in opt.objectives]
+        ok = all(ob.measurable(v) for ob, v in zip(opt.objectives, vals))
+        raw.append(np.array([ob.scaled(v) for ob, v in zip(opt.objectives, vals)]) if ok else None)
+    M = np.array([z for z in raw if z is not None])
+    if len(M) == 0:
+        return raw
+    mu, sd = M.mean(axis=0), M.std(axis=0)
+    sd[sd == 0] = 1.0
+    return [None if z is None else (z - mu) / sd for z in raw]
 
 
 def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
     """The fused score the optimizer pursues: sum_i w_i s_i z_i, with z_i each objective
     standardized over the measured candidates (s_i = +1 max, -1 min). Unitless, so GPa and
     log10 S/cm are weighed by their weights, not by their magnitudes."""
-    Z = [_scaled(opt, e["outputs"]) if e["status"] == "done" else None for e in evals]
-    M = np.array([z for z in Z if z is not None])
-    if len(M) == 0:
-        return [None] * len(evals)
-    mu, sd = M.mean(axis=0), M.std(axis=0)
-    sd[sd == 0] = 1.0
-    w = np.array([ob.weight * (1 if ob.direction == "max" else -1) for ob in opt.objectives])
-    return [None if z is None else float(w @ ((z - mu) / sd)) for z in Z]
+    w = np.array([ob.signed_weight for ob in opt.objectives])
+    return [None if z is None else float(w @ z) for z in standardized(opt, evals)]
 
 
 def status(out: str | Path) -> str:
@@ -80,16 +80,12 @@ def shapley_table(opt: Optimizer, evals: list[dict], fused: list) -> str:
     the mean of all measured candidates (on each objective's own scale: log10 where log)."""
     from ..optimize.multiobjective import shapley
 
-    ok = [(v, e) for v, e in zip(fused, evals) if v is not None]
+    ok = [(v, e, z) for v, e, z in zip(fused, evals, standardized(opt, evals)) if v is not None]
     if len(ok) < 2:
         return ""
-    w = np.array([ob.weight * (1 if ob.direction == "max" else -1) for ob in opt.objectives])
-    M = np.array([_scaled(opt, e["outputs"]) for _, e in ok])
-    mu, sd = M.mean(axis=0), M.std(axis=0)
-    sd[sd == 0] = 1.0
+    w = np.array([ob.signed_weight for ob in opt.objectives])
     rows = []
-    for v, e in sorted(ok, key=lambda t: -t[0])[:3]:
-        z = (_scaled(opt, e["outputs"]) - mu) / sd
+    for v, e, z in sorted(ok, key=lambda t: -t[0])[:3]:
         phi = shapley(lambda c: float(w @ c), z, np.zeros_like(z))
         rows.append("<tr><td>" + html.escape(f"#{e['proposal_id']} {e['outputs']['formula']}") + "</td>"
                     + f"<td>{v:.3f}</td>" + "".join(f"<td>{p:+.3f}</td>" for p in phi) + "</tr>")

@@ -210,7 +210,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         else:
             deg.pop("md_result", None)
             deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
-            D_source = deg.get("D_cm2_s") and "config" or "cited LAGP default (MD had < 2 diffusive T)"
+            D_source = ("config" if deg.get("D_cm2_s")
+                        else "cited LAGP default (MD had < 2 diffusive T)")
         pf["degradation"] = deg
         for pf_attempt in (1, 2):
             (adir / "pf.yaml").write_text(yaml.safe_dump({"phasefield": pf}))

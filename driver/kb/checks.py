@@ -26,10 +26,9 @@ def charge_neutrality(formula: str) -> Check:
         return Check("charge_neutrality", False, str(exc))
     ox = oxidation_guess(comp)
     if ox is None:
-        net = None
         return Check("charge_neutrality", False,
                      f"{formula}: no assignment of formal oxidation states makes it neutral "
-                     "(off-stoichiometric, mixed valence, or a typo)" + ("" if net is None else ""))
+                     "(off-stoichiometric, mixed valence, or a typo)")
     return Check("charge_neutrality", True,
                  "neutral with " + ", ".join(f"{k}{'+' if v > 0 else ''}{v:g}" for k, v in ox.items()))
 

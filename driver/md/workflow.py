@@ -7,7 +7,6 @@ directory keeps every deck, data file and log, so the plain ``lmp`` reproduces e
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path

@@ -41,6 +41,19 @@ class Objective:
         if not (self.weight >= 0):
             raise ConfigError(f"objective {self.name}: weight must be >= 0")
 
+    @property
+    def signed_weight(self) -> float:
+        """Weight with the direction's sign: the fused score is maximized."""
+        return self.weight * (1.0 if self.direction == "max" else -1.0)
+
+    def measurable(self, v) -> bool:
+        """A value this objective can use: present, finite, and positive when fitted in log."""
+        return v is not None and bool(np.isfinite(v)) and not (self.log and v <= 0)
+
+    def scaled(self, v: float) -> float:
+        """The value on the scale the surrogate fits (log10 where ``log``)."""
+        return float(np.log10(v)) if self.log else float(v)
+
 
 @dataclass
 class Observation:
@@ -148,13 +161,12 @@ class Optimizer:
         if len(feas) >= 2:
             U = self.space.to_unit(self.space.as_array([o.x for o in feas]))
             for k, obj in enumerate(self.objectives):
-                sign = 1.0 if obj.direction == "max" else -1.0
                 y = np.array([o.y[obj.name] for o in feas], float)
                 err = np.array([(o.y_err or {}).get(obj.name, 0.0) for o in feas], float)
                 gp = GPSurrogate(self.space.dim, log_transform=obj.log, n_restarts=self.n_restarts,
                                  seed=self.seed + 17 * k)
                 gp.fit(U, y, err)
-                models.append((obj, sign, gp))
+                models.append((obj, gp))
         feasm = FeasibilityModel(self.seed).fit(U_all, np.array([o.feasible for o in self.observations], bool))
         return models, feasm, U_all
 
@@ -162,9 +174,9 @@ class Optimizer:
         """Fused standardized mean and std of the weighted objectives (independent GPs)."""
         m = np.zeros(len(U))
         v = np.zeros(len(U))
-        for obj, sign, gp in models:
+        for obj, gp in models:
             mu, s = gp.predict_z(U)
-            m += obj.weight * sign * mu
+            m += obj.signed_weight * mu
             v += (obj.weight * s) ** 2
         return m, np.sqrt(v)
 
@@ -184,7 +196,7 @@ class Optimizer:
         # believe pending points at their predicted means
         if pend:
             Up = self.space.to_unit(self.space.as_array(pend))
-            models = [(o, s, gp.condition(Up, gp.predict_z(Up)[0])) for o, s, gp in models]
+            models = [(o, gp.condition(Up, gp.predict_z(Up)[0])) for o, gp in models]
         # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
         feas_obs = [o for o in self.observations if o.feasible and o.y is not None
                     and o.source != "prior"] or [o for o in self.observations if o.feasible and o.y]
@@ -206,8 +218,8 @@ class Optimizer:
                 break
             chosen.append(pick)
             taken = np.vstack([taken, pick])
-            models = [(o, s, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
-                      for o, s, gp in models]
+            models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
+                      for o, gp in models]
         return self.space.as_dicts(self.space.from_unit(np.array(chosen))) if chosen else []
 
     def _pool(self, rng, models, Uf) -> np.ndarray:
@@ -228,13 +240,11 @@ class Optimizer:
         feas = [o for o in self.observations if o.feasible and o.y is not None and o.source != "prior"]
         if not feas:
             return None
-        def fused(o):
-            return sum(ob.weight * (1 if ob.direction == "max" else -1)
-                       * (np.log10(o.y[ob.name]) if ob.log else o.y[ob.name]) for ob in self.objectives)
-        return max(feas, key=fused)
+        return max(feas, key=lambda o: sum(ob.signed_weight * ob.scaled(o.y[ob.name])
+                                           for ob in self.objectives))
 
     def predict(self, points: list[dict[str, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-objective mean and std (transformed units: log10 where ``log``)."""
         models, _, _ = self._fit()
         U = self.space.to_unit(self.space.as_array(points))
-        return {o.name: gp.predict(U) for o, _, gp in models}
+        return {o.name: gp.predict(U) for o, gp in models}
