@@ -11,6 +11,7 @@ demo: $(STAMP)
 	$(VENV)/bin/sse-driver demo --out $(OUT)
 
 test: $(STAMP)
+	@.ci/slurm-local install || echo "note: the Slurm tests will be skipped (see above)"
 	$(PY) -m pytest -q -ra tests
 
 doctor: $(STAMP)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,10 +18,16 @@ from . import __version__
 from .errors import SSEError, UserError
 
 
+_PRINTING_RANK = 0   # under dask-mpi the campaign (and its messages) live on rank 1
+
+
 def _is_root() -> bool:
-    """True unless running as a non-zero MPI rank (errors and summaries print once)."""
+    """True on the rank that prints (errors and summaries print once)."""
     mpi = sys.modules.get("driver.mpi")
-    return mpi is None or mpi.MPI.COMM_WORLD.rank == 0
+    if mpi is not None:
+        return mpi.MPI.COMM_WORLD.rank == _PRINTING_RANK
+    rank = os.environ.get("PMI_RANK") or os.environ.get("OMPI_COMM_WORLD_RANK") or "0"
+    return rank == "0"   # before MPI is loaded: the launcher's rank
 
 
 def _refuse_existing(result: Path, force: bool) -> None:
@@ -200,8 +208,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.resume or args.out
     if not out:
         raise UserError("give --out DIR for a new campaign")
+    if _dask_backend(args, out) == "mpi":
+        return _run_under_dask_mpi(args, out)
     run_campaign(args.config, out, resume=bool(args.resume), scheduler=args.scheduler,
                  n_workers=args.workers, echo=lambda m: print(m, flush=True))
+    return 0
+
+
+def _dask_backend(args: argparse.Namespace, out: str) -> str:
+    from . import config
+    from .campaign.cluster import backend
+    from .schema import Settings
+
+    path = args.config or Path(out) / "config.yaml"
+    if not Path(path).exists():   # run_campaign names the problem
+        return "local"
+    return backend(config.load(Settings, path), args.scheduler)
+
+
+def _run_under_dask_mpi(args: argparse.Namespace, out: str) -> int:
+    """``mpirun -n N sse-driver run``: rank 0 schedules, rank 1 runs the campaign, the rest
+    are workers (dask-mpi). Each worker runs one task at a time; a task's own MPI stages are
+    started by this environment's mpirun with the launcher's variables removed."""
+    global _PRINTING_RANK
+    from . import config
+    from . import mpi  # noqa: F401  (mpi4py first, the environment's libmpi)
+    from .campaign.loop import run_campaign
+    from .schema import Settings
+
+    s = config.load(Settings, args.config or Path(out) / "config.yaml")
+    size = mpi.MPI.COMM_WORLD.size
+    if size < 3:
+        raise UserError(f"dask-mpi needs mpirun -n N with N >= 3 (scheduler, campaign, >= 1 "
+                        f"worker), got {size}; or set dask.backend: local")
+    import dask_mpi
+    from dask_mpi.execute import send_close_signal
+
+    iface = s.dask.interface or ("lo" if s.dask.host.startswith("127.") or
+                                 s.dask.host == "localhost" else None)
+    _PRINTING_RANK = 1
+    logging.getLogger("distributed").setLevel(logging.WARNING)   # as quiet as a LocalCluster
+    is_client = dask_mpi.initialize(
+        interface=iface, nthreads=1, dashboard_address=s.dask.dashboard_address,
+        memory_limit="auto", worker_options={"resources": {"MPI": s.md.ranks}},
+        exit=False)
+    if not is_client:
+        return 0
+    try:
+        run_campaign(args.config, out, resume=bool(args.resume), echo=lambda m: print(m, flush=True))
+    finally:
+        send_close_signal()
+    return 0
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    """Print the batch script a worker job will run; nothing is started or submitted."""
+    from . import config
+    from .campaign.cluster import job_script
+    from .schema import Settings
+
+    s = config.load(Settings, args.config)
+    print(job_script(s, Path(args.out).resolve() if args.out else None), end="")
     return 0
 
 
@@ -394,6 +461,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
     r.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
     r.set_defaults(func=_cmd_run)
+
+    cl = sub.add_parser("cluster", help="show the batch script of Slurm/PBS worker jobs",
+                        description="script: print the job script dask-jobqueue will submit for "
+                        "each batch job of Dask workers (dask.backend: slurm or pbs), before "
+                        "anything is submitted. The scheduler address is filled in at run time.")
+    cl.add_argument("action", choices=["script"])
+    cl.add_argument("config", help="campaign YAML with dask.backend: slurm or pbs")
+    cl.add_argument("--out", help="campaign directory (job logs go to OUT/dask-jobs)")
+    cl.set_defaults(func=_cmd_cluster)
 
     st = sub.add_parser("status", help="done / running / failed and the best so far",
                         description="Summarize a campaign from its ledger (read-only).")

@@ -6,9 +6,10 @@ silently ignored setting. Later stages (phase field, optimizer, campaign) add se
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from .campaign.settings import CampaignSettings
 from .phasefield.settings import PhaseFieldSettings
@@ -65,13 +66,80 @@ class MDSettings(Strict):
         return self
 
 
+class AdaptSettings(Strict):
+    """dask-jobqueue adaptive scaling bounds, in batch jobs."""
+
+    minimum_jobs: int = Field(0, ge=0)
+    maximum_jobs: PositiveInt = 4
+
+    @model_validator(mode="after")
+    def _order(self) -> "AdaptSettings":
+        if self.minimum_jobs > self.maximum_jobs:
+            raise ValueError("minimum_jobs must be <= maximum_jobs")
+        return self
+
+
+_WALLTIME = r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$"
+
+
+class JobQueueSettings(Strict):
+    """Batch jobs that host Dask workers (backend slurm or pbs, through dask-jobqueue).
+
+    One job holds ``processes`` workers; each worker runs one task at a time, and a task runs
+    ``md.ranks`` MPI ranks x ``omp_threads`` threads, so a job asks for
+    processes x md.ranks x omp_threads cores (docs/cluster.md)."""
+
+    processes: PositiveInt = Field(1, description="Dask workers per batch job")
+    omp_threads: PositiveInt = Field(1, description="OMP_NUM_THREADS of every stage")
+    memory: str = Field("4GiB", description="per job, e.g. 16GiB")
+    walltime: str = Field("01:00:00", description="[D-]HH:MM:SS per job")
+    account: str | None = None
+    queue: str | None = Field(None, description="Slurm partition or PBS queue")
+    job_extra_directives: list[str] = Field([], description="extra #SBATCH / #PBS lines")
+    job_script_prologue: list[str] = Field([], description="shell lines before the worker "
+                                           "starts (module load ..., cd ...)")
+    local_directory: str | None = Field(None, description="worker scratch (node-local disk)")
+    log_directory: str | None = Field(None, description="job logs; unset = OUT/dask-jobs")
+    death_timeout_s: PositiveFloat = Field(
+        60.0, description="a worker that cannot reach the scheduler this long exits "
+        "(dask-jobqueue default)")
+    jobs: PositiveInt = Field(1, description="batch jobs to start (when adapt is unset)")
+    adapt: AdaptSettings | None = Field(None, description="scale between bounds instead")
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, v: str) -> str:
+        if not re.match(_WALLTIME, v):
+            raise ValueError(f"walltime {v!r} is not [D-]HH:MM:SS (e.g. 01:30:00 or 1-00:00:00)")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        from dask.utils import parse_bytes
+
+        try:
+            if parse_bytes(v) <= 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"memory {v!r} is not a size such as 4GiB or 16GB") from None
+        return v
+
+
 class DaskSettings(Strict):
     """Where tasks run. The scheduler and dashboard bind to localhost unless asked."""
 
+    backend: Literal["auto", "local", "mpi", "slurm", "pbs"] = Field(
+        "auto", description="auto = dask-mpi when started by mpirun with > 1 rank, else a "
+        "LocalCluster; slurm/pbs = workers in batch jobs (dask-jobqueue)")
     scheduler_address: str | None = Field(None, description="join an existing scheduler")
     n_workers: PositiveInt | None = Field(None, description="None = one per core")
     host: str = Field("127.0.0.1", description="scheduler/worker bind address")
     dashboard_address: str = Field("127.0.0.1:8787", description="':0' picks a free port")
+    interface: str | None = Field(
+        None, description="network interface of the scheduler and workers under dask-mpi or "
+        "batch jobs (e.g. ib0, needed across nodes); unset = dask.host (dask-mpi: lo)")
+    jobqueue: JobQueueSettings = JobQueueSettings()
 
 
 class Settings(Strict):

@@ -128,3 +128,45 @@ def test_prior_needs_the_room_temperature_objective():
 
     with pytest.raises(Exception, match="comparable only to a single objective sigma_300K"):
         Settings.model_validate({"campaign": {"prior": {"enabled": True}}})
+
+
+def test_ratings_are_an_objective_that_steers_later_proposals(tmp_path):
+    """Reviewers like high x; the measured objective is flat: only the ratings can pull
+    proposals to high x. Unrated points do not block the rating's surrogate."""
+    sp = Space.from_dict({"variables": {"x": [0.0, 1.0, 0.05]}})
+    opt = Optimizer(sp, [Objective("f", weight=0.2), Objective("expert_rating", optional=True)],
+                    seed=3, n_initial=4)
+    led = Ledger(tmp_path / "ledger.sqlite")
+    xs = [{"x": 0.1}, {"x": 0.3}, {"x": 0.5}, {"x": 0.7}]
+    ids = led.add_proposals(xs, opt.to_json())
+    for pid, x in zip(ids, xs):
+        opt.tell(x, {"f": 1.0 + 0.01 * np.sin(7 * x["x"])})    # told without a rating
+        led.record(pid, "done", {"formula": "LAGP", "f": 1.0}, [], 1, "/r", 0.0, 1.0, {}, opt.to_json())
+    opt.n_asked = len(xs)                           # these four were the initial design
+    assert opt.best() is None                       # no point has every objective yet
+    for pid, x, stars in zip(ids, xs, (0.5, 1.5, 3.0, 4.5)):
+        led.add_review(pid, "rate", stars, "", x)
+    led.add_review(ids[3], "rate", 3.5, "second reviewer", xs[3])
+    msgs = apply_reviews(opt, led, rating_noise=0.5)
+    assert len(msgs) == 4 and apply_reviews(opt, led, 0.5) == []          # idempotent
+    o = next(o for o in opt.observations if o.x == xs[3])
+    assert o.y["expert_rating"] == 4.0 and o.y_err["expert_rating"] == pytest.approx(0.5 / np.sqrt(2))
+    assert opt.best().x == xs[3]
+    props = opt.ask(3)
+    assert min(p["x"] for p in props) > 0.5, props   # toward the well-rated end
+    # the report shows the ratings and the reviews
+    from driver.campaign.report import with_ratings
+    ev = with_ratings(led.evaluations(), led.reviews())
+    assert [e["outputs"].get("n_ratings") for e in ev] == [1, 1, 1, 2]
+
+
+def test_expert_rating_is_an_allowed_objective_and_report_lists_reviews(tmp_path):
+    from driver.campaign.report import write_report
+    from driver.campaign.settings import CampaignSettings
+
+    CampaignSettings(objectives=[{"name": "sigma_hot", "log": True}, {"name": "expert_rating"}])
+    led, _, ids, _ = _ledger_with_candidates(tmp_path / "ledger.sqlite")
+    led.add_review(ids[0], "rate", 4.0, "clean XRD <script>", {"x": 0.0})
+    led.close()
+    page = write_report(tmp_path).read_text()
+    assert "Expert reviews" in page and "clean XRD &lt;script&gt;" in page

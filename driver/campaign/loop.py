@@ -1,9 +1,9 @@
 """The closed loop on Dask: propose -> evaluate (tasks.evaluate on workers) -> record ->
 refit -> propose, until the budget is spent.
 
-- execution: an embedded LocalCluster bound to localhost by default (one worker per
-  ``cores // md.ranks``, one thread each, so MPI tasks do not oversubscribe cores), or an
-  existing scheduler (``--scheduler``);
+- execution (driver/campaign/cluster.py): an embedded LocalCluster bound to localhost by
+  default (``cores // md.ranks`` single-threaded workers, so MPI tasks do not oversubscribe
+  cores), an existing scheduler (``--scheduler``), dask-mpi ranks, or Slurm/PBS jobs;
 - async mode: as soon as a result arrives it is told to the optimizer and a new proposal is
   submitted, so workers never idle; sync mode: whole batches (reproducible proposals);
 - every proposal batch and every finished evaluation is committed to the ledger first
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
 import time
@@ -30,9 +29,11 @@ from ..optimize.multiobjective import ahp_weights
 from ..optimize.optimizer import Objective, Optimizer
 from ..optimize.space import Space
 from ..schema import Settings
+from .cluster import execution
 from .ledger import Ledger
 
 LEDGER = "ledger.sqlite"
+RATED = ("expert_rating",)    # objectives that come from reviews, not from the evaluation
 Z = {"nasicon": 6, "garnet": 8}   # formula units per conventional cell of the prototypes
 
 
@@ -52,7 +53,8 @@ def build_optimizer(s: Settings) -> Optimizer:
     weights = [o.weight for o in camp.objectives]
     if camp.ahp_matrix is not None:
         weights = ahp_weights(camp.ahp_matrix)["weights"]
-    objs = [Objective(o.name, o.direction, o.log, w) for o, w in zip(camp.objectives, weights)]
+    objs = [Objective(o.name, o.direction, o.log, w, optional=o.name in RATED)
+            for o, w in zip(camp.objectives, weights)]
     return Optimizer(build_space(s), objs, seed=camp.seed, n_initial=camp.initial_design,
                      acquisition=camp.acquisition)
 
@@ -100,13 +102,18 @@ def _git_commit() -> str | None:
         return None
 
 
-def apply_reviews(opt: Optimizer, ledger: Ledger) -> list[str]:
-    """Vetoes in the ledger become exclusion regions of the optimizer's space."""
+def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> list[str]:
+    """Reviews in the ledger, applied to the optimizer: a veto becomes an exclusion region of
+    its space; ratings, when ``expert_rating`` is an objective, become that objective's value
+    for the rated point (mean of its ratings, error rating_noise / sqrt(n)). Idempotent."""
     from ..optimize.space import Exclusion
 
     have = {(json.dumps(e.center, sort_keys=True), e.radius) for e in opt.space.exclusions}
     added = []
+    ratings: dict[str, list[float]] = {}
     for r in ledger.reviews():
+        if r["action"] == "rate" and r["x_json"] and r["rating"] is not None:
+            ratings.setdefault(json.dumps(json.loads(r["x_json"]), sort_keys=True), []).append(r["rating"])
         if r["action"] != "veto" or not r["x_json"]:
             continue
         center = json.loads(r["x_json"])
@@ -116,6 +123,14 @@ def apply_reviews(opt: Optimizer, ledger: Ledger) -> list[str]:
             opt.space.exclusions.append(Exclusion(center, radius, r["note"] or "vetoed by reviewer"))
             have.add(key)
             added.append(f"veto {center} radius {radius:g}: {r['note'] or 'no note'}")
+    if any(o.name == "expert_rating" for o in opt.objectives):
+        for key, vals in ratings.items():
+            x = json.loads(key)
+            mean, err = float(np.mean(vals)), rating_noise / np.sqrt(len(vals))
+            old = next((o.y.get("expert_rating") for o in opt.observations
+                        if o.source == "evaluation" and o.y and o.x == x), None)
+            if old != mean and opt.update(x, "expert_rating", mean, err):
+                added.append(f"rating {x}: {mean:g} +- {err:.2g} from {len(vals)} review(s)")
     return added
 
 
@@ -126,6 +141,8 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
     out = rec["outputs"]
     y, err = {}, {}
     for o in opt.objectives:
+        if o.name in RATED:               # arrives with a review (apply_reviews)
+            continue
         v = out.get(o.name)
         if not o.measurable(v):
             opt.tell(x, feasible=False)   # the objective could not be measured
@@ -159,27 +176,11 @@ def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,
         echo(f"meta: {why}")
 
 
-def _client(s: Settings, scheduler: str | None, n_workers: int | None):
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler, timeout="30s"), None
-    cores = os.cpu_count() or 1
-    n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=s.dask.host,
-                           dashboard_address=s.dask.dashboard_address,
-                           resources={"MPI": s.md.ranks})
-    return Client(cluster), cluster
-
-
 def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                  scheduler: str | None = None, n_workers: int | None = None,
                  echo=print) -> dict:
-    from dask.distributed import wait
-
     from .. import config
     from .report import write_report
-    from .tasks import evaluate
 
     out = Path(out).resolve()
     led_path = out / LEDGER
@@ -218,17 +219,33 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                        + "; ".join(f"{x} {sig:.2g} S/cm doi:{doi}" for x, sig, doi in pts[:12]))
         ledger.save_state(opt.to_json())
         ledger.log("start", f"campaign {s.campaign.name} started")
-    camp = s.campaign
-    budget = camp.budget.evaluations
     t_start = time.time()
     settings_dict = s.model_dump(mode="json")
 
-    client, cluster = _client(s, scheduler, n_workers)
-    echo(f"dask dashboard: {client.dashboard_link}")
-    capacity = max(1, len(client.scheduler_info().get("workers", {})))
+    with execution(s, out, scheduler, n_workers, echo) as ex:
+        echo(f"dask dashboard: {ex.client.dashboard_link}")
+        stop_reason = _loop(s, opt, ledger, out, ex, settings_dict, t_start, echo)
+    ledger.log("stop", stop_reason or "stopped")
+    echo(f"campaign stopped: {stop_reason}")
+    report = write_report(out)
+    echo(f"report: {report}")
+    summary = {"counts": ledger.counts(), "stop_reason": stop_reason, "report": str(report)}
+    ledger.close()
+    return summary
+
+
+def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_dict: dict,
+          t_start: float, echo) -> str | None:
+    """Keep ex.capacity evaluations in flight until a budget is spent; return why it stopped."""
+    from dask.distributed import wait
+
+    from .tasks import evaluate
+
+    camp = s.campaign
+    budget = camp.budget.evaluations
+    client, capacity, resources = ex.client, ex.capacity, ex.resources
     futures = {}
     z2_history: list[float] = []
-    resources = {"MPI": s.md.ranks} if cluster is not None else None
 
     def submit(pid: int, x: dict) -> None:
         futures[client.submit(evaluate, pid, x, settings_dict, str(out / "runs"), key=f"candidate-{pid}",
@@ -257,7 +274,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                 elif not futures:
                     want = min(camp.batch_size, budget - proposed)
             if want > 0:
-                for msg in apply_reviews(opt, ledger):
+                for msg in apply_reviews(opt, ledger, camp.rating_noise):
                     ledger.log("review", msg)
                     echo(f"review applied: {msg}")
                 xs = opt.ask(want)
@@ -291,7 +308,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                 _tell(opt, x, rec)
                 ledger.record(pid, rec["status"], rec["outputs"], rec["errors"], rec["attempts"],
                               rec["run_dir"], rec["started"], rec["finished"],
-                              {"worker_python": platform.python_version()}, opt.to_json())
+                              rec.get("where", {}), opt.to_json())
                 c = ledger.counts()
                 n = c["done"] + c["failed"]
                 o = rec["outputs"] or {}
@@ -299,16 +316,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                      + (f": {o.get('formula')} sigma_hot={o.get('sigma_hot', 0):.3g} S/cm, "
                         f"stability={o.get('stability')}" if rec["status"] == "done" else
                         f": {rec['errors'][-1]['class'] if rec['errors'] else ''}"))
-        ledger.log("stop", stop_reason or "stopped")
-        echo(f"campaign stopped: {stop_reason}")
     finally:
         for f in futures:
             f.cancel()
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    report = write_report(out)
-    echo(f"report: {report}")
-    summary = {"counts": ledger.counts(), "stop_reason": stop_reason, "report": str(report)}
-    ledger.close()
-    return summary
+    return stop_reason

@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,25 @@ LEDGER = "ledger.sqlite"
 COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realized", "T_hot_K",
            "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
            "Ea_err", "shear_modulus", "shear_modulus_err", "bulk_modulus", "stability",
-           "degraded_fraction", "phasefield_D_source", "seconds", "errors", "run_dir"]
+           "degraded_fraction", "phasefield_D_source", "expert_rating", "n_ratings", "seconds",
+           "errors", "run_dir"]
+
+
+def with_ratings(evals: list[dict], reviews: list[dict]) -> list[dict]:
+    """Evaluations with the reviewers' ratings merged into their outputs (mean and count),
+    so a rating can be reported, fused and attributed like any other objective."""
+    by_pid: dict[int, list[float]] = {}
+    for r in reviews:
+        if r["action"] == "rate" and r["rating"] is not None and r["proposal_id"] is not None:
+            by_pid.setdefault(r["proposal_id"], []).append(r["rating"])
+    out = []
+    for e in evals:
+        vals = by_pid.get(e["proposal_id"])
+        if vals and e["outputs"] is not None:
+            e = {**e, "outputs": {**e["outputs"], "expert_rating": float(np.mean(vals)),
+                                  "n_ratings": len(vals)}}
+        out.append(e)
+    return out
 
 
 def _ledger(out: Path) -> Ledger:
@@ -56,7 +75,7 @@ def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
 def status(out: str | Path) -> str:
     led = _ledger(Path(out))
     c = led.counts()
-    evals = led.evaluations()
+    evals = with_ratings(led.evaluations(), led.reviews())
     opt = Optimizer.from_json(led.optimizer_state())
     f = fused_values(opt, evals)
     lines = [f"campaign {led.meta().get('name')} in {out}",
@@ -116,7 +135,8 @@ def write_report(out: str | Path) -> Path:
 
     out = Path(out)
     led = _ledger(out)
-    evals = led.evaluations()
+    reviews = led.reviews()
+    evals = with_ratings(led.evaluations(), reviews)
     meta = led.meta()
     opt = Optimizer.from_json(led.optimizer_state())
     counts = led.counts()
@@ -207,8 +227,9 @@ def write_report(out: str | Path) -> Path:
                 ax.plot(grid, m, "C0")
                 ax.fill_between(grid, m - 2 * sd, m + 2 * sd, color="C0", alpha=0.2)
                 obj = next(o for o in opt.objectives if o.name == name)
-                xs = [o.x[v0.name] for o in opt.observations if o.feasible and o.y]
-                ys = [np.log10(o.y[name]) if obj.log else o.y[name] for o in opt.observations if o.feasible and o.y]
+                have = [o for o in opt.observations if o.feasible and o.y and name in o.y]
+                xs = [o.x[v0.name] for o in have]
+                ys = [np.log10(o.y[name]) if obj.log else o.y[name] for o in have]
                 ax.plot(xs, ys, "k.", ms=8)
                 ax.set_xlabel(v0.name)
                 ax.set_ylabel(("log10 " if obj.log else "") + name)
@@ -226,6 +247,14 @@ def write_report(out: str | Path) -> Path:
             "; ".join(f"{x['stage']}: {x['class']}" for x in (e["errors"] or [])))) + "</tr>"
         for e in evals)
     body = "".join(f"<h2>{t}</h2>" + (f'<img src="data:image/png;base64,{b}">' if b else "") for t, b in figs)
+    rv = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+        r["proposal_id"], r["action"], "" if r["rating"] is None else f"{r['rating']:g}",
+        r["x_json"] or "", r["note"] or "",
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(r["t"])))) + "</tr>" for r in reviews)
+    reviews_html = ("<h2>Expert reviews</h2><table><tr><th>candidate</th><th>action</th><th>value"
+                    "</th><th>x</th><th>note</th><th>when</th></tr>" + rv + "</table>"
+                    "<p>A veto's value is its exclusion radius (unit-scaled space); a rating is 0-5.</p>"
+                    if reviews else "<h2>Expert reviews</h2><p>none yet (sse-driver review DIR)</p>")
     ev = "".join(f"<li>{html.escape(e['kind'])}: {html.escape(e['message'])}</li>" for e in events)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>sse-driver campaign {html.escape(str(meta.get('name')))}</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}</style></head><body>
@@ -236,6 +265,7 @@ Table: <a href="results.csv">results.csv</a>.</p>
 {body}
 {shap}
 <h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
+{reviews_html}
 <h2>Events</h2><ul>{ev}</ul></body></html>"""
     path = out / "report.html"
     atomic_write_text(path, page)

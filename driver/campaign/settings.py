@@ -16,11 +16,14 @@ OUTPUTS = {
     "shear_modulus": "0 K VRH shear modulus (GPa)",
     "bulk_modulus": "0 K VRH bulk modulus (GPa)",
     "stability": "phase-field stability score S in [0, 1]",
+    "expert_rating": "a reviewer's rating 0-5 (`sse-driver review DIR --rate ID VALUE`), the "
+                     "mean when rated more than once; told to the optimizer when it arrives",
 }
 
 
 class ObjectiveSpec(Strict):
-    name: Literal["sigma_hot", "sigma_300K", "Ea", "shear_modulus", "bulk_modulus", "stability"]
+    name: Literal["sigma_hot", "sigma_300K", "Ea", "shear_modulus", "bulk_modulus", "stability",
+                  "expert_rating"]
     direction: Literal["max", "min"] = "max"
     log: bool = False
     weight: float = Field(1.0, ge=0)
@@ -83,6 +86,10 @@ class CampaignSettings(Strict):
     interfacial_energy_J_m2: PositiveFloat = Field(
         0.5, description="gamma for the degradation model: an assumption of the campaign, "
         "recorded with each result (no literature default is claimed)")
+    rating_noise: PositiveFloat = Field(
+        0.5, description="standard error given to one expert rating (0-5 scale) when "
+        "expert_rating is an objective: half a step, the resolution of the scale; n ratings of "
+        "one candidate count as their mean with rating_noise / sqrt(n)")
     meta: Meta = Meta()
     prior: Prior = Prior()
     seed: int = 1

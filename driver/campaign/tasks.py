@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,11 +66,25 @@ def _kill_tree(pid: int) -> None:
             pass
 
 
+# What an MPI launcher puts in its ranks' environment. A stage started from a worker that is
+# itself an MPI rank (dask-mpi) must not inherit them, or its own mpirun / singleton MPI would
+# try to join the worker's job (MPICH hydra: PMI_*; Open MPI: OMPI_*, PMIX_*).
+_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID")
+
+
+def stage_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment of a stage: the worker's, minus MPI-launcher variables, with
+    OMP_NUM_THREADS = 1 unless set (threads are a layout choice: docs/cluster.md)."""
+    env = {k: v for k, v in environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
 def run_stage(cmd: list[str], timeout: float | None, log: Path) -> tuple[int, str]:
     """Run a stage; on timeout kill its whole process tree (mpirun and ranks). It stays in
     the worker's process group, so killing the campaign (kill -9 of its group, a batch job
     ending) takes the stages with it: no orphan keeps writing into a run folder."""
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = stage_env(dict(os.environ))
     with open(log, "w") as out:
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env)
         try:
@@ -131,6 +147,19 @@ def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> di
     return out
 
 
+def where() -> dict:
+    """Provenance of the process running a task: host, pid, Python, Dask worker name and the
+    batch job holding it (Slurm or PBS job id), so a result can be traced to its job log."""
+    try:
+        from dask.distributed import get_worker
+        name = str(get_worker().name)
+    except ValueError:            # not inside a Dask worker (a direct call)
+        name = None
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "python": platform.python_version(), "worker": name,
+            "batch_job": os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID")}
+
+
 def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> dict:
     """Evaluate one candidate. Returns a record; expected failures are data, not exceptions."""
     from ..schema import Settings
@@ -142,7 +171,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
     t0 = time.time()
     errors: list[dict] = []
     record = {"status": "failed", "outputs": None, "errors": errors, "attempts": 0,
-              "run_dir": str(run), "started": t0}
+              "run_dir": str(run), "started": t0, "where": where()}
     try:
         cand = candidate(camp, x)
     except Exception as exc:  # outside the space: an input error, not retried

@@ -34,6 +34,7 @@ class Objective:
     direction: str = "max"       # max | min
     log: bool = False            # fit log10(y): conductivities, diffusivities
     weight: float = 1.0
+    optional: bool = False       # arrives later or never (e.g. a reviewer's rating)
 
     def __post_init__(self):
         if self.direction not in ("max", "min"):
@@ -110,13 +111,24 @@ class Optimizer:
     def tell(self, x: dict[str, float], y: dict[str, float] | None = None,
              y_err: dict[str, float] | None = None, feasible: bool = True,
              source: str = "evaluation") -> None:
-        if feasible and (y is None or any(o.name not in y for o in self.objectives)):
+        required = [o.name for o in self.objectives if not o.optional]
+        if feasible and (y is None or any(n not in y for n in required)):
             raise ConfigError(f"tell: a feasible result needs every objective "
-                              f"({', '.join(o.name for o in self.objectives)})")
+                              f"({', '.join(required)})")
         self.space.as_array([x])  # names check
         self._drop_pending(x)
-        self.observations.append(Observation(dict(x), dict(y) if y else None,
+        self.observations.append(Observation(dict(x), dict(y) if y is not None else None,
                                              dict(y_err) if y_err else None, feasible, source))
+
+    def update(self, x: dict[str, float], name: str, value: float, err: float) -> bool:
+        """Set (or replace) one objective of the evaluated point x, e.g. a rating that arrived
+        after the result. Returns False when x was not evaluated (or was infeasible)."""
+        for o in self.observations:
+            if o.source == "evaluation" and o.feasible and o.y is not None and o.x == x:
+                o.y[name] = float(value)
+                o.y_err = {**(o.y_err or {}), name: float(err)}
+                return True
+        return False
 
     def tell_prior(self, x: dict[str, float], y: dict[str, float], y_err: dict[str, float]) -> None:
         """Prior knowledge (e.g. measured conductivities of known compositions): enters the
@@ -158,15 +170,19 @@ class Optimizer:
         U_all = self.space.to_unit(self.space.as_array([o.x for o in self.observations])) \
             if self.observations else np.zeros((0, self.space.dim))
         models = []
-        if len(feas) >= 2:
-            U = self.space.to_unit(self.space.as_array([o.x for o in feas]))
-            for k, obj in enumerate(self.objectives):
-                y = np.array([o.y[obj.name] for o in feas], float)
-                err = np.array([(o.y_err or {}).get(obj.name, 0.0) for o in feas], float)
-                gp = GPSurrogate(self.space.dim, log_transform=obj.log, n_restarts=self.n_restarts,
-                                 seed=self.seed + 17 * k)
-                gp.fit(U, y, err)
-                models.append((obj, gp))
+        for k, obj in enumerate(self.objectives):
+            # each objective from the points that have it (an optional one may be missing)
+            # (until two points have it, it does not steer proposals)
+            have = [o for o in feas if obj.name in o.y]
+            if len(have) < 2:
+                continue
+            U = self.space.to_unit(self.space.as_array([o.x for o in have]))
+            y = np.array([o.y[obj.name] for o in have], float)
+            err = np.array([(o.y_err or {}).get(obj.name, 0.0) for o in have], float)
+            gp = GPSurrogate(self.space.dim, log_transform=obj.log, n_restarts=self.n_restarts,
+                             seed=self.seed + 17 * k)
+            gp.fit(U, y, err)
+            models.append((obj, gp))
         feasm = FeasibilityModel(self.seed).fit(U_all, np.array([o.feasible for o in self.observations], bool))
         return models, feasm, U_all
 
@@ -237,7 +253,8 @@ class Optimizer:
 
     # --------------------------------------------------------- queries
     def best(self) -> Observation | None:
-        feas = [o for o in self.observations if o.feasible and o.y is not None and o.source != "prior"]
+        feas = [o for o in self.observations if o.feasible and o.y is not None and o.source != "prior"
+                and all(ob.name in o.y for ob in self.objectives)]
         if not feas:
             return None
         return max(feas, key=lambda o: sum(ob.signed_weight * ob.scaled(o.y[ob.name])

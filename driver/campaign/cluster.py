@@ -1,0 +1,183 @@
+"""Where a campaign's tasks run, built from the ``dask:`` section of the config.
+
+Kept apart from the loop (as jobflow keeps execution backends apart from flows): the loop
+only sees a ``Client``, how many tasks may run at once, and the resource tag to put on each.
+
+- ``local``: a LocalCluster of ``cores // md.ranks`` single-threaded worker processes;
+- an existing scheduler (``--scheduler`` or ``dask.scheduler_address``);
+- ``mpi``: dask-mpi, when ``sse-driver run`` is itself started by ``mpirun -n N``: rank 0
+  is the scheduler, rank 1 runs the campaign, ranks 2.. are workers;
+- ``slurm`` / ``pbs``: dask-jobqueue, workers in batch jobs; ``job_script`` shows the script
+  before anything is submitted.
+
+Every worker carries the resource ``MPI = md.ranks`` and every task asks for it, so a
+worker never runs two MPI stages at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import ConfigError
+from ..schema import Settings
+
+JOBQUEUE = ("slurm", "pbs")
+
+
+def mpi_world_size() -> int:
+    """World size announced by an MPI launcher in the environment (1 when not launched).
+
+    Read from the launcher's variables (MPICH/Intel MPI hydra: PMI_SIZE; Open MPI:
+    OMPI_COMM_WORLD_SIZE) so that a plain ``sse-driver run`` never initializes MPI."""
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        v = os.environ.get(var, "")
+        if v.isdigit():
+            return int(v)
+    return 1
+
+
+def backend(s: Settings, scheduler: str | None = None) -> str:
+    """The backend a run uses: an explicit scheduler wins, then the config, then auto."""
+    if scheduler or s.dask.scheduler_address:
+        return "scheduler"
+    if s.dask.backend == "auto":
+        return "mpi" if mpi_world_size() > 1 else "local"
+    return s.dask.backend
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def job_kwargs(s: Settings, out: str | Path | None = None) -> dict[str, Any]:
+    """dask-jobqueue keyword arguments for one batch job of workers (pure: no side effects)."""
+    jq = s.dask.jobqueue
+    ranks = s.md.ranks
+    cores = jq.processes * ranks * jq.omp_threads
+    log_dir = jq.log_directory or (str(Path(out) / "dask-jobs") if out else None)
+    kw: dict[str, Any] = {
+        "cores": cores,
+        "processes": jq.processes,
+        "memory": jq.memory,
+        "walltime": jq.walltime,
+        "job_name": "sse-worker",
+        "death_timeout": jq.death_timeout_s,
+        # one task at a time per worker: the task's MPI ranks take the worker's cores
+        "worker_extra_args": ["--resources", f"MPI={ranks}"],
+        "job_script_prologue": [f"export OMP_NUM_THREADS={jq.omp_threads}", *jq.job_script_prologue],
+        "job_extra_directives": list(jq.job_extra_directives),
+    }
+    for key, val in (("account", jq.account), ("queue", jq.queue),
+                     ("local_directory", jq.local_directory), ("log_directory", log_dir),
+                     ("interface", s.dask.interface)):
+        if val is not None:
+            kw[key] = val
+    return kw
+
+
+def _job_class(name: str):
+    if name == "slurm":
+        from dask_jobqueue.slurm import SLURMJob
+        return SLURMJob
+    from dask_jobqueue.pbs import PBSJob
+    return PBSJob
+
+
+def _cluster_class(name: str):
+    if name == "slurm":
+        from dask_jobqueue import SLURMCluster
+        return SLURMCluster
+    from dask_jobqueue import PBSCluster
+    return PBSCluster
+
+
+def job_script(s: Settings, out: str | Path | None = None,
+               scheduler_address: str = "tcp://SCHEDULER:PORT") -> str:
+    """The batch script each worker job will run, without starting or submitting anything.
+
+    The scheduler address is only known once the campaign starts it, hence the placeholder."""
+    name = s.dask.backend
+    if name not in JOBQUEUE:
+        raise ConfigError(f"dask.backend is {name!r}: batch scripts exist for slurm or pbs; "
+                          "set dask.backend: slurm (or pbs) in the config")
+    kw = job_kwargs(s, out)
+    log_dir = kw.pop("log_directory", None)
+    # dask-jobqueue creates the log directory when it builds a job; render with a stand-in
+    # so that showing the script writes nothing
+    with tempfile.TemporaryDirectory() as stand_in:
+        script = _job_class(name)(scheduler=scheduler_address, name="sse-worker",
+                                  log_directory=stand_in if log_dir else None, **kw).job_script()
+    return script.replace(stand_in, log_dir) if log_dir else script
+
+
+@dataclass
+class Execution:
+    """What the loop needs: a client, how many tasks to keep in flight, the task resource."""
+
+    client: Any
+    capacity: int
+    resources: dict[str, int] | None
+    kind: str
+
+
+@contextmanager
+def execution(s: Settings, out: str | Path, scheduler: str | None = None,
+              n_workers: int | None = None, echo=print) -> Iterator[Execution]:
+    """Start (or join) the cluster for a campaign; close what was started on exit."""
+    from dask.distributed import Client
+
+    kind = backend(s, scheduler)
+    res = {"MPI": s.md.ranks}
+    cluster = None
+    if kind == "scheduler":
+        client = Client(scheduler or s.dask.scheduler_address, timeout="30s")
+        n = len(client.scheduler_info().get("workers", {}))
+        ex = Execution(client, max(1, n), None, kind)   # foreign workers may lack the tag
+    elif kind == "mpi":
+        import dask
+
+        addr = dask.config.get("scheduler_address", None)
+        if not addr:
+            raise ConfigError("dask.backend is mpi but no dask-mpi scheduler is running: start "
+                              "the campaign with `mpirun -n N sse-driver run CONFIG` (N >= 3)")
+        client = Client(addr, timeout="30s")
+        n = max(1, mpi_world_size() - 2)
+        ex = Execution(client, n, res, kind)
+    elif kind == "local":
+        from dask.distributed import LocalCluster
+
+        cores = os.cpu_count() or 1
+        n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=s.dask.host,
+                               dashboard_address=s.dask.dashboard_address, resources=res)
+        client = Client(cluster)
+        ex = Execution(client, n, res, kind)
+    else:
+        jq = s.dask.jobqueue
+        sched = {"dashboard_address": s.dask.dashboard_address}
+        if s.dask.interface is None:
+            sched["host"] = s.dask.host
+        kw = job_kwargs(s, out)
+        Path(kw["log_directory"]).mkdir(parents=True, exist_ok=True)   # the scheduler writes job logs here
+        cluster = _cluster_class(kind)(scheduler_options=sched, **kw)
+        if jq.adapt:
+            cluster.adapt(minimum_jobs=jq.adapt.minimum_jobs, maximum_jobs=jq.adapt.maximum_jobs)
+            jobs = jq.adapt.maximum_jobs
+        else:
+            cluster.scale(jobs=jq.jobs)
+            jobs = jq.jobs
+        client = Client(cluster)
+        echo(f"{kind}: up to {jobs} batch job(s) of {jq.processes} worker(s); the job script is "
+             f"in `sse-driver cluster script CONFIG`")
+        ex = Execution(client, jobs * jq.processes, res, kind)
+    try:
+        yield ex
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
