@@ -92,9 +92,14 @@ def test_degradation_needs_interfacial_energy():
         PhaseFieldSettings.model_validate({"degradation": {"width_nm": 3.0}})
 
 
-def test_periodic_is_refused_with_reason():
-    with pytest.raises(Exception, match="dolfinx_mpc"):
-        PhaseFieldSettings.model_validate({"boundary": "periodic"})
+def test_domains_join_across_periodic_edges():
+    from driver.phasefield.metrics import domains
+
+    g = np.zeros((9, 9))              # the last row/column repeat the first (x = lx is x = 0)
+    g[0:2, 3:5] = g[7:9, 3:5] = 1.0   # one blob cut by the x edge
+    g[3:5, 0] = g[3:5, 7:9] = 1.0     # one blob cut by the y edge
+    assert domains(g, 0.5, 1.0)["count"] == 4
+    assert domains(g, 0.5, 1.0, periodic=True)["count"] == 2
 
 
 def test_md_result_with_unmeasured_temperatures_is_refused_clearly(tmp_path):

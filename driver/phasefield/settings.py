@@ -149,9 +149,6 @@ class PhaseFieldSettings(Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> "PhaseFieldSettings":
-        if self.boundary == "periodic":
-            raise ValueError("periodic boundaries need multi-point constraints (dolfinx_mpc), "
-                             "which the pinned stack does not include; use no_flux")
         if self.time.dt_min > self.time.dt or self.time.dt > self.time.dt_max:
             raise ValueError("time: need dt_min <= dt <= dt_max")
         return self

@@ -2,7 +2,8 @@
 
     dc/dt = div(M(c) grad mu) - k g(c),     mu = f'(c) - kappa lap(c)
 
-with natural (no-flux) boundaries. Time stepping is the theta method on the whole system
+with natural (no-flux) boundaries, or periodic ones (driver/phasefield/periodic.py: Newton
+on the periodic subspace through a prolongation matrix). Time stepping is the theta method on the whole system
 (theta = 1/2 Crank-Nicolson, theta = 1 backward Euler) solved by PETSc SNES Newton; dt
 adapts to the Newton iteration count, and a failed step is retried at half dt.
 """
@@ -135,8 +136,13 @@ class CahnHilliard:
                 "snes_rtol": s.solver.snes_rtol, "snes_atol": s.solver.snes_atol,
                 "snes_stol": 0.0, "snes_max_it": s.solver.max_it, "snes_error_if_not_converged": False,
                 **_linear_options(s.solver.linear)}
-        self.problem = NonlinearProblem(F0 + F1, self.u, petsc_options_prefix=f"ch{id(self)}_",
-                                        petsc_options=opts)
+        if s.boundary == "periodic":
+            from .periodic import PeriodicProblem
+            self.problem = PeriodicProblem(F0 + F1, self.u, s.domain.lx, s.domain.ly,
+                                           f"ch{id(self)}_", opts)
+        else:
+            self.problem = NonlinearProblem(F0 + F1, self.u, petsc_options_prefix=f"ch{id(self)}_",
+                                            petsc_options=opts)
         # total free energy F = int f(c) + kappa/2 |grad c|^2, and the mass int c
         self._energy_form = fem.form((self.free_energy_density(c)
                                       + 0.5 * s.kappa * ufl.inner(ufl.grad(c), ufl.grad(c))) * dx)
@@ -154,6 +160,8 @@ class CahnHilliard:
             f = lambda x: expr(x=x[0], y=x[1], lx=d.lx, ly=d.ly)  # noqa: E731
         self.u.sub(0).interpolate(f)
         self.u.x.scatter_forward()
+        if s.boundary == "periodic":      # slaves take their masters' values
+            self.problem.periodize()
         if s.free_energy.kind == "regular_solution":
             cvals = self.u.x.array[self.c_dofs]
             if np.any((cvals <= 0) | (cvals >= 1)):

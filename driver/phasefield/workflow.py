@@ -66,7 +66,8 @@ def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, pro
         ca, cb, w_eq = phase_bounds(settings)
         h = settings.domain.lx / n
         G = scales["shear_modulus_GPa"] if scales else None
-        met = metrics.stability(grid, ca, cb, h, w_eq if w_eq else np.inf, G)
+        met = metrics.stability(grid, ca, cb, h, w_eq if w_eq else np.inf, G,
+                                periodic=settings.boundary == "periodic")
         if w_eq is None:
             met["width_factor"] = None
         E = np.array([r.energy for r in history])
