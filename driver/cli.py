@@ -201,42 +201,35 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from . import config
+    from .campaign.cluster import backend
     from .campaign.loop import run_campaign
+    from .schema import Settings
 
     if not args.config and not args.resume:
         raise UserError("give a CONFIG to start a campaign, or --resume DIR to continue one")
     out = args.resume or args.out
     if not out:
         raise UserError("give --out DIR for a new campaign")
-    if _dask_backend(args, out) == "mpi":
-        return _run_under_dask_mpi(args, out)
+    path = args.config or Path(out) / "config.yaml"
+    if Path(path).exists():   # otherwise run_campaign names the problem
+        s = config.load(Settings, path)
+        if backend(s, args.scheduler) == "mpi":
+            return _run_under_dask_mpi(args, out, s)
     run_campaign(args.config, out, resume=bool(args.resume), scheduler=args.scheduler,
                  n_workers=args.workers, echo=lambda m: print(m, flush=True))
     return 0
 
 
-def _dask_backend(args: argparse.Namespace, out: str) -> str:
-    from . import config
-    from .campaign.cluster import backend
-    from .schema import Settings
-
-    path = args.config or Path(out) / "config.yaml"
-    if not Path(path).exists():   # run_campaign names the problem
-        return "local"
-    return backend(config.load(Settings, path), args.scheduler)
-
-
-def _run_under_dask_mpi(args: argparse.Namespace, out: str) -> int:
+def _run_under_dask_mpi(args: argparse.Namespace, out: str, s) -> int:
     """``mpirun -n N sse-driver run``: rank 0 schedules, rank 1 runs the campaign, the rest
     are workers (dask-mpi). Each worker runs one task at a time; a task's own MPI stages are
     started by this environment's mpirun with the launcher's variables removed."""
     global _PRINTING_RANK
-    from . import config
     from . import mpi  # noqa: F401  (mpi4py first, the environment's libmpi)
+    from .campaign.cluster import loopback
     from .campaign.loop import run_campaign
-    from .schema import Settings
 
-    s = config.load(Settings, args.config or Path(out) / "config.yaml")
     size = mpi.MPI.COMM_WORLD.size
     if size < 3:
         raise UserError(f"dask-mpi needs mpirun -n N with N >= 3 (scheduler, campaign, >= 1 "
@@ -244,8 +237,7 @@ def _run_under_dask_mpi(args: argparse.Namespace, out: str) -> int:
     import dask_mpi
     from dask_mpi.execute import send_close_signal
 
-    iface = s.dask.interface or ("lo" if s.dask.host.startswith("127.") or
-                                 s.dask.host == "localhost" else None)
+    iface = s.dask.interface or ("lo" if loopback(s.dask.host) else None)
     _PRINTING_RANK = 1
     logging.getLogger("distributed").setLevel(logging.WARNING)   # as quiet as a LocalCluster
     is_client = dask_mpi.initialize(

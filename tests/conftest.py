@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,6 +32,36 @@ def run_mpi(n: int, *args: str, timeout: float = 600) -> subprocess.CompletedPro
 
     return subprocess.run(mpirun_command(n, list(args)), capture_output=True, text=True,
                           timeout=timeout)
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
+    """A user mistake: exit 2, exactly one line on stderr naming the problem, no traceback."""
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.endswith("\n"), r.stderr
+    for n in needles:
+        assert n in r.stderr, r.stderr
+
+
+# The smallest real campaign: NASICON x, one hot temperature, MD only.
+TINY_CAMPAIGN = {
+    "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
+                 "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
+                 "retry": {"max_attempts": 2}},
+    # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
+    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
+    "dask": {"dashboard_address": "127.0.0.1:0"},
+}
+
+
+def write_campaign(tmp_path: Path, **over: dict) -> Path:
+    """TINY_CAMPAIGN with sections updated key by key, as tmp_path/campaign.yaml."""
+    d = json.loads(json.dumps(TINY_CAMPAIGN))
+    for sec, vals in over.items():
+        d[sec] = {**d.get(sec, {}), **vals}
+    p = tmp_path / "campaign.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
 
 
 @pytest.fixture

@@ -15,26 +15,7 @@ import pytest
 import yaml
 
 from driver.campaign.ledger import Ledger
-from tests.conftest import BIN, run_cli
-
-TINY = {
-    "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
-                 "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
-                 "retry": {"max_attempts": 2}},
-    # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
-    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
-    "dask": {"dashboard_address": "127.0.0.1:0"},
-}
-
-
-def _cfg(tmp_path, **over) -> Path:
-    d = json.loads(json.dumps(TINY))
-    for sec, vals in over.items():
-        d[sec] = {**d.get(sec, {}), **vals}
-    p = tmp_path / "campaign.yaml"
-    p.write_text(yaml.safe_dump(d))
-    return p
-
+from tests.conftest import BIN, TINY_CAMPAIGN, assert_one_line_error, run_cli, write_campaign
 
 def test_ledger_commits_proposals_and_results_with_the_optimizer_state(tmp_path):
     led = Ledger(tmp_path / "l.sqlite")
@@ -53,7 +34,7 @@ def test_ledger_commits_proposals_and_results_with_the_optimizer_state(tmp_path)
 
 @pytest.mark.slow
 def test_tiny_campaign_end_to_end(tmp_path):
-    cfg = _cfg(tmp_path, campaign={"phasefield": True, "mode": "sync"},
+    cfg = write_campaign(tmp_path, campaign={"phasefield": True, "mode": "sync"},
                phasefield={"domain": {"nx": 24, "ny": 24}, "metrics": {"grid": 48},
                            "output": {"snapshots": 0},
                            "degradation": {"interfacial_energy_J_m2": 0.5, "width_nm": 12.0,
@@ -85,7 +66,7 @@ def test_tiny_campaign_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_kill_minus_nine_then_resume_loses_nothing_and_reruns_nothing(tmp_path):
-    cfg = _cfg(tmp_path, campaign={"budget": {"evaluations": 4}})
+    cfg = write_campaign(tmp_path, campaign={"budget": {"evaluations": 4}})
     out = tmp_path / "k"
     proc = subprocess.Popen([str(BIN / "sse-driver"), "run", str(cfg), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -130,7 +111,7 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
     bad.write_text((data_dir("potentials") / "pedone2006.yaml").read_text()
                    .replace("name: pedone2006", "name: collapse-test")
                    .replace("[O,  O, 0.042395, 1.379316, 3.618701, 22.0]", "[O,  O, 50.0, 1.0, 1.0, 0.0]"))
-    cfg = _cfg(tmp_path, md={"potential": str(bad)}, campaign={"budget": {"evaluations": 2}})
+    cfg = write_campaign(tmp_path, md={"potential": str(bad)}, campaign={"budget": {"evaluations": 2}})
     out = tmp_path / "f"
     r = run_cli("run", str(cfg), "--out", str(out), timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]   # the campaign goes on
@@ -157,9 +138,8 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
 def test_bad_campaign_config_is_one_line(tmp_path, text, needle):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
-    r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+    assert_one_line_error(run_cli("run", str(cfg), "--out", str(tmp_path / "o")), needle)
+    assert not (tmp_path / "o").exists()
 
 
 def test_resume_without_ledger_and_double_start_are_refused(tmp_path):
@@ -167,7 +147,7 @@ def test_resume_without_ledger_and_double_start_are_refused(tmp_path):
     assert r.returncode == 2 and "no ledger.sqlite" in r.stderr
     (tmp_path / "c").mkdir()
     Ledger(tmp_path / "c" / "ledger.sqlite").close()
-    r = run_cli("run", str(_cfg(tmp_path)), "--out", str(tmp_path / "c"))
+    r = run_cli("run", str(write_campaign(tmp_path)), "--out", str(tmp_path / "c"))
     assert r.returncode == 2 and "--resume" in r.stderr
 
 
@@ -178,7 +158,7 @@ def test_meta_loop_extends_a_non_diffusive_md_run(tmp_path):
     from driver.campaign.tasks import evaluate
     from driver.schema import Settings
 
-    d = json.loads(json.dumps(TINY))
+    d = json.loads(json.dumps(TINY_CAMPAIGN))
     d["campaign"]["meta"] = {"max_prod_ps": 8.0}
     s = Settings.model_validate(d)
     rec = evaluate(1, {"x": 0.5}, s.model_dump(mode="json"), str(tmp_path / "runs"))

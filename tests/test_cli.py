@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driver.cli import build_parser
-from tests.conftest import run_cli
+from tests.conftest import assert_one_line_error, run_cli
 
 SUBCOMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
 
@@ -35,43 +35,34 @@ def test_config_show_prints_defaults():
     assert "temperatures_k" in r.stdout and "127.0.0.1" in r.stdout
 
 
-def _assert_one_line(r, *needles):
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr
-    line = r.stderr.strip()
-    assert "\n" not in line, line
-    for n in needles:
-        assert n in line, line
-
-
 def test_bad_config_unknown_key(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("md:\n  temperatures_k: [900, 1000]\n  timestepp_fs: 2\n")
     r = run_cli("config", "validate", str(f))
-    _assert_one_line(r, str(f), "md.timestepp_fs", "unknown key", "timestep_fs")
+    assert_one_line_error(r, str(f), "md.timestepp_fs", "unknown key", "timestep_fs")
 
 
 def test_bad_config_wrong_type(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("md:\n  temperatures_k: [900, hot]\n")
     r = run_cli("config", "validate", str(f))
-    _assert_one_line(r, str(f), "md.temperatures_k.1", "'hot'")
+    assert_one_line_error(r, str(f), "md.temperatures_k.1", "'hot'")
 
 
 def test_bad_config_physical_range(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("md:\n  timestep_fs: -1\n")
-    _assert_one_line(run_cli("config", "validate", str(f)), "md.timestep_fs", "greater than 0")
+    assert_one_line_error(run_cli("config", "validate", str(f)), "md.timestep_fs", "greater than 0")
 
 
 def test_bad_yaml_names_line(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("md:\n  temperatures_k: [900, 1000\n")
-    _assert_one_line(run_cli("config", "validate", str(f)), str(f), "not valid YAML", "line")
+    assert_one_line_error(run_cli("config", "validate", str(f)), str(f), "not valid YAML", "line")
 
 
 def test_missing_config_file(tmp_path):
-    _assert_one_line(run_cli("config", "validate", str(tmp_path / "nope.yaml")), "not found")
+    assert_one_line_error(run_cli("config", "validate", str(tmp_path / "nope.yaml")), "not found")
 
 
 def test_yaml_is_data_not_code(tmp_path):
@@ -79,7 +70,7 @@ def test_yaml_is_data_not_code(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("md: !!python/object/apply:os.system ['echo pwned']\n")
     r = run_cli("config", "validate", str(f))
-    _assert_one_line(r, "not valid YAML")
+    assert_one_line_error(r, "not valid YAML")
     assert "pwned" not in r.stdout
 
 

@@ -3,7 +3,6 @@ are jobs of a real (one-node, localhost) Slurm started by the test set-up."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from driver.campaign.cluster import backend, execution, job_kwargs, job_script, mpi_world_size
 from driver.campaign.ledger import Ledger
@@ -19,24 +17,9 @@ from driver.campaign.tasks import stage_env
 from driver.errors import ConfigError
 from driver.mpi import mpirun_command
 from driver.schema import Settings
-from tests.conftest import BIN, ROOT, run_cli
+from tests.conftest import BIN, ROOT, assert_one_line_error, run_cli, write_campaign
 
-TINY = {
-    "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
-                 "batch_size": 2, "budget": {"evaluations": 2}, "seed": 5, "phasefield": False,
-                 "retry": {"max_attempts": 2}},
-    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
-    "dask": {"dashboard_address": "127.0.0.1:0"},
-}
-
-
-def _write(tmp_path: Path, **over) -> Path:
-    d = json.loads(json.dumps(TINY))
-    for sec, vals in over.items():
-        d[sec] = {**d.get(sec, {}), **vals}
-    p = tmp_path / "campaign.yaml"
-    p.write_text(yaml.safe_dump(d))
-    return p
+TWO = {"budget": {"evaluations": 2}}     # the tiny campaign, two evaluations
 
 
 def test_job_layout_asks_for_ranks_times_threads_cores_and_tags_workers():
@@ -52,7 +35,7 @@ def test_job_layout_asks_for_ranks_times_threads_cores_and_tags_workers():
 
 
 def test_slurm_and_pbs_scripts_show_the_request_before_anything_is_submitted(tmp_path):
-    cfg = _write(tmp_path, md={"ranks": 2}, dask={"backend": "slurm", "jobqueue": {
+    cfg = write_campaign(tmp_path, md={"ranks": 2}, dask={"backend": "slurm", "jobqueue": {
         "queue": "debug", "walltime": "02:30:00", "memory": "8GiB",
         "job_extra_directives": ["--constraint=cpu"]}})
     r = run_cli("cluster", "script", str(cfg), "--out", str(tmp_path / "c1"))
@@ -69,12 +52,10 @@ def test_slurm_and_pbs_scripts_show_the_request_before_anything_is_submitted(tmp
 
 
 def test_cluster_script_errors_are_one_line(tmp_path):
-    r = run_cli("cluster", "script", str(_write(tmp_path)))            # backend auto
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
-    assert "dask.backend: slurm" in r.stderr
-    bad = _write(tmp_path, dask={"backend": "slurm", "jobqueue": {"walltime": "2h"}})
-    r = run_cli("cluster", "script", str(bad))
-    assert r.returncode == 2 and "walltime '2h' is not [D-]HH:MM:SS" in r.stderr
+    auto = write_campaign(tmp_path)                                    # backend auto
+    assert_one_line_error(run_cli("cluster", "script", str(auto)), "dask.backend: slurm")
+    bad = write_campaign(tmp_path, dask={"backend": "slurm", "jobqueue": {"walltime": "2h"}})
+    assert_one_line_error(run_cli("cluster", "script", str(bad)), "walltime '2h' is not [D-]HH:MM:SS")
     with pytest.raises(ValueError, match="memory 'lots'"):
         Settings(dask={"jobqueue": {"memory": "lots"}})
 
@@ -107,7 +88,7 @@ def _workers(out: Path) -> list[str]:
 @pytest.mark.slow
 def test_mpirun_n4_runs_the_campaign_through_dask_mpi(tmp_path):
     """Rank 0 schedules, rank 1 runs the loop, ranks 2 and 3 are the workers."""
-    cfg = _write(tmp_path)
+    cfg = write_campaign(tmp_path, campaign=TWO)
     out = tmp_path / "camp"
     r = subprocess.run(mpirun_command(4, [str(BIN / "sse-driver"), "run", str(cfg), "--out", str(out)],
                                       python=False),
@@ -120,7 +101,7 @@ def test_mpirun_n4_runs_the_campaign_through_dask_mpi(tmp_path):
 
 
 def test_dask_mpi_needs_three_ranks(tmp_path):
-    cfg = _write(tmp_path, dask={"backend": "mpi"})
+    cfg = write_campaign(tmp_path, campaign=TWO, dask={"backend": "mpi"})
     r = subprocess.run(mpirun_command(2, [str(BIN / "sse-driver"), "run", str(cfg), "--out",
                                           str(tmp_path / "c")], python=False),
                        capture_output=True, text=True, timeout=120)
@@ -147,7 +128,7 @@ def slurm(tmp_path_factory):
 
 @pytest.mark.slow
 def test_campaign_workers_are_slurm_jobs(tmp_path, slurm):
-    cfg = _write(tmp_path, dask={"backend": "slurm", "jobqueue": {
+    cfg = write_campaign(tmp_path, campaign=TWO, dask={"backend": "slurm", "jobqueue": {
         "jobs": 2, "memory": "2GiB", "walltime": "00:20:00"}})
     out = tmp_path / "camp"
     env = {"SLURM_CONF": slurm}

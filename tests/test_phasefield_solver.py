@@ -12,7 +12,7 @@ from driver.mpi import MPI, mpirun_command  # noqa: F401  (before dolfinx)
 from driver.phasefield import metrics
 from driver.phasefield.settings import PhaseFieldSettings
 from driver.phasefield.solver import CahnHilliard
-from tests.conftest import BIN, run_cli
+from tests.conftest import BIN, assert_one_line_error, run_cli
 
 SMOOTH = "0.5 + 0.2*cos(pi*x)*cos(2*pi*y) + 0.1*cos(3*pi*x)"
 
@@ -157,18 +157,23 @@ CONFIG = """phasefield:
 """
 
 
-@pytest.mark.mpi
-def test_cli_serial_and_two_ranks_agree(tmp_path):
+def _serial_and_two_ranks(tmp_path, config: str) -> tuple[dict, dict]:
+    """`sse-driver phasefield` on CONFIG serially (tmp_path/s) and under mpirun -n 2
+    (tmp_path/p); their result.json."""
     cfg = tmp_path / "pf.yaml"
-    cfg.write_text(CONFIG)
+    cfg.write_text(config)
     r1 = run_cli("phasefield", str(cfg), "--out", str(tmp_path / "s"))
     assert r1.returncode == 0, r1.stderr[-2000:]
     r2 = subprocess.run(mpirun_command(2, [str(BIN / "sse-driver"), "phasefield", str(cfg),
                                            "--out", str(tmp_path / "p")], python=False),
                         capture_output=True, text=True, timeout=600)
     assert r2.returncode == 0, r2.stderr[-2000:]
-    a = json.loads((tmp_path / "s" / "result.json").read_text())
-    b = json.loads((tmp_path / "p" / "result.json").read_text())
+    return tuple(json.loads((tmp_path / d / "result.json").read_text()) for d in ("s", "p"))
+
+
+@pytest.mark.mpi
+def test_cli_serial_and_two_ranks_agree(tmp_path):
+    a, b = _serial_and_two_ranks(tmp_path, CONFIG)
     assert b["provenance"]["mpi_ranks"] == 2
     assert b["steps"] == a["steps"]
     assert b["free_energy_final"] == pytest.approx(a["free_energy_final"], rel=1e-8)
@@ -182,16 +187,8 @@ def test_cli_serial_and_two_ranks_agree(tmp_path):
 @pytest.mark.mpi
 def test_periodic_cli_serial_and_two_ranks_agree(tmp_path):
     """Masters and slaves on different ranks: the same run, the same numbers."""
-    cfg = tmp_path / "pf.yaml"
-    cfg.write_text(CONFIG.replace("nx: 48, ny: 48", "nx: 32, ny: 32") + "  boundary: periodic\n")
-    r1 = run_cli("phasefield", str(cfg), "--out", str(tmp_path / "s"))
-    assert r1.returncode == 0, r1.stderr[-2000:]
-    r2 = subprocess.run(mpirun_command(2, [str(BIN / "sse-driver"), "phasefield", str(cfg),
-                                           "--out", str(tmp_path / "p")], python=False),
-                        capture_output=True, text=True, timeout=600)
-    assert r2.returncode == 0, r2.stderr[-2000:]
-    a = json.loads((tmp_path / "s" / "result.json").read_text())
-    b = json.loads((tmp_path / "p" / "result.json").read_text())
+    a, b = _serial_and_two_ranks(
+        tmp_path, CONFIG.replace("nx: 48, ny: 48", "nx: 32, ny: 32") + "  boundary: periodic\n")
     assert b["steps"] == a["steps"] and a["mass_relative_drift"] < 1e-8
     assert b["free_energy_final"] == pytest.approx(a["free_energy_final"], rel=1e-8)
     for d in ("s", "p"):                              # the sampled field wraps around
@@ -208,6 +205,5 @@ def test_periodic_cli_serial_and_two_ranks_agree(tmp_path):
 def test_bad_phasefield_config_is_one_line(tmp_path, text, needle):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
-    r = run_cli("phasefield", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and needle in r.stderr, r.stderr
-    assert r.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+    assert_one_line_error(run_cli("phasefield", str(cfg), "--out", str(tmp_path / "o")), needle)
+    assert not (tmp_path / "o").exists()

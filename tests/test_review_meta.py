@@ -156,7 +156,7 @@ def test_ratings_are_an_objective_that_steers_later_proposals(tmp_path):
     assert min(p["x"] for p in props) > 0.5, props   # toward the well-rated end
     # the report shows the ratings and the reviews
     from driver.campaign.report import with_ratings
-    ev = with_ratings(led.evaluations(), led.reviews())
+    ev = with_ratings(led.evaluations(), led.ratings())
     assert [e["outputs"].get("n_ratings") for e in ev] == [1, 1, 1, 2]
 
 

@@ -50,7 +50,8 @@ def backend(s: Settings, scheduler: str | None = None) -> str:
     return s.dask.backend
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
+    """A bind address only this machine can reach."""
     return host in ("localhost", "::1") or host.startswith("127.")
 
 

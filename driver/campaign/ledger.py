@@ -148,3 +148,12 @@ class Ledger:
 
     def reviews(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM reviews ORDER BY id")]
+
+    def ratings(self) -> dict[int, tuple[dict, list[float]]]:
+        """Rated candidates: proposal id -> (its x, its ratings in the order given)."""
+        out: dict[int, tuple[dict, list[float]]] = {}
+        for r in self.reviews():
+            if r["action"] == "rate" and r["rating"] is not None and r["proposal_id"] is not None:
+                x = json.loads(r["x_json"]) if r["x_json"] else None
+                out.setdefault(r["proposal_id"], (x, []))[1].append(r["rating"])
+        return out

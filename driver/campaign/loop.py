@@ -110,10 +110,7 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
 
     have = {(json.dumps(e.center, sort_keys=True), e.radius) for e in opt.space.exclusions}
     added = []
-    ratings: dict[str, list[float]] = {}
     for r in ledger.reviews():
-        if r["action"] == "rate" and r["x_json"] and r["rating"] is not None:
-            ratings.setdefault(json.dumps(json.loads(r["x_json"]), sort_keys=True), []).append(r["rating"])
         if r["action"] != "veto" or not r["x_json"]:
             continue
         center = json.loads(r["x_json"])
@@ -124,8 +121,7 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
             have.add(key)
             added.append(f"veto {center} radius {radius:g}: {r['note'] or 'no note'}")
     if any(o.name == "expert_rating" for o in opt.objectives):
-        for key, vals in ratings.items():
-            x = json.loads(key)
+        for x, vals in ledger.ratings().values():
             mean, err = float(np.mean(vals)), rating_noise / np.sqrt(len(vals))
             old = next((o.y.get("expert_rating") for o in opt.observations
                         if o.source == "evaluation" and o.y and o.x == x), None)

@@ -26,16 +26,12 @@ COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realiz
            "errors", "run_dir"]
 
 
-def with_ratings(evals: list[dict], reviews: list[dict]) -> list[dict]:
-    """Evaluations with the reviewers' ratings merged into their outputs (mean and count),
-    so a rating can be reported, fused and attributed like any other objective."""
-    by_pid: dict[int, list[float]] = {}
-    for r in reviews:
-        if r["action"] == "rate" and r["rating"] is not None and r["proposal_id"] is not None:
-            by_pid.setdefault(r["proposal_id"], []).append(r["rating"])
+def with_ratings(evals: list[dict], ratings: dict[int, tuple[dict, list[float]]]) -> list[dict]:
+    """Evaluations with the reviewers' ratings (Ledger.ratings) merged into their outputs
+    (mean and count), so a rating is reported, fused and attributed like any objective."""
     out = []
     for e in evals:
-        vals = by_pid.get(e["proposal_id"])
+        vals = ratings.get(e["proposal_id"], (None, None))[1]
         if vals and e["outputs"] is not None:
             e = {**e, "outputs": {**e["outputs"], "expert_rating": float(np.mean(vals)),
                                   "n_ratings": len(vals)}}
@@ -75,7 +71,7 @@ def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
 def status(out: str | Path) -> str:
     led = _ledger(Path(out))
     c = led.counts()
-    evals = with_ratings(led.evaluations(), led.reviews())
+    evals = with_ratings(led.evaluations(), led.ratings())
     opt = Optimizer.from_json(led.optimizer_state())
     f = fused_values(opt, evals)
     lines = [f"campaign {led.meta().get('name')} in {out}",
@@ -136,7 +132,7 @@ def write_report(out: str | Path) -> Path:
     out = Path(out)
     led = _ledger(out)
     reviews = led.reviews()
-    evals = with_ratings(led.evaluations(), reviews)
+    evals = with_ratings(led.evaluations(), led.ratings())
     meta = led.meta()
     opt = Optimizer.from_json(led.optimizer_state())
     counts = led.counts()
