@@ -18,7 +18,7 @@ from .errors import CoverageError, UserError
 from .resources import data_dir
 
 #: Pair-term parameter names per functional form, in LAMMPS pair_coeff order.
-FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0")}
+FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C")}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Potential:
     styles: dict[str, list[str]]
     path: Path
     sha256: str = field(repr=False)
+    table: dict = field(default_factory=dict)
 
     @property
     def anions(self) -> set[str]:
@@ -62,24 +63,60 @@ class Potential:
     def net_charge(self, counts: dict[str, float]) -> float:
         return sum(self.charges[s] * n for s, n in counts.items())
 
-    def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float) -> list[str]:
-        """pair_style, pair_coeff and kspace_style lines for species->type ``type_of``."""
-        if self.form != "pedone":
-            raise UserError(f"{self.path}: form {self.form!r} is not supported (known: pedone)")
-        lines = [
-            f"pair_style hybrid/overlay pedone {self.short_cutoff:g} coul/long {coul_cutoff:g}",
-            "pair_coeff * * coul/long",
-        ]
+    @property
+    def table_name(self) -> str:
+        return f"{self.name}.table"
+
+    def _short_pairs(self, type_of: dict[str, int]):
+        """(type_i, type_j, species_i, species_j, params) for pairs with a short-range term."""
         for a, ta in type_of.items():
             for b, tb in type_of.items():
-                if ta > tb:
-                    continue
                 params = self.pairs.get(frozenset((a, b)))
-                if params is not None:
-                    nums = " ".join(f"{p:.6f}" for p in params)
-                    lines.append(f"pair_coeff {ta} {tb} pedone {nums}  # {a}-{b}")
-        lines += ["pair_modify shift yes", f"kspace_style pppm {kspace_accuracy:g}"]
-        return lines
+                if ta <= tb and params is not None:
+                    yield ta, tb, a, b, params
+
+    def files(self, type_of: dict[str, int]) -> dict[str, str]:
+        """Files the pair lines read (name -> text), written beside the deck.
+
+        Tabulated forms get one LAMMPS table file holding the pairs present; the sections
+        follow from the parameters, so the file is reproducible from the YAML.
+        """
+        if self.form != "buck_core":
+            return {}
+        from .pairforms import lammps_table
+        sections = {f"{a}-{b}": p for _, _, a, b, p in self._short_pairs(type_of)}
+        header = (f"{self.name}: {self.citation['authors']} ({self.citation['year']}), "
+                  f"doi:{self.citation['doi']}\nbuck_core form tabulated by sse-driver "
+                  "(driver/pairforms.py); energies in eV shifted to 0 at the cutoff, "
+                  "forces in eV/A")
+        return {self.table_name: lammps_table(sections, self.table["r_min"],
+                                              self.short_cutoff, self.table["points"], header)}
+
+    def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
+                   table_path: str | None = None) -> list[str]:
+        """pair_style, pair_coeff and kspace_style lines for species->type ``type_of``.
+
+        ``table_path``: where the deck finds :meth:`files` (default: beside the deck).
+        """
+        rc = f"{self.short_cutoff:g}"
+        if self.form == "pedone":
+            lines = [f"pair_style hybrid/overlay pedone {rc} coul/long {coul_cutoff:g}",
+                     "pair_coeff * * coul/long"]
+            for ta, tb, a, b, params in self._short_pairs(type_of):
+                nums = " ".join(f"{p:.6f}" for p in params)
+                lines.append(f"pair_coeff {ta} {tb} pedone {nums}  # {a}-{b}")
+            lines.append("pair_modify shift yes")
+        elif self.form == "buck_core":
+            path = table_path or self.table_name
+            points = int(self.table["points"])
+            lines = [f"pair_style hybrid/overlay table spline {points} coul/long {coul_cutoff:g}",
+                     "pair_coeff * * coul/long"]
+            for ta, tb, a, b, _ in self._short_pairs(type_of):
+                lines.append(f"pair_coeff {ta} {tb} table {path} {a}-{b} {rc}")
+        else:
+            raise UserError(f"{self.path}: form {self.form!r} is not supported "
+                            f"(known: {', '.join(FORM_PARAMS)})")
+        return lines + [f"kspace_style pppm {kspace_accuracy:g}"]
 
 
 def _parse(path: Path) -> Potential:
@@ -98,6 +135,12 @@ def _parse(path: Path) -> Potential:
             if len(vals) != len(names):
                 raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
             pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
+        table = {}
+        if form == "buck_core":
+            t = doc["lammps"]["table"]
+            table = {"r_min": float(t["r_min"]), "points": int(t["points"])}
+            if not 0 < table["r_min"] < float(doc["lammps"]["short_cutoff"]) or table["points"] < 100:
+                raise ValueError("lammps.table needs 0 < r_min < short_cutoff and points >= 100")
         cit = doc["citation"]
         if not cit.get("doi"):
             raise ValueError("citation.doi is required: every parameter file cites its source")
@@ -106,7 +149,7 @@ def _parse(path: Path) -> Potential:
             coulomb_only=doc.get("coulomb_only"),
             short_cutoff=float(doc["lammps"]["short_cutoff"]),
             styles={k: list(v) for k, v in doc["lammps"]["styles"].items()},
-            path=path, sha256=hashlib.sha256(raw).hexdigest())
+            path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table)
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: malformed potential file: {exc!s}") from None
 

@@ -36,15 +36,19 @@ def lammps_probe(comm, potential_name: str = "pedone2006", steps: int = 50) -> d
     tmp = tempfile.mkdtemp(prefix="sse-probe-") if comm.rank == 0 else None
     tmp = comm.bcast(tmp, root=0)
     data = Path(tmp) / "li2o.data"
+    files = pot.files(type_of)  # e.g. a pair table, read by the pair lines below
     if comm.rank == 0:
         write_data(s, data, type_of, pot.charges, title="Li2O probe")
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
     comm.Barrier()
     lmp = lammps.lammps(comm=comm, cmdargs=["-log", "none", "-screen", "none", "-nocite"])
     try:
         t0 = time.perf_counter()
         lmp.commands_list(["units metal", "atom_style charge", "boundary p p p",
                            f"read_data {data}"]
-                          + pot.pair_lines(type_of, 8.0, 1e-5)
+                          + pot.pair_lines(type_of, 8.0, 1e-5,
+                                           table_path=str(Path(tmp) / pot.table_name))
                           + ["velocity all create 300 4928 mom yes rot yes dist gaussian",
                              "fix nve all nve", "timestep 0.001", "thermo 10",
                              "run 0"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from driver import potentials
@@ -54,3 +55,93 @@ def test_pair_lines_use_type_numbers():
     assert "pair_coeff 1 2 pedone 0.001114 3.429506 2.681360 1.000000  # Li-O" in lines
     assert "pair_coeff 2 2 pedone 0.042395 1.379316 3.618701 22.000000  # O-O" in lines
     assert not any(l.startswith("pair_coeff 1 1 pedone") for l in lines)  # Coulomb only
+
+
+# --- deng_du2019: Teter/Du Buckingham with the Deng-Du core ------------------------------
+
+def test_deng_du_values_match_published_table():
+    """Spot values against Table 1 of npj Comput. Mater. (2020), doi:10.1038/s41524-020-0291-z,
+    which prints them rounded (A to 7 significant figures)."""
+    pot = potentials.load("deng_du2019")
+    assert pot.charges == {"Li": 0.6, "Al": 1.8, "La": 1.8, "Zr": 2.4, "O": -1.2}
+    printed = {("Li", "O"): (41051.94, 0.15116, 0.0), ("Al", "O"): (12201.42, 0.195628, 31.997),
+               ("La", "O"): (4369.39, 0.2786, 60.28), ("Zr", "O"): (17943.38, 0.226627, 127.65),
+               ("O", "O"): (2029.22, 0.343645, 192.58)}
+    for pair, (A, rho, C) in printed.items():
+        a, r, c = pot.pairs[frozenset(pair)]
+        assert a == pytest.approx(A, abs=0.01) and r == pytest.approx(rho, abs=1e-6)
+        assert c == pytest.approx(C, abs=0.005)
+
+
+def test_core_rule_reproduces_published_cores():
+    """The closed-form core matches the (r0, B, n, D) Deng & Du 2019 list for Zr-O and
+    Al-O (as transcribed in the amorphouspy du_teter table), to their printed digits."""
+    from driver.pairforms import core
+
+    published = {(17943.384, 0.226627, 127.65): (1.224, 108.655, 3.305, -8.481),
+                 (12201.417, 0.195628, 31.997): (1.024, 51.728, 3.179, -10.197)}
+    for (A, rho, C), (r0, B, n, D) in published.items():
+        c = core(A, rho, C)
+        assert c.r0 == pytest.approx(r0, abs=6e-4)
+        assert c.B == pytest.approx(B, rel=1e-3) and c.n == pytest.approx(n, rel=1e-3)
+        assert c.D == pytest.approx(D, rel=1e-3)
+    assert core(41051.938, 0.151160, 0.0) is None      # C = 0: monotonic, no core
+
+
+@pytest.mark.parametrize("pair", ["Al-O", "La-O", "Zr-O", "O-O"])
+def test_core_is_smooth_and_repulsive(pair):
+    """E, E' and E'' continuous at r0, and no Buckingham collapse: the force is repulsive
+    from 0.5 A out to beyond r0 (the bare Buckingham turns attractive inside its maximum)."""
+    from driver.pairforms import buck_core_energy_force, buckingham, core
+
+    A, rho, C = potentials.load("deng_du2019").pairs[frozenset(pair.split("-"))]
+    c = core(A, rho, C)
+    for k, tol in ((0, 1e-9), (1, 1e-8), (2, 1e-6)):
+        inner = {0: c.energy(c.r0), 1: -c.force(c.r0),
+                 2: c.n * (c.n + 1) * c.B * c.r0 ** (-c.n - 2) + 2 * c.D}[k]
+        assert inner == pytest.approx(float(buckingham(c.r0, A, rho, C, k)), rel=tol)
+    r = np.linspace(0.5, c.r0 * 1.2, 400)
+    _, f = buck_core_energy_force(r, A, rho, C)
+    assert (f > 0).all()
+    assert (-buckingham(np.linspace(0.5, 0.7, 20), A, rho, C, 1) < 0).any()  # bare: collapses
+
+
+def test_garnets_covered_neutral_and_dopants_refused():
+    pot = potentials.load("deng_du2019")
+    pot.check_covers({"Li", "La", "Zr", "O"})
+    pot.check_covers({"Li", "Al", "La", "Zr", "O"})
+    assert pot.net_charge({"Li": 7, "La": 3, "Zr": 2, "O": 12}) == pytest.approx(0)
+    assert pot.net_charge({"Li": 6.25, "Al": 0.25, "La": 3, "Zr": 2, "O": 12}) == pytest.approx(0)
+    with pytest.raises(CoverageError, match="Ta-O.*deng_du2019|deng_du2019.*Ta"):
+        pot.check_covers({"Li", "La", "Zr", "Ta", "O"})
+
+
+def test_table_file_and_pair_lines():
+    """The table holds one section per present pair, zero at the cutoff, and its values
+    are the analytic form; the pair lines read it from beside the deck."""
+    from driver.pairforms import buck_core_energy_force
+
+    pot = potentials.load("deng_du2019")
+    types = {"Li": 1, "Zr": 2, "O": 3}
+    files = pot.files(types)
+    assert list(files) == ["deng_du2019.table"]
+    text = files["deng_du2019.table"]
+    sections = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line in ("Li-O", "Zr-O", "O-O", "Li-Zr", "Li-Li"):
+            n = int(lines[i + 1].split()[1])
+            sections[line] = np.array([l.split()[1:] for l in lines[i + 3:i + 3 + n]], float)
+    assert set(sections) == {"Li-O", "Zr-O", "O-O"}            # no cation-cation terms
+    r, e, f = sections["Zr-O"].T
+    assert r[0] == 0.5 and r[-1] == 10.0 and len(r) == 5000 and e[-1] == 0.0
+    A, rho, C = pot.pairs[frozenset(("Zr", "O"))]
+    e_ref, f_ref = buck_core_energy_force(r, A, rho, C)
+    e_ref -= buck_core_energy_force(np.array([10.0]), A, rho, C)[0][0]
+    assert np.allclose(e, e_ref, rtol=1e-7, atol=1e-10) and np.allclose(f, f_ref, rtol=1e-7)
+    pl = pot.pair_lines(types, 10.0, 1e-5)
+    assert pl[0] == "pair_style hybrid/overlay table spline 5000 coul/long 10"
+    assert "pair_coeff 2 3 table deng_du2019.table Zr-O 10" in pl
+    assert not any(" 1 2 table" in l for l in pl)
+    assert pot.files({"Li": 1, "O": 2}) != files            # only the pairs present
+    assert potentials.load("pedone2006").files(types) == {}

@@ -47,12 +47,15 @@ class LammpsInputSet:
     charges: dict[str, float] = field(default_factory=dict)
     data_file: str = "structure.data"
     expected_steps: int | None = None
+    files: dict[str, str] = field(default_factory=dict)  # e.g. a pair table the deck reads
 
     def write(self, directory: str | Path) -> Path:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         if self.structure is not None:
             write_data(self.structure, d / self.data_file, self.type_of, self.charges)
+        for name, text in self.files.items():
+            atomic_write_text(d / name, text)
         atomic_write_text(d / INPUT_NAME, self.deck)
         return d
 
@@ -83,9 +86,11 @@ class MDInputGenerator:
 
     def _common(self, data_file: str, title: str, triclinic: bool) -> dict:
         s = self.settings
+        pair_lines = self.potential.pair_lines(self.type_of, s.coul_cutoff_a, s.kspace_accuracy)
         return dict(title=title, potential=self.potential, data_file=data_file,
-                    pair_lines=self.potential.pair_lines(self.type_of, s.coul_cutoff_a,
-                                                         s.kspace_accuracy),
+                    pair_lines=pair_lines,
+                    # PPPM must be redefined after a box becomes triclinic (elastic deck)
+                    kspace_line=next(l for l in pair_lines if l.startswith("kspace_style")),
                     timeout_hms=_hms(s.timeout_s), triclinic=triclinic,
                     barostat="tri" if triclinic else "aniso", pressure_bar=s.pressure_bar)
 
@@ -96,7 +101,8 @@ class MDInputGenerator:
         deck = render("relax.lammps.j2", **self._common(
             "structure.data", f"relax {structure.composition.reduced_formula}", tri),
             relax_cycles=4)
-        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges)
+        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges,
+                              files=self.potential.files(self.type_of))
 
     def md_set(self, structure: Structure, temperature: float, seed: int) -> LammpsInputSet:
         s = self.settings
@@ -121,7 +127,7 @@ class MDInputGenerator:
             sample_steps=sample, prod_steps=prod, rdf_bins=s.rdf_bins, rdf_pairs=pairs,
             rdf_every=sample, rdf_repeat=n_samples)
         return LammpsInputSet(deck, structure, types, self.potential.charges,
-                              expected_steps=prod)
+                              expected_steps=prod, files=self.potential.files(types))
 
     def elastic_set(self, structure: Structure) -> LammpsInputSet:
         """Six strain components at +-settings.elastic_strain, plus the reference cell."""
@@ -136,7 +142,8 @@ class MDInputGenerator:
         deck = render("elastic.lammps.j2", **self._common(
             "structure.data", f"elastic constants {structure.composition.reduced_formula}",
             True), strains=strains)
-        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges)
+        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges,
+                              files=self.potential.files(self.type_of))
 
 
 def deformation(voigt: int, eps: float) -> np.ndarray:
