@@ -76,6 +76,9 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
     settings = _load_settings(args.file)
     if args.action == "validate":
+        from .campaign.loop import check_potential_coverage
+
+        check_potential_coverage(settings)
         print(f"{args.file}: valid")
     else:
         sys.stdout.write(config.dump_yaml(settings))

@@ -48,7 +48,7 @@ class Potential:
             both_cations = a not in self.anions and b not in self.anions
             if both_cations and self.coulomb_only == "cation-cation":
                 continue
-            out.append(f"{a}-{b}")
+            out.append(f"{b}-{a}" if a in self.anions and b not in self.anions else f"{a}-{b}")
         return out
 
     def check_covers(self, species: set[str]) -> None:

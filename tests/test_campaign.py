@@ -134,12 +134,26 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
     ("campaign:\n  variables: {q: [0, 1]}\n", "variables for nasicon are x"),
     ("campaign:\n  objectives: [{name: beauty}]\n", "campaign.objectives.0.name"),
     ("campaign:\n  budget: {evaluations: 0}\n", "campaign.budget.evaluations"),
+    # a space the potential cannot simulate is refused up front, naming the pairs
+    ("campaign: {family: garnet, variables: {z: [0, 0.25]}}\n", "pedone2006 has no term for La, La-O"),
+    ("campaign: {family: garnet, dopant_M: Nb, variables: {y: [0, 0.5]}}\n"
+     "md: {potential: deng_du2019}\n", "deng_du2019 has no term for Nb, Nb-O"),
 ])
 def test_bad_campaign_config_is_one_line(tmp_path, text, needle):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
     assert_one_line_error(run_cli("run", str(cfg), "--out", str(tmp_path / "o")), needle)
     assert not (tmp_path / "o").exists()
+
+
+def test_garnet_campaign_with_a_covering_potential_validates(tmp_path):
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("campaign: {family: garnet, dopant_T: Al, variables: {z: [0, 0.25]}}\n"
+                   "md: {potential: deng_du2019}\n")
+    r = run_cli("config", "validate", str(cfg))
+    assert r.returncode == 0 and "valid" in r.stdout, r.stderr
+    r = run_cli("config", "validate", str(cfg.with_name("none.yaml")))
+    assert r.returncode == 2
 
 
 def test_resume_without_ledger_and_double_start_are_refused(tmp_path):

@@ -48,6 +48,37 @@ def build_space(s: Settings) -> Space:
     return Space.from_dict(d, source="campaign.variables")
 
 
+def campaign_species(s: Settings) -> set[str]:
+    """Every element a composition of the campaign space can contain."""
+    camp = s.campaign
+    hi = {k: v[1] for k, v in camp.variables.items()}
+    if camp.family == "garnet":
+        out = {"Li", "La", "Zr", "O"}
+        out |= {camp.dopant_M} if hi.get("y", 0) > 0 else set()
+        return out | ({camp.dopant_T} if hi.get("z", 0) > 0 else set())
+    return {"Li", camp.framework, "P", "O"} | ({"Al"} if hi.get("x", 0) > 0 else set())
+
+
+def check_potential_coverage(s: Settings) -> None:
+    """Refuse, before anything runs, a campaign whose space needs pairs md.potential lacks
+    (otherwise every such candidate would fail one by one)."""
+    from ..potentials import available, load as load_pot
+
+    pot = load_pot(s.md.potential)
+    missing = pot.missing(campaign_species(s))
+    if missing:
+        camp = s.campaign
+        if camp.family == "garnet":
+            roles = {"y": f"dopant_M {camp.dopant_M}", "z": f"dopant_T {camp.dopant_T}"}
+            what = "garnet" + "".join(f", {roles[k]}" for k in sorted(camp.variables))
+        else:
+            what = f"nasicon, framework {camp.framework}"
+        raise ConfigError(
+            f"md.potential {pot.name} has no term for {', '.join(missing)}, which "
+            f"campaign.family {what} needs; choose a potential that covers them "
+            f"(available: {', '.join(available())}) or change the space")
+
+
 def build_optimizer(s: Settings) -> Optimizer:
     camp = s.campaign
     weights = [o.weight for o in camp.objectives]
@@ -196,6 +227,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
             raise UserError(f"{out} already holds a campaign; use --resume {out} or another --out")
         s = config.load(Settings, config_path)
         opt = build_optimizer(s)          # validates the space before anything is written
+        check_potential_coverage(s)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", config.dump_yaml(s))
         ledger = Ledger(led_path)
