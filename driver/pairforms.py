@@ -92,11 +92,11 @@ def lammps_table(sections: dict[str, tuple[float, float, float]], r_lo: float,
     Energies are shifted to zero at r_cut so the truncation adds no step (what
     ``pair_modify shift yes`` does for analytic styles); forces are analytic.
     """
-    r = np.linspace(r_lo, r_cut, n)
+    r = np.linspace(r_lo, r_cut, n)          # r[-1] == r_cut
     out = [f"# {line}" for line in header.splitlines()] + [""]
     for key, (A, rho, C) in sections.items():
         e, f = buck_core_energy_force(r, A, rho, C)
-        e = e - buck_core_energy_force(np.array([r_cut]), A, rho, C)[0][0]
+        e = e - e[-1]
         out += [key, f"N {n} R {r_lo:g} {r_cut:g}", ""]
         out += [f"{i + 1} {ri:.10f} {ei:.10e} {fi:.10e}" for i, (ri, ei, fi) in
                 enumerate(zip(r, e, f))]

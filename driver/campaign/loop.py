@@ -62,21 +62,9 @@ def campaign_species(s: Settings) -> set[str]:
 def check_potential_coverage(s: Settings) -> None:
     """Refuse, before anything runs, a campaign whose space needs pairs md.potential lacks
     (otherwise every such candidate would fail one by one)."""
-    from ..potentials import available, load as load_pot
+    from ..potentials import load as load_pot
 
-    pot = load_pot(s.md.potential)
-    missing = pot.missing(campaign_species(s))
-    if missing:
-        camp = s.campaign
-        if camp.family == "garnet":
-            roles = {"y": f"dopant_M {camp.dopant_M}", "z": f"dopant_T {camp.dopant_T}"}
-            what = "garnet" + "".join(f", {roles[k]}" for k in sorted(camp.variables))
-        else:
-            what = f"nasicon, framework {camp.framework}"
-        raise ConfigError(
-            f"md.potential {pot.name} has no term for {', '.join(missing)}, which "
-            f"campaign.family {what} needs; choose a potential that covers them "
-            f"(available: {', '.join(available())}) or change the space")
+    load_pot(s.md.potential).check_covers(campaign_species(s))
 
 
 def build_optimizer(s: Settings) -> Optimizer:
