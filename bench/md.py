@@ -1,11 +1,12 @@
 """MD throughput: the driver (LAMMPS Python module via driver.md.runner) versus the plain
 ``lmp`` binary on the same deck and rank count, and 1 -> 2 rank scaling.
 
-    .venv/bin/python bench/md.py [--system lagp|allzo] [--supercell 2 2 1] [--steps 2000]
+    .venv/bin/python bench/md.py [--system lagp|allzo|llzto] [--supercell 2 2 1] [--steps 2000]
                                  [--ranks 1 2]
 
 ``lagp``: Li1.5Al0.5Ge1.5(PO4)3 with pedone2006 (analytic pair style); ``allzo``:
-Li6.25Al0.25La3Zr2O12 with deng_du2019 (pair_style table), default supercell 2 1 1.
+Li6.25Al0.25La3Zr2O12 with deng_du2019 (pair_style table + PPPM), default supercell 2 1 1;
+``llzto``: Li6.4La3Zr1.4Ta0.6O12 with adams_rao2011 (pair_style table alone, no kspace).
 
 Figures: atom-steps/s from LAMMPS's own "Loop time" lines (the MD loop alone) and the
 wall time of the whole process (start-up included). Prints a table; copy it with its date
@@ -36,7 +37,8 @@ from driver.schema import MDSettings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SYSTEMS = {"lagp": (lambda: compositions.nasicon(0.5), "pedone2006", [2, 2, 1]),
-           "allzo": (lambda: compositions.garnet(0.0, 0.25, T="Al"), "deng_du2019", [2, 1, 1])}
+           "allzo": (lambda: compositions.garnet(0.0, 0.25, T="Al"), "deng_du2019", [2, 1, 1]),
+           "llzto": (lambda: compositions.garnet(0.6, 0.0, M="Ta"), "adams_rao2011", [2, 1, 1])}
 
 
 def loop_rate(log: Path) -> tuple[float, int, int]:
@@ -76,7 +78,7 @@ def run(kind: str, ranks: int, deck_dir: Path, work: Path) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--system", choices=sorted(SYSTEMS), default="lagp")
-    p.add_argument("--supercell", type=int, nargs=3, help="default 2 2 1 (lagp), 2 1 1 (allzo)")
+    p.add_argument("--supercell", type=int, nargs=3, help="default 2 2 1 (lagp), 2 1 1 (allzo, llzto)")
     p.add_argument("--steps", type=int, default=2000, help="NPT + NVT steps in total")
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=2)
@@ -103,7 +105,8 @@ def main() -> None:
     one = {r["kind"]: r for r in rows if r["ranks"] == min(a.ranks)}
     print(f"# bench/md {datetime.date.today()} {a.system} "
           f"{built.structure.composition.reduced_formula} x{a.supercell}: "
-          f"{len(built.structure)} atoms, {pot.name} ({pot.styles['pair'][1]}) + PPPM 1e-5, 1200 K, "
+          f"{len(built.structure)} atoms, {pot.name} ({' + '.join(pot.styles['pair'])}"
+          f"{' + PPPM 1e-5' if pot.styles.get('kspace') else ''}), 1200 K, "
           f"{rows[0]['steps']} steps, best of {a.repeats}, OMP_NUM_THREADS=1")
     print("| runner | ranks | atom-steps/s | vs lmp (same ranks) | speedup vs 1 rank | wall s |")
     print("|---|---|---|---|---|---|")

@@ -12,14 +12,29 @@ whose value and first two derivatives match at r0, with r0 the inner zero of the
 derivative of the Buckingham term. Given (A, rho, C) that rule fixes (r0, B, n, D) in
 closed form (:func:`core`); tests check that it reproduces the published core parameters.
 Pairs with C = 0 are monotonic and need no core.
+
+``softbv`` is the bond-valence force field of S. Adams and R. P. Rao (Phys. Status
+Solidi A 208, 1746 (2011), doi:10.1002/pssa.201001116): a Morse term between each cation
+and anion whose parameters follow from bond-valence parameters, and a screened Coulomb
+repulsion between ions of like sign, with no cation-anion Coulomb term:
+
+    E_cat-an(r) = D0 [(exp(alpha (Rmin - r)) - 1)^2 - 1]
+    E_like(r)   = k_e q_i q_j / sqrt(n_i n_j) erfc(r / rho) / r,  rho = f (r_i + r_j)
+
+q: formal charges, n: principal quantum numbers, r: softBV covalent radii, f = 0.74.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import erfc
+
+#: Coulomb constant e^2 / (4 pi eps0) in eV A (CODATA 2018; LAMMPS metal units use the same).
+COULOMB_EV_A = 14.399645
 
 
 def buckingham(r, A: float, rho: float, C: float, k: int = 0):
@@ -85,17 +100,36 @@ def buck_core_energy_force(r, A: float, rho: float, C: float):
     return e, f
 
 
-def lammps_table(sections: dict[str, tuple[float, float, float]], r_lo: float,
-                 r_cut: float, n: int, header: str) -> str:
+def morse_bv(r, D0: float, r_min: float, alpha: float):
+    """(E, -dE/dr) of the bond-valence Morse term D0 [(exp(alpha (Rmin - r)) - 1)^2 - 1]."""
+    r = np.asarray(r, dtype=float)
+    x = np.exp(alpha * (r_min - r))
+    return D0 * ((x - 1.0) ** 2 - 1.0), 2.0 * D0 * alpha * (x - 1.0) * x
+
+
+def screened_coulomb(r, qq: float, rho: float):
+    """(E, -dE/dr) of k_e qq erfc(r / rho) / r, qq the effective charge product."""
+    r = np.asarray(r, dtype=float)
+    k = COULOMB_EV_A * qq
+    e = k * erfc(r / rho) / r
+    return e, e / r + k * 2.0 / (np.sqrt(np.pi) * rho) * np.exp(-(r / rho) ** 2) / r
+
+
+EnergyForce = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def lammps_table(sections: dict[str, EnergyForce], r_lo: float, r_cut: float, n: int,
+                 header: str) -> str:
     """A LAMMPS ``pair_style table`` file, one section per keyword (e.g. ``Li-O``).
 
-    Energies are shifted to zero at r_cut so the truncation adds no step (what
-    ``pair_modify shift yes`` does for analytic styles); forces are analytic.
+    Each section is a function r -> (E, -dE/dr). Energies are shifted to zero at r_cut so
+    the truncation adds no step (what ``pair_modify shift yes`` does for analytic styles);
+    forces are analytic.
     """
     r = np.linspace(r_lo, r_cut, n)          # r[-1] == r_cut
     out = [f"# {line}" for line in header.splitlines()] + [""]
-    for key, (A, rho, C) in sections.items():
-        e, f = buck_core_energy_force(r, A, rho, C)
+    for key, energy_force in sections.items():
+        e, f = energy_force(r)
         e = e - e[-1]
         out += [key, f"N {n} R {r_lo:g} {r_cut:g}", ""]
         out += [f"{i + 1} {ri:.10f} {ei:.10e} {fi:.10e}" for i, (ri, ei, fi) in

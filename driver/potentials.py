@@ -18,7 +18,10 @@ from .errors import CoverageError, UserError
 from .resources import data_dir
 
 #: Pair-term parameter names per functional form, in LAMMPS pair_coeff order.
-FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C")}
+FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C"),
+               "softbv": ("D0", "r_min", "alpha")}
+#: Forms LAMMPS runs from a pair table written beside the deck (driver/pairforms.py).
+TABULATED = ("buck_core", "softbv")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Potential:
     path: Path
     sha256: str = field(repr=False)
     table: dict = field(default_factory=dict)
+    #: softbv only: per-species principal quantum number ``n`` and covalent ``radius``.
+    species_props: dict = field(default_factory=dict)
+    screening_factor: float = 0.0
 
     @property
     def anions(self) -> set[str]:
@@ -48,6 +54,9 @@ class Potential:
             both_cations = a not in self.anions and b not in self.anions
             if both_cations and self.coulomb_only == "cation-cation":
                 continue
+            like_sign = (a in self.anions) == (b in self.anions)
+            if self.form == "softbv" and like_sign:
+                continue  # screened repulsion from per-species data (species named above)
             out.append(f"{b}-{a}" if a in self.anions and b not in self.anions else f"{a}-{b}")
         return out
 
@@ -75,26 +84,52 @@ class Potential:
                 if ta <= tb and params is not None:
                     yield ta, tb, a, b, params
 
+    def _table_sections(self, type_of: dict[str, int]) -> dict:
+        """Section keyword -> r -> (E, -dE/dr) for every tabulated pair present."""
+        from . import pairforms as pf
+        if self.form == "buck_core":
+            return {f"{a}-{b}": (lambda r, p=p: pf.buck_core_energy_force(r, *p))
+                    for _, _, a, b, p in self._short_pairs(type_of)}
+        out = {}
+        for a, b in self._type_pairs(type_of):
+            params = self.pairs.get(frozenset((a, b)))
+            if params is not None:
+                out[f"{a}-{b}"] = lambda r, p=params: pf.morse_bv(r, *p)
+                continue
+            pa, pb = self.species_props[a], self.species_props[b]
+            qq = self.charges[a] * self.charges[b] / (pa["n"] * pb["n"]) ** 0.5
+            rho = self.screening_factor * (pa["radius"] + pb["radius"])
+            out[f"{a}-{b}"] = lambda r, qq=qq, rho=rho: pf.screened_coulomb(r, qq, rho)
+        return out
+
+    @staticmethod
+    def _type_pairs(type_of: dict[str, int]):
+        """(species_i, species_j) for every type pair i <= j."""
+        for a, ta in type_of.items():
+            for b, tb in type_of.items():
+                if ta <= tb:
+                    yield a, b
+
     def files(self, type_of: dict[str, int]) -> dict[str, str]:
         """Files the pair lines read (name -> text), written beside the deck.
 
         Tabulated forms get one LAMMPS table file holding the pairs present; the sections
         follow from the parameters, so the file is reproducible from the YAML.
         """
-        if self.form != "buck_core":
+        if self.form not in TABULATED:
             return {}
         from .pairforms import lammps_table
-        sections = {f"{a}-{b}": p for _, _, a, b, p in self._short_pairs(type_of)}
         header = (f"{self.name}: {self.citation['authors']} ({self.citation['year']}), "
-                  f"doi:{self.citation['doi']}\nbuck_core form tabulated by sse-driver "
+                  f"doi:{self.citation['doi']}\n{self.form} form tabulated by sse-driver "
                   "(driver/pairforms.py); energies in eV shifted to 0 at the cutoff, "
                   "forces in eV/A")
-        return {self.table_name: lammps_table(sections, self.table["r_min"],
-                                              self.short_cutoff, self.table["points"], header)}
+        return {self.table_name: lammps_table(self._table_sections(type_of),
+                                              self.table["r_min"], self.short_cutoff,
+                                              self.table["points"], header)}
 
     def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                    table_path: str | None = None) -> list[str]:
-        """pair_style, pair_coeff and kspace_style lines for species->type ``type_of``.
+        """pair_style, pair_coeff and (for long-range Coulomb) kspace_style lines.
 
         ``table_path``: where the deck finds :meth:`files` (default: beside the deck).
         """
@@ -113,6 +148,13 @@ class Potential:
                      "pair_coeff * * coul/long"]
             for ta, tb, a, b, _ in self._short_pairs(type_of):
                 lines.append(f"pair_coeff {ta} {tb} table {path} {a}-{b} {rc}")
+        elif self.form == "softbv":
+            # Every interaction is short-ranged (screened): one table style, no kspace.
+            path = table_path or self.table_name
+            lines = [f"pair_style table spline {int(self.table['points'])}"]
+            for a, b in self._type_pairs(type_of):
+                lines.append(f"pair_coeff {type_of[a]} {type_of[b]} {path} {a}-{b} {rc}")
+            return lines
         else:
             raise UserError(f"{self.path}: form {self.form!r} is not supported "
                             f"(known: {', '.join(FORM_PARAMS)})")
@@ -136,7 +178,20 @@ def _parse(path: Path) -> Potential:
                 raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
             pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
         table = {}
-        if form == "buck_core":
+        props, f_screen = {}, 0.0
+        if form == "softbv":
+            props = {s: {"n": int(v["n"]), "radius": float(v["radius"])}
+                     for s, v in doc["species"].items()}
+            f_screen = float(doc["screening_factor"])
+            for pair in pairs:
+                if sorted(charges[x] < 0 for x in pair) != [False, True]:
+                    name = "-".join(sorted(pair) * (3 - len(pair)))   # {Li} -> Li-Li
+                    raise ValueError(f"softbv pair {name} must join a cation "
+                                     "and an anion (like ions repel by the screened term)")
+            if f_screen <= 0 or any(p["n"] < 1 or p["radius"] <= 0 for p in props.values()):
+                raise ValueError("softbv needs screening_factor > 0 and, per species, n >= 1 "
+                                 "and radius > 0")
+        if form in TABULATED:
             t = doc["lammps"]["table"]
             table = {"r_min": float(t["r_min"]), "points": int(t["points"])}
             if not 0 < table["r_min"] < float(doc["lammps"]["short_cutoff"]) or table["points"] < 100:
@@ -149,7 +204,8 @@ def _parse(path: Path) -> Potential:
             coulomb_only=doc.get("coulomb_only"),
             short_cutoff=float(doc["lammps"]["short_cutoff"]),
             styles={k: list(v) for k, v in doc["lammps"]["styles"].items()},
-            path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table)
+            path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table,
+            species_props=props, screening_factor=f_screen)
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: malformed potential file: {exc!s}") from None
 

@@ -146,10 +146,14 @@ def test_bad_campaign_config_is_one_line(tmp_path, text, needle):
     assert not (tmp_path / "o").exists()
 
 
-def test_garnet_campaign_with_a_covering_potential_validates(tmp_path):
+@pytest.mark.parametrize("space,potential", [
+    ("dopant_T: Al, variables: {z: [0, 0.25]}", "deng_du2019"),
+    ("dopant_M: Ta, dopant_T: Ga, variables: {y: [0, 0.6], z: [0, 0.2]}", "adams_rao2011"),
+    ("dopant_M: Nb, variables: {y: [0, 0.5]}", "adams_rao2011"),
+])
+def test_garnet_campaign_with_a_covering_potential_validates(tmp_path, space, potential):
     cfg = tmp_path / "g.yaml"
-    cfg.write_text("campaign: {family: garnet, dopant_T: Al, variables: {z: [0, 0.25]}}\n"
-                   "md: {potential: deng_du2019}\n")
+    cfg.write_text(f"campaign: {{family: garnet, {space}}}\nmd: {{potential: {potential}}}\n")
     r = run_cli("config", "validate", str(cfg))
     assert r.returncode == 0 and "valid" in r.stdout, r.stderr
     r = run_cli("config", "validate", str(cfg.with_name("none.yaml")))

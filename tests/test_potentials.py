@@ -145,3 +145,81 @@ def test_table_file_and_pair_lines():
     assert not any(" 1 2 table" in l for l in pl)
     assert pot.files({"Li": 1, "O": 2}) != files            # only the pairs present
     assert potentials.load("pedone2006").files(types) == {}
+
+
+# --- adams_rao2011: the bond-valence (softBV) Morse + screened-repulsion model -----------
+
+# The cation-O2- rows as the BVlain package stores them (data/cation.pkl, one more digit
+# than the file), an implementation independent of CrysFML from which the file's values
+# were transcribed: (D0 eV, Rmin A, alpha 1/A).
+BVLAIN_ROWS = {"Li": (0.98816, 1.940013, 1.937984), "Al": (1.803461, 1.758058, 2.358491),
+               "Ga": (1.184556, 1.79391, 2.680965), "La": (1.185874, 2.469886, 2.217295),
+               "Zr": (2.191032, 1.996025, 2.040816), "Nb": (2.723261, 1.854586, 2.008032),
+               "Ta": (2.366685, 1.85532, 2.057613)}
+
+
+def test_softbv_rows_match_a_second_implementation():
+    pot = potentials.load("adams_rao2011")
+    for cation, ref in BVLAIN_ROWS.items():
+        assert pot.pairs[frozenset((cation, "O"))] == pytest.approx(ref, abs=6e-6), cation
+    # alpha = 1/b with the softBV bond softness b (Chen and Adams 2017): Li-O 0.516
+    assert 1 / pot.pairs[frozenset(("Li", "O"))][2] == pytest.approx(0.516, abs=1e-6)
+    assert pot.charges["Ta"] == 5 and pot.species_props["Ta"] == {"n": 6, "radius": 1.31}
+    assert pot.screening_factor == 0.74
+
+
+@pytest.mark.parametrize("cation, V, n, b", [("Li", 1, 2, 0.516), ("Al", 3, 3, 0.424),
+                                             ("Ga", 3, 4, 0.373), ("Zr", 4, 5, 0.490)])
+def test_softbv_d0_follows_the_bond_valence_rule(cation, V, n, b):
+    """D0 = k_e V_cat V_O b^2 / (2 Rmin sqrt(n_cat n_O)): the table is not free numbers."""
+    D0, rmin, _ = potentials.load("adams_rao2011").pairs[frozenset((cation, "O"))]
+    assert D0 == pytest.approx(14.399645 * V * 2 * b * b / (2 * rmin * np.sqrt(2 * n)),
+                               abs=5e-5)
+
+
+def test_softbv_forms_minimum_and_forces():
+    from driver.pairforms import morse_bv, screened_coulomb
+
+    D0, rmin, alpha = 2.366690, 1.855320, 2.057613
+    e, f = morse_bv(np.array([rmin]), D0, rmin, alpha)
+    assert e[0] == pytest.approx(-D0) and f[0] == pytest.approx(0, abs=1e-12)
+    r = np.linspace(0.8, 7.5, 300)
+    h = 1e-6
+    for fn in (lambda x: morse_bv(x, D0, rmin, alpha), lambda x: screened_coulomb(x, 1.5, 2.68)):
+        _, f = fn(r)
+        numeric = -(fn(r + h)[0] - fn(r - h)[0]) / (2 * h)
+        assert np.allclose(f, numeric, rtol=1e-6, atol=1e-8)
+    e, f = screened_coulomb(r, 1.5, 2.68)
+    assert (e > 0).all() and (f > 0).all() and (np.diff(e) < 0).all()   # pure repulsion
+
+
+def test_softbv_covers_every_garnet_dopant_and_refuses_the_rest():
+    pot = potentials.load("adams_rao2011")
+    for dopant in ("Ta", "Nb", "Al", "Ga"):
+        pot.check_covers({"Li", "La", "Zr", dopant, "O"})
+    assert pot.net_charge({"Li": 6.4, "La": 3, "Zr": 1.4, "Ta": 0.6, "O": 12}) == pytest.approx(0)
+    with pytest.raises(CoverageError, match="adams_rao2011 has no term for P, Ti, P-O, Ti-O "):
+        pot.check_covers({"Li", "Ti", "P", "O"})
+
+
+def test_softbv_table_and_pair_lines_cover_every_type_pair():
+    pot = potentials.load("adams_rao2011")
+    types = {"Li": 1, "La": 2, "Ta": 3, "O": 4}
+    text = pot.files(types)["adams_rao2011.table"]
+    keys = [l for l in text.splitlines() if l and l[0].isalpha() and not l.startswith("N ")]
+    assert len(keys) == 10 and {"Li-O", "La-O", "Ta-O", "O-O", "Li-La", "La-La"} <= set(keys)
+    lines = pot.pair_lines(types, 10.0, 1e-5)
+    assert lines[0] == "pair_style table spline 5000"
+    assert "pair_coeff 3 4 adams_rao2011.table Ta-O 8" in lines
+    assert not any(l.startswith("kspace_style") for l in lines)  # all terms short-ranged
+
+
+def test_malformed_softbv_file_is_one_line(tmp_path):
+    text = (potentials.data_dir("potentials") / "adams_rao2011.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  - [Li, O, 0.988160", "  - [Li, Li, 0.988160"))
+    with pytest.raises(UserError, match="softbv pair Li-Li must join a cation and an anion"):
+        potentials.load(str(bad))
+    bad.write_text(text.replace("Ta: {charge: 5, n: 6, radius: 1.31}", "Ta: {charge: 5, n: 6}"))
+    with pytest.raises(UserError, match="malformed potential file: 'radius'"):
+        potentials.load(str(bad))

@@ -90,7 +90,7 @@ class MDInputGenerator:
         return dict(title=title, potential=self.potential, data_file=data_file,
                     pair_lines=pair_lines,
                     # PPPM must be redefined after a box becomes triclinic (elastic deck)
-                    kspace_line=next(l for l in pair_lines if l.startswith("kspace_style")),
+                    kspace_line=next((l for l in pair_lines if l.startswith("kspace_style")), ""),
                     timeout_hms=_hms(s.timeout_s), triclinic=triclinic,
                     barostat="tri" if triclinic else "aniso", pressure_bar=s.pressure_bar)
 
