@@ -40,6 +40,7 @@ class Potential:
     #: softbv only: per-species principal quantum number ``n`` and covalent ``radius``.
     species_props: dict = field(default_factory=dict)
     screening_factor: float = 0.0
+    _files: dict = field(default_factory=dict, repr=False, compare=False)  # files() memo
 
     @property
     def anions(self) -> set[str]:
@@ -51,14 +52,17 @@ class Potential:
         for a, b in combinations_with_replacement(sorted(species), 2):
             if frozenset((a, b)) in self.pairs:
                 continue
-            both_cations = a not in self.anions and b not in self.anions
-            if both_cations and self.coulomb_only == "cation-cation":
+            if self._coulomb_only(a, b):
                 continue
-            like_sign = (a in self.anions) == (b in self.anions)
-            if self.form == "softbv" and like_sign:
-                continue  # screened repulsion from per-species data (species named above)
             out.append(f"{b}-{a}" if a in self.anions and b not in self.anions else f"{a}-{b}")
         return out
+
+    def _coulomb_only(self, a: str, b: str) -> bool:
+        """True when the file gives pair a-b no term of its own (``coulomb_only``)."""
+        a_anion, b_anion = a in self.anions, b in self.anions
+        if self.coulomb_only == "cation-cation":
+            return not a_anion and not b_anion
+        return self.coulomb_only == "like-sign" and a_anion == b_anion
 
     def check_covers(self, species: set[str]) -> None:
         """Raise CoverageError naming every uncovered species or pair."""
@@ -76,32 +80,6 @@ class Potential:
     def table_name(self) -> str:
         return f"{self.name}.table"
 
-    def _short_pairs(self, type_of: dict[str, int]):
-        """(type_i, type_j, species_i, species_j, params) for pairs with a short-range term."""
-        for a, ta in type_of.items():
-            for b, tb in type_of.items():
-                params = self.pairs.get(frozenset((a, b)))
-                if ta <= tb and params is not None:
-                    yield ta, tb, a, b, params
-
-    def _table_sections(self, type_of: dict[str, int]) -> dict:
-        """Section keyword -> r -> (E, -dE/dr) for every tabulated pair present."""
-        from . import pairforms as pf
-        if self.form == "buck_core":
-            return {f"{a}-{b}": (lambda r, p=p: pf.buck_core_energy_force(r, *p))
-                    for _, _, a, b, p in self._short_pairs(type_of)}
-        out = {}
-        for a, b in self._type_pairs(type_of):
-            params = self.pairs.get(frozenset((a, b)))
-            if params is not None:
-                out[f"{a}-{b}"] = lambda r, p=params: pf.morse_bv(r, *p)
-                continue
-            pa, pb = self.species_props[a], self.species_props[b]
-            qq = self.charges[a] * self.charges[b] / (pa["n"] * pb["n"]) ** 0.5
-            rho = self.screening_factor * (pa["radius"] + pb["radius"])
-            out[f"{a}-{b}"] = lambda r, qq=qq, rho=rho: pf.screened_coulomb(r, qq, rho)
-        return out
-
     @staticmethod
     def _type_pairs(type_of: dict[str, int]):
         """(species_i, species_j) for every type pair i <= j."""
@@ -109,6 +87,28 @@ class Potential:
             for b, tb in type_of.items():
                 if ta <= tb:
                     yield a, b
+
+    def _short_pairs(self, type_of: dict[str, int]):
+        """(type_i, type_j, species_i, species_j, params) for pairs with a short-range term."""
+        for a, b in self._type_pairs(type_of):
+            params = self.pairs.get(frozenset((a, b)))
+            if params is not None:
+                yield type_of[a], type_of[b], a, b, params
+
+    def _table_sections(self, type_of: dict[str, int]) -> dict:
+        """Section keyword -> r -> (E, -dE/dr) for every tabulated pair present."""
+        from . import pairforms as pf
+        form = pf.buck_core_energy_force if self.form == "buck_core" else pf.morse_bv
+        out = {f"{a}-{b}": (lambda r, p=p: form(r, *p))
+               for _, _, a, b, p in self._short_pairs(type_of)}
+        if self.form == "softbv":   # like ions: the screened repulsion from per-species data
+            for a, b in self._type_pairs(type_of):
+                if f"{a}-{b}" not in out:
+                    pa, pb = self.species_props[a], self.species_props[b]
+                    qq = self.charges[a] * self.charges[b] / (pa["n"] * pb["n"]) ** 0.5
+                    rho = self.screening_factor * (pa["radius"] + pb["radius"])
+                    out[f"{a}-{b}"] = lambda r, qq=qq, rho=rho: pf.screened_coulomb(r, qq, rho)
+        return out
 
     def files(self, type_of: dict[str, int]) -> dict[str, str]:
         """Files the pair lines read (name -> text), written beside the deck.
@@ -118,14 +118,16 @@ class Potential:
         """
         if self.form not in TABULATED:
             return {}
-        from .pairforms import lammps_table
-        header = (f"{self.name}: {self.citation['authors']} ({self.citation['year']}), "
-                  f"doi:{self.citation['doi']}\n{self.form} form tabulated by sse-driver "
-                  "(driver/pairforms.py); energies in eV shifted to 0 at the cutoff, "
-                  "forces in eV/A")
-        return {self.table_name: lammps_table(self._table_sections(type_of),
-                                              self.table["r_min"], self.short_cutoff,
-                                              self.table["points"], header)}
+        key = tuple(sorted(type_of.items()))
+        if key not in self._files:    # one table per type map: every stage reuses it
+            from .pairforms import lammps_table
+            header = (f"{self.name}: {self.citation['authors']} ({self.citation['year']}), "
+                      f"doi:{self.citation['doi']}\n{self.form} form tabulated by sse-driver "
+                      "(driver/pairforms.py); energies in eV shifted to 0 at the cutoff, "
+                      "forces in eV/A")
+            self._files[key] = lammps_table(self._table_sections(type_of), self.table["r_min"],
+                                            self.short_cutoff, self.table["points"], header)
+        return {self.table_name: self._files[key]}
 
     def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                    table_path: str | None = None) -> list[str]:
@@ -177,12 +179,17 @@ def _parse(path: Path) -> Potential:
             if len(vals) != len(names):
                 raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
             pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
+        if doc.get("coulomb_only") not in (None, "cation-cation", "like-sign"):
+            raise ValueError("coulomb_only is cation-cation or like-sign")
         table = {}
         props, f_screen = {}, 0.0
         if form == "softbv":
             props = {s: {"n": int(v["n"]), "radius": float(v["radius"])}
                      for s, v in doc["species"].items()}
             f_screen = float(doc["screening_factor"])
+            if doc.get("coulomb_only") != "like-sign":
+                raise ValueError("softbv needs coulomb_only: like-sign (like ions interact by "
+                                 "the screened repulsion only)")
             for pair in pairs:
                 if sorted(charges[x] < 0 for x in pair) != [False, True]:
                     name = "-".join(sorted(pair) * (3 - len(pair)))   # {Li} -> Li-Li

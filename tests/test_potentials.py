@@ -214,12 +214,29 @@ def test_softbv_table_and_pair_lines_cover_every_type_pair():
     assert not any(l.startswith("kspace_style") for l in lines)  # all terms short-ranged
 
 
-def test_malformed_softbv_file_is_one_line(tmp_path):
+@pytest.mark.parametrize("old, new, needle", [
+    ("  - [Li, O, 0.988160", "  - [Li, Li, 0.988160", "softbv pair Li-Li must join a cation and an anion"),
+    ("Ta: {charge: 5, n: 6, radius: 1.31}", "Ta: {charge: 5, n: 6}", "malformed potential file: 'radius'"),
+    ("coulomb_only: like-sign", "coulomb_only: cation-cation", "softbv needs coulomb_only: like-sign"),
+    ("coulomb_only: like-sign", "coulomb_only: everything", "coulomb_only is cation-cation or like-sign"),
+])
+def test_malformed_softbv_file_is_one_line(tmp_path, old, new, needle):
     text = (potentials.data_dir("potentials") / "adams_rao2011.yaml").read_text()
+    assert old in text
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("  - [Li, O, 0.988160", "  - [Li, Li, 0.988160"))
-    with pytest.raises(UserError, match="softbv pair Li-Li must join a cation and an anion"):
+    bad.write_text(text.replace(old, new))
+    with pytest.raises(UserError, match=needle):
         potentials.load(str(bad))
-    bad.write_text(text.replace("Ta: {charge: 5, n: 6, radius: 1.31}", "Ta: {charge: 5, n: 6}"))
-    with pytest.raises(UserError, match="malformed potential file: 'radius'"):
-        potentials.load(str(bad))
+
+
+def test_pair_table_is_built_once_per_type_map(monkeypatch):
+    """Relax, elastic and every temperature read the same table: it is tabulated once."""
+    from driver import pairforms
+
+    calls = []
+    real = pairforms.lammps_table
+    monkeypatch.setattr(pairforms, "lammps_table", lambda *a: calls.append(1) or real(*a))
+    pot = potentials.load("adams_rao2011")
+    first = pot.files({"Li": 1, "O": 2})
+    assert pot.files({"O": 2, "Li": 1}) == first and len(calls) == 1
+    assert pot.files({"Li": 1, "La": 2, "O": 3}) != first and len(calls) == 2

@@ -49,14 +49,15 @@ def build_space(s: Settings) -> Space:
 
 
 def campaign_species(s: Settings) -> set[str]:
-    """Every element a composition of the campaign space can contain."""
-    camp = s.campaign
-    hi = {k: v[1] for k, v in camp.variables.items()}
-    if camp.family == "garnet":
-        out = {"Li", "La", "Zr", "O"}
-        out |= {camp.dopant_M} if hi.get("y", 0) > 0 else set()
-        return out | ({camp.dopant_T} if hi.get("z", 0) > 0 else set())
-    return {"Li", camp.framework, "P", "O"} | ({"Al"} if hi.get("x", 0) > 0 else set())
+    """Every element a composition of the campaign space can contain. Each amount is linear
+    in the variables, so an element present anywhere in the box is present at a corner."""
+    from itertools import product
+
+    from .tasks import candidate
+
+    names = list(s.campaign.variables)
+    corners = product(*(s.campaign.variables[n] for n in names))
+    return set().union(*(candidate(s.campaign, dict(zip(names, c))).amounts for c in corners))
 
 
 def check_potential_coverage(s: Settings) -> None:

@@ -94,20 +94,27 @@ class MDInputGenerator:
                     timeout_hms=_hms(s.timeout_s), triclinic=triclinic,
                     barostat="tri" if triclinic else "aniso", pressure_bar=s.pressure_bar)
 
-    def relax_set(self, structure: Structure) -> LammpsInputSet:
+    def _use(self, structure: Structure) -> None:
+        """Take the species of ``structure``; refuse it if the potential lacks a pair."""
         self.species = {sp.symbol for sp in structure.composition}
         self.potential.check_covers(self.species)
+
+    def _input_set(self, deck: str, structure: Structure, **kw) -> LammpsInputSet:
+        """The deck with its data file and the files its pair lines read (a pair table)."""
+        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges,
+                              files=self.potential.files(self.type_of), **kw)
+
+    def relax_set(self, structure: Structure) -> LammpsInputSet:
+        self._use(structure)
         tri = _is_triclinic(structure)
         deck = render("relax.lammps.j2", **self._common(
             "structure.data", f"relax {structure.composition.reduced_formula}", tri),
             relax_cycles=4)
-        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges,
-                              files=self.potential.files(self.type_of))
+        return self._input_set(deck, structure)
 
     def md_set(self, structure: Structure, temperature: float, seed: int) -> LammpsInputSet:
         s = self.settings
-        self.species = {sp.symbol for sp in structure.composition}
-        self.potential.check_covers(self.species)
+        self._use(structure)
         tri = _is_triclinic(structure)
         dt_ps = s.timestep_fs / 1000.0
         sample = max(1, round(s.sample_every_fs / s.timestep_fs))
@@ -126,13 +133,11 @@ class MDInputGenerator:
             avg_every=avg_every, avg_repeat=equil // 2 // avg_every, equil_steps=equil,
             sample_steps=sample, prod_steps=prod, rdf_bins=s.rdf_bins, rdf_pairs=pairs,
             rdf_every=sample, rdf_repeat=n_samples)
-        return LammpsInputSet(deck, structure, types, self.potential.charges,
-                              expected_steps=prod, files=self.potential.files(types))
+        return self._input_set(deck, structure, expected_steps=prod)
 
     def elastic_set(self, structure: Structure) -> LammpsInputSet:
         """Six strain components at +-settings.elastic_strain, plus the reference cell."""
-        self.species = {sp.symbol for sp in structure.composition}
-        self.potential.check_covers(self.species)
+        self._use(structure)
         strains = [dict(label="ref", **_box_dict(structure.lattice.matrix, np.eye(3)))]
         for i in range(6):
             for sign, tag in ((1, "p"), (-1, "m")):
@@ -142,8 +147,7 @@ class MDInputGenerator:
         deck = render("elastic.lammps.j2", **self._common(
             "structure.data", f"elastic constants {structure.composition.reduced_formula}",
             True), strains=strains)
-        return LammpsInputSet(deck, structure, self.type_of, self.potential.charges,
-                              files=self.potential.files(self.type_of))
+        return self._input_set(deck, structure)
 
 
 def deformation(voigt: int, eps: float) -> np.ndarray:
