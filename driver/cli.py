@@ -76,10 +76,10 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
     settings = _load_settings(args.file)
     if args.action == "validate":
-        from .campaign.loop import check_potential_coverage
+        from .campaign.loop import load_checked
 
-        check_potential_coverage(settings)
-        print(f"{args.file}: valid")
+        _, screen = load_checked(args.file, settings)
+        print(f"{args.file}: valid" + (f" (screening {len(screen)} candidates)" if screen else ""))
     else:
         sys.stdout.write(config.dump_yaml(settings))
     return 0
@@ -136,10 +136,10 @@ def _structure_from_args(args, settings):
     from .errors import CompositionError
 
     if args.composition:
-        from .md.compositions import parse
+        from .md.compositions import PHYSICAL_BOUNDS, parse
         from .md.structures import build
 
-        cand = parse(args.composition)
+        cand = parse(args.composition, PHYSICAL_BOUNDS)   # a named composition: any that can exist
         b = build(cand, settings.supercell, settings.seed)
         return b.structure, {"family": cand.family, "variables": cand.variables,
                              "realized_variables": b.realized, "species_roles": cand.species,
@@ -157,6 +157,12 @@ def _structure_from_args(args, settings):
         raise CompositionError(f"--cif {path}: has partial occupancies; order it first (e.g. "
                                "pymatgen OrderDisorderedStructureTransformation) or use --composition")
     s.remove_oxidation_states()
+    from .campaign.screening import check_model_neutral
+    from .potentials import load as load_potential
+
+    pot = load_potential(settings.potential)
+    pot.check_covers({el.symbol for el in s.composition})
+    check_model_neutral(pot, s, f"--cif {path}")
     return s * settings.supercell, {"family": "cif", "cif": str(path), "supercell": settings.supercell}
 
 
@@ -225,13 +231,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_under_dask_mpi(args: argparse.Namespace, out: str, s) -> int:
-    """``mpirun -n N sse-driver run``: rank 0 schedules, rank 1 runs the campaign, the rest
-    are workers (dask-mpi). Each worker runs one task at a time; a task's own MPI stages are
-    started by this environment's mpirun with the launcher's variables removed."""
+    return _under_dask_mpi(s, lambda: run_campaign_cli(args, out))
+
+
+def run_campaign_cli(args: argparse.Namespace, out: str) -> None:
+    from .campaign.loop import run_campaign
+
+    run_campaign(args.config, out, resume=bool(args.resume), echo=lambda m: print(m, flush=True))
+
+
+def _under_dask_mpi(s, client_fn) -> int:
+    """``mpirun -n N sse-driver run|validate``: rank 0 schedules, rank 1 runs ``client_fn``
+    (the campaign), the rest are workers (dask-mpi). Each worker runs one task at a time; a
+    task's own MPI stages are started by this environment's mpirun with the launcher's
+    variables removed."""
     global _PRINTING_RANK
     from . import mpi  # noqa: F401  (mpi4py first, the environment's libmpi)
     from .campaign.cluster import loopback
-    from .campaign.loop import run_campaign
 
     size = mpi.MPI.COMM_WORLD.size
     if size < 3:
@@ -250,9 +266,80 @@ def _run_under_dask_mpi(args: argparse.Namespace, out: str, s) -> int:
     if not is_client:
         return 0
     try:
-        run_campaign(args.config, out, resume=bool(args.resume), echo=lambda m: print(m, flush=True))
+        client_fn()
     finally:
         send_close_signal()
+    return 0
+
+
+def _read_screen_list(path: Path) -> list[dict]:
+    """A screening list: one candidate per line, ``FORMULA|FILE.cif [POTENTIAL] [LABEL]``;
+    ``#`` starts a comment. CIF paths are relative to the list's folder."""
+    if not path.is_file():
+        raise UserError(f"{path}: screening list not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file (one formula or CIF path per line)") from None
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) > 3:
+            raise UserError(f"{path}:{n}: expected FORMULA|FILE.cif [POTENTIAL] [LABEL], got "
+                            f"{len(words)} words")
+        key = "cif" if words[0].lower().endswith(".cif") else "formula"
+        value = str((path.parent / words[0]).resolve()) if key == "cif" else words[0]
+        c = {key: value}
+        if len(words) > 1:
+            c["potential"] = words[1]
+        if len(words) > 2:
+            c["label"] = words[2]
+        out.append(c)
+    if not out:
+        raise UserError(f"{path}: no candidates (one formula or CIF path per line)")
+    return out
+
+
+def _cmd_screen(args: argparse.Namespace) -> int:
+    """Screen a list: a campaign over exactly the listed candidates (campaign.candidates)."""
+    from . import config
+    from .campaign.loop import run_campaign
+    from .schema import Settings
+
+    cands = _read_screen_list(Path(args.list))
+    over = {"campaign": {"candidates": cands}}
+    if args.potential:
+        over["md"] = {"potential": args.potential}
+    s = config.load(Settings, args.config, overrides=over)
+    if s.campaign.candidates is not None and args.config and \
+            (config.read_yaml(args.config).get("campaign") or {}).get("candidates"):
+        raise UserError(f"{args.config} has campaign.candidates too; give the list in one place")
+    if (Path(args.out) / "ledger.sqlite").exists():
+        raise UserError(f"{args.out} already holds a campaign; continue it with "
+                        f"`sse-driver run --resume {args.out}` or choose another --out")
+    run_campaign(None, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                 echo=lambda m: print(m, flush=True), settings=s)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from . import config
+    from .campaign.cluster import backend
+    from .schema import Settings
+    from .validation.run import run_validation
+
+    out = args.out or f"runs/validate-{args.preset}"
+
+    def go() -> None:
+        run_validation(out, args.set, args.preset, args.config, args.only, args.limit,
+                       args.scheduler, args.workers, echo=lambda m: print(m, flush=True))
+
+    s = config.load(Settings, args.config)
+    if backend(s, args.scheduler) == "mpi":
+        return _under_dask_mpi(s, go)
+    go()
     return 0
 
 
@@ -304,7 +391,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
             sig = o.get("sigma_hot")
             stab = o.get("stability")
             print(f"{e['proposal_id']:>4}  {e['status']:<7} {str(o.get('formula', '')):<28} "
-                  f"{json.dumps({k: round(v, 4) for k, v in e['x'].items()}):<22} "
+                  f"{json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in e['x'].items()}):<22} "
                   f"{'' if sig is None else f'{sig:.3g}':>10} {'' if stab is None else f'{stab:.3f}':>9}  "
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
@@ -508,6 +595,39 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--json", action="store_true")
     kb.add_argument("--potential", default="pedone2006", help="check: potential for coverage")
     kb.set_defaults(func=_cmd_kb)
+
+    sc = sub.add_parser("screen", help="evaluate a given list of compositions (a screening campaign)",
+                        description="High-throughput screening: every candidate of LIST (one per "
+                        "line: FORMULA or FILE.cif, optionally a potential name and a label) is "
+                        "evaluated like a campaign's proposals (Dask, ledger, retries, report) "
+                        "instead of optimizer proposals. Resume with `sse-driver run --resume DIR`. "
+                        "Same as a config with campaign.candidates (docs/campaign.md).")
+    sc.add_argument("list", help="text file: FORMULA|FILE.cif [POTENTIAL] [LABEL] per line")
+    sc.add_argument("--out", required=True, help="campaign directory (new)")
+    sc.add_argument("--config", help="campaign YAML for md:, phasefield:, dask: and objectives")
+    sc.add_argument("--potential", help="md.potential for entries that name none")
+    sc.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
+    sc.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    sc.set_defaults(func=_cmd_screen)
+
+    va = sub.add_parser("validate", help="score predicted sigma(300 K) against experiment",
+                        description="Run a validation set of known electrolytes (default: the "
+                        "OBELiX oxides the shipped potentials cover, driver/validation/"
+                        "oxides_obelix.yaml) through the screening campaign with an MD preset, and "
+                        "score sigma(300 K) against experiment: Spearman and Kendall with bootstrap "
+                        "95 %% intervals, log10 MAE and bias, 95 %% interval coverage, per family; "
+                        "OUT/validation.html, validation.json, parity.png (docs/validation.md). "
+                        "Run the same command again to resume after a stop.")
+    va.add_argument("--out", help="output folder (default runs/validate-PRESET)")
+    va.add_argument("--set", help="validation set YAML (default: the shipped OBELiX oxides)")
+    va.add_argument("--preset", choices=["smoke", "screening", "production"], default="screening",
+                    help="md.preset of the runs (default screening)")
+    va.add_argument("--config", help="campaign YAML for dask:, md.ranks and other settings")
+    va.add_argument("--only", nargs="+", metavar="LABEL", help="only these entries")
+    va.add_argument("--limit", type=int, help="only the first N entries")
+    va.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
+    va.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    va.set_defaults(func=_cmd_validate)
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")

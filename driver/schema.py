@@ -18,10 +18,36 @@ from .schema_base import Strict
 
 Kelvin = Annotated[float, Field(gt=0, le=5000)]
 
+#: Named MD presets (``md.preset``): run settings chosen from cost and statistics, written
+#: down before any validation run (docs/validation.md records what each one scored). Keys
+#: given explicitly in a config override the preset's.
+#: - smoke: the pipeline check of the tests and the demo (111-192 atoms, 20 ps, hot): large
+#:   error bars, temperatures often not yet diffusive. Not a prediction.
+#: - screening: one conventional cell (111 atoms NASICON, 192 garnet), four temperatures
+#:   evenly spaced 800-1400 K so that the extrapolation to 300 K spans a factor 2.7 in T, not
+#:   4.3 as from 1300 K; 100 ps NVT each. Cost from docs/benchmarks.md (one core): softBV
+#:   garnet 5.9e5 atom-steps/s -> ~2.5 core-min per composition; Pedone NASICON with PPPM
+#:   7.1e4 -> ~12 core-min. The meta loop may double a run that is not diffusive.
+#: - production: 2x2x2 cells (888-1536 atoms), seven temperatures 600-1200 K, 1 ns each
+#:   (Li hop statistics of ~1e3-1e4 hops per T at 600 K in a 1e-8 cm2/s conductor need ns;
+#:   He et al., npj Comput. Mater. 4, 18 (2018)): cluster work, hours per composition.
+MD_PRESETS: dict[str, dict] = {
+    "smoke": {"supercell": [1, 1, 1], "temperatures_k": [1300.0, 1500.0],
+              "equil_ps": 2.0, "prod_ps": 20.0},
+    "screening": {"supercell": [1, 1, 1], "temperatures_k": [800.0, 1000.0, 1200.0, 1400.0],
+                  "equil_ps": 10.0, "prod_ps": 100.0},
+    "production": {"supercell": [2, 2, 2],
+                   "temperatures_k": [600.0, 700.0, 800.0, 900.0, 1000.0, 1100.0, 1200.0],
+                   "equil_ps": 20.0, "prod_ps": 1000.0},
+}
+
 
 class MDSettings(Strict):
     """LAMMPS molecular dynamics: what ``sse-driver md`` and the campaign run."""
 
+    preset: Literal["smoke", "screening", "production"] | None = Field(
+        None, description="named run settings (MD_PRESETS above: supercell, temperatures, "
+        "equil_ps, prod_ps); keys given explicitly override the preset's")
     potential: str = Field(
         "pedone2006", description="name of a file in potentials/ (without .yaml)")
     temperatures_k: list[Kelvin] = Field(
@@ -58,6 +84,15 @@ class MDSettings(Strict):
     seed: int = Field(1, ge=1, lt=2**31, description="velocities and decoration")
     ranks: PositiveInt = Field(1, description="MPI ranks per LAMMPS run")
     timeout_s: PositiveFloat | None = Field(None, description="per run; None = no limit")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data):
+        """Fill the keys a preset sets and the config does not (explicit keys win)."""
+        if isinstance(data, dict) and isinstance(data.get("preset"), str) \
+                and data["preset"] in MD_PRESETS:
+            return {**MD_PRESETS[data["preset"]], **data}
+        return data
 
     @model_validator(mode="after")
     def _times(self) -> "MDSettings":

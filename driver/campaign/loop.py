@@ -86,13 +86,13 @@ def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:
 
     from ..errors import CompositionError
     from ..kb.ingest import obelix_csv
-    from ..md.compositions import parse
+    from ..md.compositions import PHYSICAL_BOUNDS, parse
 
     camp = s.campaign
     out = []
     for r in csv.DictReader(open(obelix_csv(), encoding="utf-8")):
         try:
-            cand = parse(r["Reduced Composition"], bounds={"Ge": (0, 2), "Ti": (0, 2), "y": (0, 2), "z": (0, 7 / 3)})
+            cand = parse(r["Reduced Composition"], bounds=PHYSICAL_BOUNDS)
             sigma = float(r["Ionic conductivity (S cm-1)"])
         except (CompositionError, ValueError):
             continue
@@ -128,12 +128,16 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
     for the rated point (mean of its ratings, error rating_noise / sqrt(n)). Idempotent."""
     from ..optimize.space import Exclusion
 
+    from .screening import is_screen
+
     have = {(json.dumps(e.center, sort_keys=True), e.radius) for e in opt.space.exclusions}
     added = []
     for r in ledger.reviews():
         if r["action"] != "veto" or not r["x_json"]:
             continue
         center = json.loads(r["x_json"])
+        if is_screen(center):    # a listed candidate: nothing is proposed near it
+            continue
         radius = float(r["rating"]) if r["rating"] is not None else 0.1
         key = (json.dumps(center, sort_keys=True), radius)
         if key not in have:
@@ -142,6 +146,8 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
             added.append(f"veto {center} radius {radius:g}: {r['note'] or 'no note'}")
     if any(o.name == "expert_rating" for o in opt.objectives):
         for x, vals in ledger.ratings().values():
+            if x is None or is_screen(x):
+                continue
             mean, err = float(np.mean(vals)), rating_noise / np.sqrt(len(vals))
             old = next((o.y.get("expert_rating") for o in opt.observations
                         if o.source == "evaluation" and o.y and o.x == x), None)
@@ -150,7 +156,19 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
     return added
 
 
+def _describe(x: dict) -> str:
+    from .screening import is_screen
+
+    if is_screen(x):
+        return f"#{x['screen']} {x['label']} ({x['potential']})"
+    return "{" + ", ".join(f"{k}={v:.4g}" for k, v in x.items()) + "}"
+
+
 def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
+    from .screening import is_screen
+
+    if is_screen(x):      # a listed candidate is not a point of the optimizer's space
+        return
     if rec["status"] != "done":
         opt.tell(x, feasible=False)
         return
@@ -192,9 +210,25 @@ def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,
         echo(f"meta: {why}")
 
 
+def load_checked(config_path: str | None, settings: Settings | None = None) -> tuple[Settings, list[dict] | None]:
+    """The settings and, for a screening campaign, its checked list (screening.screen_items):
+    every check ``run`` makes before writing anything, shared with ``config validate``."""
+    from .. import config
+    from .screening import screen_items
+
+    s = settings if settings is not None else config.load(Settings, config_path)
+    build_optimizer(s)                    # validates the space
+    if s.campaign.candidates is not None:
+        base = Path(config_path).resolve().parent if config_path else Path.cwd()
+        return s, screen_items(s, base)
+    check_potential_coverage(s)
+    return s, None
+
+
 def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                  scheduler: str | None = None, n_workers: int | None = None,
-                 echo=print) -> dict:
+                 echo=print, settings: Settings | None = None) -> dict:
+    """Start (or ``resume``) the campaign of ``config_path`` (or of ``settings``) in ``out``."""
     from .. import config
     from .report import write_report
 
@@ -214,9 +248,8 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     else:
         if led_path.exists():
             raise UserError(f"{out} already holds a campaign; use --resume {out} or another --out")
-        s = config.load(Settings, config_path)
-        opt = build_optimizer(s)          # validates the space before anything is written
-        check_potential_coverage(s)
+        s, screen = load_checked(config_path, settings)   # before anything is written
+        opt = build_optimizer(s)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", config.dump_yaml(s))
         ledger = Ledger(led_path)
@@ -225,7 +258,9 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
         ledger.set_meta({"config_hash": config_hash(s), "created": time.time(), "seed": s.campaign.seed,
                          "sse_driver": __version__, "python": platform.python_version(),
                          "git_commit": _git_commit(), "potential": pot.name,
-                         "potential_sha256": pot.sha256, "name": s.campaign.name})
+                         "potential_sha256": pot.sha256, "name": s.campaign.name,
+                         # a screening list as checked at the start: what a resume evaluates
+                         "screen_items": screen})
         if s.campaign.prior.enabled:
             pts = experimental_prior(s)
             for x, sigma, doi in pts:
@@ -235,13 +270,16 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                        f"as prior with +- {s.campaign.prior.noise_log10:g} decade(s): "
                        + "; ".join(f"{x} {sig:.2g} S/cm doi:{doi}" for x, sig, doi in pts[:12]))
         ledger.save_state(opt.to_json())
-        ledger.log("start", f"campaign {s.campaign.name} started")
+        ledger.log("start", f"campaign {s.campaign.name} started"
+                   + (f": screening {len(s.campaign.candidates)} listed candidates"
+                      if s.campaign.candidates is not None else ""))
     t_start = time.time()
     settings_dict = s.model_dump(mode="json")
 
+    screen = ledger.meta().get("screen_items")
     with execution(s, out, scheduler, n_workers, echo) as ex:
         echo(f"dask dashboard: {ex.client.dashboard_link}")
-        stop_reason = _loop(s, opt, ledger, out, ex, settings_dict, t_start, echo)
+        stop_reason = _loop(s, opt, ledger, out, ex, settings_dict, t_start, echo, screen)
     ledger.log("stop", stop_reason or "stopped")
     echo(f"campaign stopped: {stop_reason}")
     report = write_report(out)
@@ -252,14 +290,16 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
 
 
 def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_dict: dict,
-          t_start: float, echo) -> str | None:
-    """Keep ex.capacity evaluations in flight until a budget is spent; return why it stopped."""
+          t_start: float, echo, screen: list[dict] | None = None) -> str | None:
+    """Keep ex.capacity evaluations in flight until a budget is spent; return why it stopped.
+    With ``screen`` (a screening list) the proposals are its entries in order and the budget
+    is its length."""
     from dask.distributed import wait
 
     from .tasks import evaluate
 
     camp = s.campaign
-    budget = camp.budget.evaluations
+    budget = camp.budget.evaluations if screen is None else len(screen)
     client, capacity, resources = ex.client, ex.capacity, ex.resources
     futures = {}
     z2_history: list[float] = []
@@ -294,13 +334,13 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                 for msg in apply_reviews(opt, ledger, camp.rating_noise):
                     ledger.log("review", msg)
                     echo(f"review applied: {msg}")
-                xs = opt.ask(want)
+                xs = opt.ask(want) if screen is None else screen[proposed:proposed + want]
                 if xs:
                     ids = ledger.add_proposals(xs, opt.to_json())
                     for pid, x in zip(ids, xs):
                         submit(pid, x)
-                    echo(f"proposed {len(xs)}: " + ", ".join(
-                        "{" + ", ".join(f"{k}={v:.4g}" for k, v in x.items()) + "}" for x in xs))
+                    echo(f"{'proposed' if screen is None else 'submitted'} {len(xs)}: " + ", ".join(
+                        _describe(x) for x in xs))
                 elif not futures:
                     stop_reason = "the space has no unevaluated realizable point left"
                     break
@@ -318,7 +358,7 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                     rec = {"status": "failed", "outputs": None, "attempts": 1, "run_dir": "",
                            "started": time.time(), "finished": time.time(),
                            "errors": [{"stage": "dask", "class": type(exc).__name__, "message": str(exc)[:500]}]}
-                if camp.meta.adapt_exploration and rec["status"] == "done":
+                if camp.meta.adapt_exploration and rec["status"] == "done" and screen is None:
                     _calibrate(opt, x, rec, z2_history, camp.meta.window, ledger, echo)
                 for d in rec.get("decisions", []):
                     ledger.log("meta", f"candidate {pid}: {d}")
@@ -330,8 +370,10 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                 n = c["done"] + c["failed"]
                 o = rec["outputs"] or {}
                 echo(f"[{n}/{budget}] candidate {pid} {rec['status']}"
-                     + (f": {o.get('formula')} sigma_hot={o.get('sigma_hot', 0):.3g} S/cm, "
-                        f"stability={o.get('stability')}" if rec["status"] == "done" else
+                     + (f": {o.get('formula')} " + ", ".join(
+                         f"{k}={'n/a' if o.get(k) is None else format(o[k], '.3g')}"
+                         for k in dict.fromkeys(["sigma_hot", *(ob.name for ob in opt.objectives)]))
+                        if rec["status"] == "done" else
                         f": {rec['errors'][-1]['class'] if rec['errors'] else ''}"))
     finally:
         for f in futures:

@@ -59,8 +59,30 @@ class Prior(Strict):
         "(total conductivity, grain boundaries, processing) and rigid-ion MD differ by that much")
 
 
+class ScreenCandidate(Strict):
+    """One entry of a screening list: a formula or an ordered CIF, optionally with its own
+    potential (else md.potential) and a label that names it in the results."""
+
+    formula: str | None = Field(None, max_length=200, description="e.g. Li6.4La3Zr1.4Ta0.6O12")
+    cif: str | None = Field(None, max_length=4096, description="path of an ordered CIF file")
+    potential: str | None = Field(None, max_length=100, description="name in potentials/")
+    label: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9_.+-]+$",
+                              description="a plain name (letters, digits, _ . + -)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ScreenCandidate":
+        if (self.formula is None) == (self.cif is None):
+            raise ValueError("give exactly one of formula or cif")
+        return self
+
+
 class CampaignSettings(Strict):
     name: str = "campaign"
+    candidates: list[ScreenCandidate] | None = Field(
+        None, min_length=1, max_length=10000,
+        description="screening: evaluate exactly these compositions (formulas or CIFs), in "
+        "order, instead of proposals from the optimizer; same Dask execution, ledger, resume, "
+        "retries, status and report (docs/campaign.md)")
     family: Literal["nasicon", "garnet"] = "nasicon"
     framework: Literal["Ge", "Ti"] = "Ge"          # NASICON M
     dopant_M: Literal["Ta", "Nb"] = "Ta"           # garnet, on Zr

@@ -172,15 +172,23 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
     errors: list[dict] = []
     record = {"status": "failed", "outputs": None, "errors": errors, "attempts": 0,
               "run_dir": str(run), "started": t0, "where": where()}
-    try:
-        cand = candidate(camp, x)
-    except Exception as exc:  # outside the space: an input error, not retried
-        errors.append({"attempt": 1, "stage": "checks", "class": "InputError", "message": str(exc)})
-        record.update(attempts=1, finished=time.time())
-        return record
-    # the logic-consistency checks run before any simulation; their verdicts are kept
     from ..kb.checks import as_dicts, candidate_checks
-    checks = candidate_checks(cand.formula, s.md.potential, s.md, tuple(s.md.supercell))
+    from . import screening
+    md = s.md.model_dump(mode="json")
+    if screening.is_screen(x):            # a listed candidate: its own structure and potential
+        source = screening.md_source_args(x)
+        md["potential"] = x["potential"]
+        checks = screening.checks(x, s.md, tuple(s.md.supercell))
+    else:
+        try:
+            cand = candidate(camp, x)
+        except Exception as exc:  # outside the space: an input error, not retried
+            errors.append({"attempt": 1, "stage": "checks", "class": "InputError", "message": str(exc)})
+            record.update(attempts=1, finished=time.time())
+            return record
+        source = ["--composition", cand.formula]
+        # the logic-consistency checks run before any simulation; their verdicts are kept
+        checks = candidate_checks(cand.formula, s.md.potential, s.md, tuple(s.md.supercell))
     record["checks"] = as_dicts(checks)
     blocking = [c for c in checks if not c.ok and c.name in
                 ("charge_neutrality", "potential_coverage", "site_occupancy")]
@@ -190,7 +198,6 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                            "message": f"{c.name}: {c.reason}"})
         record.update(attempts=1, finished=time.time())
         return record
-    md = s.md.model_dump(mode="json")
     md_result = md_result_prev = prev_adir = None
     attempt = extensions = 0
     # a resumed evaluation (its earlier try was killed) starts in a fresh folder
@@ -201,7 +208,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         adir = run / f"attempt{first + attempt}"
         adir.mkdir(exist_ok=True)
         (adir / "md.yaml").write_text(yaml.safe_dump({"md": md}))
-        rc, err = run_stage(_cli(["md", "--composition", cand.formula, "--config", str(adir / "md.yaml"),
+        rc, err = run_stage(_cli(["md", *source, "--config", str(adir / "md.yaml"),
                                   "--out", str(adir / "md"), "--force"], s.md.ranks),
                             camp.task_timeout_s, adir / "md.stdout")
         if rc == 0:
@@ -262,5 +269,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
             return record
     out = outputs(md_result, pf_result, D_source)
     out["check_warnings"] = [f"{c.name}: {c.reason}" for c in checks if not c.ok]
+    if screening.is_screen(x):
+        out["label"], out["potential"] = x["label"], x["potential"]
     record.update(status="done", outputs=out, finished=time.time(), run_dir=str(adir))
     return record

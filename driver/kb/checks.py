@@ -33,14 +33,15 @@ def charge_neutrality(formula: str) -> Check:
                  "neutral with " + ", ".join(f"{k}{'+' if v > 0 else ''}{v:g}" for k, v in ox.items()))
 
 
-def site_occupancy(formula: str, supercell=(1, 1, 1), seed: int = 1) -> Check:
+def site_occupancy(formula: str, supercell=(1, 1, 1), seed: int = 1,
+                   bounds: dict | None = None) -> Check:
     """The prototype can hold the composition: the structure builder places every atom on
     its sublattice with no Li-Li pair closer than the builder's limit."""
     from ..md.compositions import parse
     from ..md.structures import MIN_LI_LI, build
 
     try:
-        cand = parse(formula)
+        cand = parse(formula, bounds)
         b = build(cand, supercell, seed)
     except SSEError as exc:
         return Check("site_occupancy", False, str(exc))
@@ -84,10 +85,13 @@ def sigma_range(sigma_S_cm: float | None) -> Check:
 
 
 def candidate_checks(formula: str, potential: str = "pedone2006", md=None,
-                     supercell=(1, 1, 1)) -> list[Check]:
+                     supercell=(1, 1, 1), bounds: dict | None = None) -> list[Check]:
+    """Every check of one formula; ``bounds`` as in md.compositions.parse (the default search
+    box, or PHYSICAL_BOUNDS for a composition the user named)."""
     checks = [charge_neutrality(formula)]
     if checks[0].ok:
-        checks += [potential_coverage(formula, potential), site_occupancy(formula, supercell)]
+        checks += [potential_coverage(formula, potential),
+                   site_occupancy(formula, supercell, bounds=bounds)]
     if md is not None:
         checks += md_ranges(md)
     return checks

@@ -28,6 +28,11 @@ NASICON_BOUNDS = {
     "Ge": (0.0, 0.8),  # LAGP synthesized up to x = 0.8 (10.1021/acsami.8b00842)
     "Ti": (0.0, 0.6),  # LATP up to x = 0.6 (10.1016/S0955-2219(99)00055-2)
 }
+#: The chemistry's own limits, for compositions a user names (``md --composition``, a
+#: screening list): M cannot exceed the Zr site (y <= 2), Li cannot go negative
+#: (z <= 7/3 at y = 0), Al cannot exceed the framework site (x <= 2). The bounds above are
+#: the optimizer's default search box; these only refuse what cannot exist.
+PHYSICAL_BOUNDS = {"Ge": (0.0, 2.0), "Ti": (0.0, 2.0), "y": (0.0, 2.0), "z": (0.0, 7.0 / 3.0)}
 TOL = 1e-6
 
 

@@ -1,0 +1,120 @@
+"""Screening: a campaign that evaluates a list the user gives (``campaign.candidates``)
+instead of the optimizer's proposals, through the same Dask execution, ledger, resume,
+retries, status and report.
+
+Each list entry becomes one ledger proposal whose ``x`` is a typed record
+(:func:`screen_items`): its place in the list, the normalized formula or the absolute CIF
+path, the potential that will simulate it and its label. Everything is checked before the
+campaign writes anything (:func:`check_candidates`): a bad entry is one line naming its index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import CompositionError, UserError
+
+SCREEN_KEY = "screen"   # the key that marks a screening proposal's x
+
+
+def is_screen(x: dict) -> bool:
+    return SCREEN_KEY in x
+
+
+def _cif_structure(path: Path, where: str):
+    """An ordered, neutral, Li-bearing structure from a CIF, or a one-line UserError."""
+    from pymatgen.core import Structure
+
+    from ..kb.checks import charge_neutrality
+
+    if not path.is_file():
+        raise UserError(f"{where}: CIF {path} not found")
+    try:
+        st = Structure.from_file(str(path))
+    except Exception as exc:
+        first = (str(exc).splitlines() or ["unreadable"])[0][:120]
+        raise UserError(f"{where}: cannot read {path} as a CIF ({first})") from None
+    if not st.is_ordered:
+        raise CompositionError(f"{where}: {path} has partial occupancies; order it first or "
+                               "give its formula instead")
+    st.remove_oxidation_states()
+    formula = st.composition.reduced_formula
+    neutral = charge_neutrality(formula)
+    if not neutral.ok:
+        raise CompositionError(f"{where}: {path}: {neutral.reason}")
+    if st.composition["Li"] == 0:
+        raise CompositionError(f"{where}: {path} ({formula}) has no Li: nothing to diffuse")
+    return st
+
+
+def check_model_neutral(pot, structure, where: str) -> None:
+    """Refuse a cell that is not neutral under the potential's own charges: Ewald sums of a
+    charged cell add a uniform background and the run is no model of the material. (A formula
+    can be neutral with other oxidation states, e.g. LiO as the peroxide Li2O2, and still be
+    charged for a rigid-ion model whose O is -2 in proportion.)"""
+    counts = {el.symbol: n for el, n in structure.composition.items()}
+    q = pot.net_charge(counts)
+    if abs(q) > 1e-6 * max(1.0, sum(counts.values())):
+        raise CompositionError(
+            f"{where} ({structure.composition.reduced_formula}) is not charge-neutral under "
+            f"{pot.name}'s charges (net {q:+.4g} e per cell); fix its composition")
+
+
+def screen_items(settings, base: Path | None = None) -> list[dict]:
+    """The checked, normalized proposals of a screening campaign, in list order.
+
+    ``base`` resolves relative CIF paths (the config file's folder); the records hold
+    absolute paths so a resumed campaign finds them from any working directory."""
+    from ..md.compositions import PHYSICAL_BOUNDS, parse
+    from ..potentials import load as load_potential
+
+    items = []
+    for i, c in enumerate(settings.campaign.candidates or []):
+        where = f"campaign.candidates[{i}]"
+        pot_name = c.potential or settings.md.potential
+        try:
+            pot = load_potential(pot_name)
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        if c.formula is not None:
+            try:
+                cand = parse(c.formula, PHYSICAL_BOUNDS)
+            except CompositionError as exc:
+                raise CompositionError(f"{where}: {exc}") from None
+            species = set(cand.amounts)
+            rec = {"formula": cand.formula}
+        else:
+            path = Path(c.cif)
+            if not path.is_absolute() and base is not None:
+                path = base / path
+            path = path.resolve()
+            st = _cif_structure(path, where)
+            species = {el.symbol for el in st.composition}
+            rec = {"cif": str(path), "formula": st.composition.reduced_formula}
+        try:
+            pot.check_covers(species)
+        except UserError as exc:
+            raise UserError(f"{where} ({rec['formula']}): {exc}") from None
+        if "cif" in rec:
+            check_model_neutral(pot, st, f"{where}: {rec['cif']}")
+        items.append({SCREEN_KEY: i, **rec, "potential": pot.name,
+                      "label": c.label or rec["formula"]})
+    return items
+
+
+def md_source_args(x: dict) -> list[str]:
+    """The ``sse-driver md`` arguments naming the structure of a screening proposal."""
+    return ["--cif", x["cif"]] if "cif" in x else ["--composition", x["formula"]]
+
+
+def checks(x: dict, md, supercell) -> list:
+    """The logic-consistency checks of a screening proposal (kb/checks.py), run before MD."""
+    from ..kb.checks import candidate_checks, charge_neutrality, md_ranges, potential_coverage
+    from ..md.compositions import PHYSICAL_BOUNDS
+
+    if "cif" in x:
+        out = [charge_neutrality(x["formula"])]
+        if out[0].ok:
+            out.append(potential_coverage(x["formula"], x["potential"]))
+        return out + md_ranges(md)
+    return candidate_checks(x["formula"], x["potential"], md, supercell, bounds=PHYSICAL_BOUNDS)

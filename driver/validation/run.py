@@ -1,0 +1,223 @@
+"""``sse-driver validate``: run a validation set through the screening campaign and score
+the predicted sigma(300 K) against experiment.
+
+The set's compositions become a screening campaign (``campaign.candidates``) in
+``OUT/campaign`` with the chosen MD preset, MD only, objective sigma_300K; so it runs on any
+backend the campaign supports and resumes after a kill exactly like a campaign (run the same
+command again). Then the scores (validation/skill.py) go to ``OUT/validation.json``, a
+parity plot to ``OUT/parity.png`` and both into ``OUT/validation.html``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..fileio import atomic_write_json, atomic_write_text
+from .sets import ValidationSet, load_set
+from .skill import Pair, score_by_family
+
+CAMPAIGN = "campaign"
+
+
+def select_entries(vs: ValidationSet, only: list[str] | None, limit: int | None) -> ValidationSet:
+    """The entries named by ``only`` (labels or formulas), then the first ``limit``."""
+    entries = vs.entries
+    if only:
+        known = {e.label for e in entries} | {e.formula for e in entries}
+        bad = [o for o in only if o not in known]
+        if bad:
+            raise UserError(f"--only {bad[0]}: not in the set {vs.name}; its labels are "
+                            + ", ".join(e.label for e in entries[:8]) + ", ...")
+        entries = [e for e in entries if e.label in only or e.formula in only]
+    if limit is not None:
+        if limit < 1:
+            raise UserError("--limit must be >= 1")
+        entries = entries[:limit]
+    return ValidationSet(vs.name, vs.rule, vs.source, list(entries))
+
+
+def build_settings(vs: ValidationSet, preset: str, config_path: str | None):
+    """The screening campaign of a validation run: the user's config (dask, ranks, ...) with
+    the set as candidates, the preset, MD only and sigma_300K as the objective."""
+    from .. import config
+    from ..schema import Settings
+
+    base = config.load(Settings, config_path).model_dump(mode="json", exclude_none=True)
+    base["md"]["preset"] = preset
+    for k in ("supercell", "temperatures_k", "equil_ps", "prod_ps"):   # the preset's keys
+        if config_path is None or k not in (config.read_yaml(config_path).get("md") or {}):
+            base["md"].pop(k, None)
+    camp = base["campaign"]
+    camp.pop("ahp_matrix", None)
+    camp.update(name=f"validate-{vs.name}-{preset}", phasefield=False,
+                objectives=[{"name": "sigma_300K", "direction": "max", "log": True}],
+                candidates=[{"formula": e.formula, "potential": e.potential, "label": e.label}
+                            for e in vs.entries])
+    # the preset's run length as declared, for every composition alike: no meta-loop
+    # extension (a temperature that is not diffusive is flagged and left out of the
+    # Arrhenius fit; a composition with < 2 diffusive temperatures has no prediction)
+    camp["meta"] = {**camp.get("meta", {}), "extend_md": False}
+    return config.validate(Settings, base, source=config_path or "validate")
+
+
+def pairs_from_ledger(campaign_dir: Path, vs: ValidationSet) -> tuple[list[Pair], list[dict]]:
+    """Experiment vs prediction for every set entry, and the evaluations behind them."""
+    from ..campaign.ledger import Ledger
+
+    led = Ledger(campaign_dir / "ledger.sqlite", readonly=True)
+    evals = led.evaluations()
+    led.close()
+    by_label = {e["x"].get("label"): e for e in evals if isinstance(e["x"], dict)}
+    pairs = []
+    for en in vs.entries:
+        ev = by_label.get(en.label)
+        o = (ev or {}).get("outputs") or {}
+        s300, iv = o.get("sigma_300K"), o.get("sigma_300K_interval_95")
+        ok = s300 is not None and s300 > 0 and iv and iv[0] > 0
+        pairs.append(Pair(en.label, en.family, en.log10_sigma_median,
+                          math.log10(s300) if ok else None,
+                          math.log10(iv[0]) if ok else None, math.log10(iv[1]) if ok else None))
+    return pairs, evals
+
+
+def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spread = {e.label: (e.log10_sigma_min, e.log10_sigma_max) for e in vs.entries}
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    have = [p for p in pairs if p.pred is not None]
+    vals = [p.exp for p in pairs] + [v for p in have for v in (p.pred_lo95, p.pred_hi95)]
+    lo, hi = (min(vals) - 0.5, max(vals) + 0.5) if vals else (-8, -1)
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="1:1")
+    ax.fill_between([lo, hi], [lo - 1, hi - 1], [lo + 1, hi + 1], color="0.9", label="+- 1 decade")
+    for i, fam in enumerate(sorted({p.family for p in pairs})):
+        fp = [p for p in have if p.family == fam]
+        if not fp:
+            continue
+        xs = [p.exp for p in fp]
+        ys = [p.pred for p in fp]
+        xerr = [[p.exp - spread[p.label][0] for p in fp], [spread[p.label][1] - p.exp for p in fp]]
+        yerr = [[p.pred - p.pred_lo95 for p in fp], [p.pred_hi95 - p.pred for p in fp]]
+        ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt="os^vD"[i % 5], color=f"C{i}", ms=5,
+                    capsize=2, lw=0.8, label=f"{fam} ({len(fp)})")
+    missing = [p for p in pairs if p.pred is None]
+    if missing:
+        ax.plot([p.exp for p in missing], [lo + 0.15] * len(missing), "x", color="C3",
+                label=f"no prediction ({len(missing)})")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("experiment: log10 sigma(RT) (S/cm), median and range")
+    ax.set_ylabel("MD: log10 sigma(300 K) (S/cm), 95 % interval")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt_ci(v: float, ci) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def scores_table(scores: dict) -> list[str]:
+    """Plain-text rows of the score table (printed and written)."""
+    rows = [f"{'group':<10} {'n':>3} {'pred':>4} {'Spearman [95 %]':>24} {'Kendall [95 %]':>24} "
+            f"{'MAE':>6} {'bias':>6} {'cov95':>6}"]
+    for g, s in scores.items():
+        rows.append(f"{g:<10} {s.n:>3} {s.n_predicted:>4} {_fmt_ci(s.spearman, s.spearman_ci95):>24} "
+                    f"{_fmt_ci(s.kendall, s.kendall_ci95):>24} {s.mae_log10:>6.2f} "
+                    f"{s.bias_log10:>+6.2f} {s.coverage95:>6.2f}")
+    return rows
+
+
+def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: list[Pair],
+                  evals: list[dict]) -> tuple[dict, dict]:
+    """validation.json, parity.png and validation.html from the scored pairs; returns the
+    written record and the scores by group."""
+    scores = score_by_family(pairs)
+    ranks = settings.md.ranks
+    core_h = sum((e["seconds"] or 0.0) for e in evals) * ranks / 3600.0
+    potentials = sorted({e.potential for e in vs.entries})
+    result = {
+        "schema": "sse-driver/validation/1", "date": time.strftime("%Y-%m-%d"),
+        "set": vs.name, "rule": vs.rule, "source": vs.source, "preset": preset,
+        "md_settings": settings.md.model_dump(mode="json"), "potentials": potentials,
+        "scores": {k: v.as_dict() for k, v in scores.items()},
+        "cost_core_hours": core_h, "evaluations": len(evals),
+        "failed": [e["x"].get("label") for e in evals if e["status"] != "done"],
+        "pairs": [p.__dict__ for p in pairs],
+        "notes": ("experimental value: median log10 sigma of the composition's OBELiX rows; "
+                  "prediction: Nernst-Einstein sigma from tracer D (Haven ratio "
+                  f"{settings.md.haven_ratio:g}), Arrhenius-extrapolated to 300 K; coverage "
+                  "counts a missing prediction as not covered"),
+    }
+    atomic_write_json(out / "validation.json", result)
+    title = (f"{vs.name}, preset {preset}, {', '.join(potentials)}; Spearman "
+             f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} dec")
+    _parity_png(out / "parity.png", vs, pairs, title)
+    import base64
+
+    png = base64.b64encode((out / "parity.png").read_bytes()).decode()
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            p.label, p.family, next(e.potential for e in vs.entries if e.label == p.label),
+            f"{p.exp:.2f}", "" if p.pred is None else f"{p.pred:.2f}",
+            "" if p.pred is None else f"[{p.pred_lo95:.2f}, {p.pred_hi95:.2f}]",
+            "" if p.pred is None else f"{p.pred - p.exp:+.2f}")) + "</tr>" for p in pairs)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>sse-driver validation</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}pre{{font-size:12px}}</style></head><body>
+<h1>Validation against experiment: {html.escape(vs.name)}, preset {html.escape(preset)}</h1>
+<p>{html.escape(result['date'])}; potentials {html.escape(', '.join(potentials))}; {len(evals)} evaluations,
+{core_h:.2f} core-hours. Selection rule: {html.escape(vs.rule)}. Source: {html.escape(vs.source)}.</p>
+<pre>{html.escape(chr(10).join(scores_table(scores)))}</pre>
+<p>{html.escape(result['notes'])}. Campaign report: <a href="campaign/report.html">campaign/report.html</a>.</p>
+<img src="data:image/png;base64,{png}">
+<h2>Compositions (log10 S/cm)</h2><table><tr><th>label</th><th>family</th><th>potential</th>
+<th>experiment (median)</th><th>predicted</th><th>95 % interval</th><th>error</th></tr>{rows}</table>
+</body></html>"""
+    atomic_write_text(out / "validation.html", page)
+    return result, scores
+
+
+def run_validation(out: str | Path, set_path: str | None = None, preset: str = "screening",
+                   config_path: str | None = None, only: list[str] | None = None,
+                   limit: int | None = None, scheduler: str | None = None,
+                   n_workers: int | None = None, echo=print) -> dict:
+    """Run (or resume) the validation campaign in OUT/campaign and score it."""
+    from ..campaign.ledger import Ledger
+    from ..campaign.loop import config_hash, load_checked, run_campaign
+
+    out = Path(out).resolve()
+    vs = select_entries(load_set(set_path), only, limit)
+    s = build_settings(vs, preset, config_path)
+    load_checked(None, s)              # every candidate checked before anything is written
+    camp = out / CAMPAIGN
+    resume = (camp / "ledger.sqlite").exists()
+    if resume:
+        led = Ledger(camp / "ledger.sqlite", readonly=True)
+        same = led.meta().get("config_hash") == config_hash(s)
+        led.close()
+        if not same:
+            raise UserError(f"{out} holds a validation run with other settings (set, preset, "
+                            "--only/--limit or config); use another --out")
+    elif out.exists() and any(out.iterdir()):
+        raise UserError(f"--out {out} is not empty and holds no validation run; use a new folder")
+    echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset}"
+         f"{' (resuming)' if resume else ''}; results in {out}")
+    run_campaign(None, camp, resume=resume, scheduler=scheduler, n_workers=n_workers,
+                 echo=echo, settings=None if resume else s)
+    pairs, evals = pairs_from_ledger(camp, vs)
+    result, scores = write_outputs(out, vs, preset, s, pairs, evals)
+    for line in scores_table(scores):
+        echo(line)
+    echo(f"cost {result['cost_core_hours']:.3f} core-hours; wrote {out / 'validation.html'}, "
+         f"{out / 'validation.json'}, {out / 'parity.png'}")
+    return result
+
