@@ -21,6 +21,7 @@ from ..potentials import Potential, load as load_potential
 from ..schema import MDSettings
 from . import analysis as A
 from .datafile import read_data
+from .diffusion import kinisi_diffusion
 from .decks import MDInputGenerator
 from .runner import run_deck
 
@@ -56,18 +57,44 @@ def analyse_temperature(run: Path, T: float, settings: MDSettings, n_li: int,
     steps, pos = _li_msd_positions(run, n_li)
     dt_ps = (steps[1] - steps[0]) * settings.timestep_fs / 1000.0
     D, lag, msd = A.diffusivity(pos, dt_ps)
-    sigma, sigma_err = A.nernst_einstein(D.D_cm2_s, D.D_err_cm2_s, n_li, vol, T,
-                                         haven_ratio=settings.haven_ratio)
-    species = sorted(type_of, key=type_of.get)
-    r, g = A.read_rdf(run / "rdf.dat", len(species))
     lat = Lattice([[cell["lx"], 0, 0], [cell["xy"], cell["ly"], 0],
                    [cell["xz"], cell["yz"], cell["lz"]]])
+    # D* and its uncertainty from kinisi (every interval of the diffusive window with its
+    # covariance); the block-averaged slope stays beside it as a diagnostic
+    kin, kin_note = None, None
+    try:
+        kin = kinisi_diffusion(pos, lat.matrix, dt_ps, D.window.start_ps, seed=settings.seed)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        kin_note = f"kinisi could not fit ({str(exc).splitlines()[0][:160]}): block estimate used"
+    if kin is not None:
+        D_cm2, D_err = kin.tracer.median, kin.tracer.std
+    else:
+        D_cm2, D_err = D.D_cm2_s, D.D_err_cm2_s
+    sigma, sigma_err = A.nernst_einstein(D_cm2, D_err, n_li, vol, T,
+                                         haven_ratio=settings.haven_ratio)
+    coll = kin.collective if kin is not None else None
+    s_coll = (A.nernst_einstein(coll.median, coll.std, n_li, vol, T) if coll is not None
+              else (None, None))
+    species = sorted(type_of, key=type_of.get)
+    r, g = A.read_rdf(run / "rdf.dat", len(species))
     np.savetxt(run / "msd.dat", np.column_stack([lag, msd]), header="lag_ps msd_A2 (Li, COM-corrected, all origins)")
     return {
         "temperature_K": T, "npt_mean_temperature_K": cell["T"], "npt_mean_pressure_bar": cell["P"],
         "lattice_A": list(lat.abc), "angles_deg": list(lat.angles), "volume_A3": vol,
-        "D_cm2_s": D.D_cm2_s, "D_err_cm2_s": D.D_err_cm2_s,
+        "D_cm2_s": D_cm2, "D_err_cm2_s": D_err,
+        "D_estimator": ("kinisi " + kin.kinisi_version + ": Bayesian, covariance-aware MSD fit "
+                        "(doi:10.1021/acs.jctc.4c01249); posterior median and sd")
+        if kin is not None else kin_note,
+        "D_ci68_cm2_s": list(kin.tracer.ci68) if kin else None,
+        "D_ci95_cm2_s": list(kin.tracer.ci95) if kin else None,
+        "D_block_cm2_s": D.D_cm2_s, "D_block_err_cm2_s": D.D_err_cm2_s,
         "sigma_S_cm": sigma, "sigma_err_S_cm": sigma_err,
+        "D_collective_cm2_s": coll.median if coll else None,
+        "D_collective_err_cm2_s": coll.std if coll else None,
+        "D_collective_ci95_cm2_s": list(coll.ci95) if coll else None,
+        "sigma_collective_S_cm": s_coll[0], "sigma_collective_err_S_cm": s_coll[1],
+        "haven_ratio_measured": kin.haven_ratio if kin else None,
+        "n_hops": kin.n_hops if kin else None,
         "msd_window_ps": [D.window.start_ps, D.window.end_ps], "msd_loglog_slope": D.window.slope,
         "diffusive": D.window.diffusive, "diffusive_reason": D.window.reason,
         "n_blocks": D.n_blocks, "block_D_cm2_s": [b * A.A2_PER_PS_TO_CM2_PER_S for b in D.block_D_A2_ps],
