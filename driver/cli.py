@@ -98,7 +98,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     cfg = Path(__file__).with_name("default_campaign.yaml")
     camp = out / "campaign"
     resume = (camp / "ledger.sqlite").exists()
-    print(f"\n== default campaign ({cfg.name}): Al content of Li(1+x)Al(x)Ge(2-x)(PO4)3 ==",
+    print(f"\n== default campaign ({cfg.name}): Ta content of Li(7-y)La3Zr(2-y)Ta(y)O12 ==",
           flush=True)
     run_campaign(None if resume else str(cfg), camp, resume=resume,
                  echo=lambda m: print(m, flush=True))
@@ -121,15 +121,40 @@ def _cmd_md(args: argparse.Namespace) -> int:
     settings = config.load(Settings, args.config, overrides={"md": over}).md
     out = Path(args.out)
     _refuse_existing(out / RESULT, args.force)
-    built = _structure_from_args(args, settings)
-    meta = {"input": args.composition or args.cif}
-    if built is not None:
-        structure, info = built
-        meta.update(info)
-    result = run_md(structure, settings, out, comm, meta=meta)
+    results = []
+    for k in range(settings.replicas):
+        # replica k: its own decoration (a composition) and velocity seeds, its own folder
+        from .md.replicas import replica_seed
+
+        s_k = settings.model_copy(update={"seed": replica_seed(settings.seed, k), "replicas": 1})
+        out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
+        structure, info = _structure_from_args(args, s_k)
+        meta = {"input": args.composition or args.cif, "run_dir": str(out_k), **info}
+        results.append(run_md(structure, s_k, out_k, comm, meta=meta))
+    result = results[0]
+    if settings.replicas > 1:
+        result = _write_combined(results, out, comm)
     if comm.rank == 0:
         _print_md_summary(result, out)
     return 0
+
+
+def _write_combined(results: list[dict], out: Path, comm) -> dict:
+    """The replicas' combined result as OUT/result.json (rank 0 writes; all ranks return it)."""
+    from .fileio import atomic_write_json
+    from .md.plots import arrhenius_plot
+    from .md.replicas import combine
+    from .md.workflow import RESULT
+
+    result = combine(results)
+    if comm.rank == 0:
+        arr = result["arrhenius"]
+        if arr:
+            used = [p for p in result["temperatures"] if p["temperature_K"] in arr["temperatures_used_K"]]
+            arrhenius_plot(out / "arrhenius.png", used, arr)
+        atomic_write_json(out / RESULT, result)
+    comm.Barrier()
+    return result
 
 
 def _structure_from_args(args, settings):

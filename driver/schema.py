@@ -30,7 +30,8 @@ Kelvin = Annotated[float, Field(gt=0, le=5000)]
 #:   7.1e4 -> ~12 core-min. The meta loop may double a run that is not diffusive.
 #: - production: 2x2x2 cells (888-1536 atoms), seven temperatures 600-1200 K, 1 ns each
 #:   (Li hop statistics of ~1e3-1e4 hops per T at 600 K in a 1e-8 cm2/s conductor need ns;
-#:   He et al., npj Comput. Mater. 4, 18 (2018)): cluster work, hours per composition.
+#:   He et al., npj Comput. Mater. 4, 18 (2018)), three replicas (driver/md/replicas.py):
+#:   cluster work, hours per composition.
 MD_PRESETS: dict[str, dict] = {
     "smoke": {"supercell": [1, 1, 1], "temperatures_k": [1300.0, 1500.0],
               "equil_ps": 2.0, "prod_ps": 20.0},
@@ -38,7 +39,7 @@ MD_PRESETS: dict[str, dict] = {
                   "equil_ps": 10.0, "prod_ps": 100.0},
     "production": {"supercell": [2, 2, 2],
                    "temperatures_k": [600.0, 700.0, 800.0, 900.0, 1000.0, 1100.0, 1200.0],
-                   "equil_ps": 20.0, "prod_ps": 1000.0},
+                   "equil_ps": 20.0, "prod_ps": 1000.0, "replicas": 3},
 }
 
 
@@ -82,6 +83,10 @@ class MDSettings(Strict):
         "estimate); measured garnet/NASICON values are ~0.3-0.7, so 1.0 is a lower bound "
         "on sigma")
     seed: int = Field(1, ge=1, lt=2**31, description="velocities and decoration")
+    replicas: PositiveInt = Field(
+        1, le=64, description="independent runs of the composition (decoration and velocity "
+        "seeds seed + 104729 k), combined with the between-replica spread in the error bar "
+        "(driver/md/replicas.py): one trajectory's interval alone is too narrow (measured there)")
     ranks: PositiveInt = Field(1, description="MPI ranks per LAMMPS run")
     timeout_s: PositiveFloat | None = Field(None, description="per run; None = no limit")
 

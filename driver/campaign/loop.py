@@ -173,18 +173,48 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
         opt.tell(x, feasible=False)
         return
     out = rec["outputs"]
-    y, err = {}, {}
+    y, err, guessed = {}, {}, []
     for o in opt.objectives:
         if o.name in RATED:               # arrives with a review (apply_reviews)
             continue
         v = out.get(o.name)
         if not o.measurable(v):
-            opt.tell(x, feasible=False)   # the objective could not be measured
-            return
+            guess = unmeasured_value(opt, o)
+            if guess is None:
+                opt.tell(x, feasible=False)   # nothing to anchor an uncertain value on yet
+                return
+            y[o.name], err[o.name] = guess    # finished, but this objective not measurable
+            guessed.append(o.name)
+            continue
         y[o.name] = float(v)
         e = out.get(f"{o.name}_err")
         err[o.name] = float(e) if e is not None and np.isfinite(e) else 0.0
-    opt.tell(x, y, err)
+    # a point with a guessed objective informs the model but is never reported as the best
+    opt.tell(x, y, err, source="unmeasured" if guessed else "evaluation")
+
+
+#: the uncertainty given to an objective a finished evaluation could not measure (e.g.
+#: sigma_300K without two diffusive temperatures), in its fitted units: decades for a log
+#: objective, standard deviations of the measured values otherwise
+UNMEASURED_SPREAD = 3.0
+
+
+def unmeasured_value(opt: Optimizer, obj) -> tuple[float, float] | None:
+    """(value, error) that tells the surrogate "evaluated, but this objective is unknown":
+    the median of the values measured so far with an error of UNMEASURED_SPREAD (3 decades
+    for a log objective), so the point counts as explored without pulling the model. None
+    until two values are measured (the evaluation is then told as infeasible, as before)."""
+    vals = [ob.y[obj.name] for ob in opt.observations
+            if ob.source == "evaluation" and ob.feasible and ob.y and obj.name in ob.y
+            and obj.measurable(ob.y[obj.name])]
+    if len(vals) < 2:
+        return None
+    z = np.array([obj.scaled(v) for v in vals])
+    med = float(np.median(z))
+    if obj.log:
+        value = 10.0 ** med
+        return value, value * np.log(10) * UNMEASURED_SPREAD   # delta method back to log10
+    return med, UNMEASURED_SPREAD * max(float(np.std(z, ddof=1)), 1e-12)
 
 
 def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,

@@ -111,6 +111,70 @@ def shapley_table(opt: Optimizer, evals: list[dict], fused: list) -> str:
             f"<th>fused</th>{head}</tr>{''.join(rows)}</table>")
 
 
+def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]:
+    """Predictions beside experiment: each evaluated composition's MD sigma(300 K) (95 %
+    interval) and its OBELiX measurements (same composition); and, for a campaign over one
+    composition variable, a plot of both over that variable with every measured member of the
+    family in the space (campaign.prior's data). Experiment is shown, never fitted."""
+    import matplotlib.pyplot as plt
+
+    from ..kb.experiment import measured
+
+    rows, pts = [], []
+    for e in evals:
+        o = e["outputs"] if e["status"] == "done" else None
+        if not o:
+            continue
+        meas = measured(o["formula"])
+        s3, iv = o.get("sigma_300K"), o.get("sigma_300K_interval_95")
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            e["proposal_id"], o["formula"], _fmt(s3, ".2e") or "not measurable",
+            f"{iv[0]:.1e} .. {iv[1]:.1e}" if iv else "",
+            (f"{np.median([m for m, _ in meas]):.2e} ({len(meas)}: "
+             f"{min(m for m, _ in meas):.1e} .. {max(m for m, _ in meas):.1e})") if meas else "none in OBELiX",
+            " ".join(sorted({d for _, d in meas}))[:200])) + "</tr>")
+        var = [k for k in (e["x"] or {}) if isinstance((e["x"] or {}).get(k), float)]
+        if s3 and iv and len(var) == 1:
+            xv = (o.get("realized") or e["x"]).get(var[0], e["x"][var[0]])
+            pts.append((var[0], xv, s3, iv))
+    table = ("<h2>Predictions beside experiment</h2><p>MD sigma(300 K) (Nernst-Einstein from "
+             "tracer D, Arrhenius-extrapolated) and the measured room-temperature conductivities "
+             "of the same composition in the shipped OBELiX table (CC BY 4.0): median, count and "
+             "range. Experiment is shown for comparison, never fitted.</p><table><tr><th>id</th>"
+             "<th>formula</th><th>MD sigma(300 K) S/cm</th><th>95 % interval</th><th>experiment "
+             "S/cm</th><th>DOIs</th></tr>" + "".join(rows) + "</table>") if rows else ""
+    fig_entry = None
+    try:
+        from .. import config
+        from ..schema import Settings
+        from .loop import experimental_prior
+
+        s = config.load(Settings, out / "config.yaml")
+        names = list(s.campaign.variables)
+        exp = experimental_prior(s) if s.campaign.candidates is None and len(names) == 1 else []
+    except Exception:      # a report never fails on its comparison section
+        exp, names = [], []
+    if pts or exp:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        if exp:
+            ax.plot([x[names[0]] for x, _, _ in exp], [sg for _, sg, _ in exp], "ks", ms=5,
+                    mfc="none", label=f"experiment, OBELiX ({len(exp)})")
+        if pts:
+            xs = np.array([p[1] for p in pts])
+            ys = np.array([p[2] for p in pts])
+            lo = np.array([p[3][0] for p in pts])
+            hi = np.array([p[3][1] for p in pts])
+            ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], fmt="o", color="C0", capsize=3,
+                        label="MD sigma(300 K), 95 %")
+        ax.set_yscale("log")
+        ax.set_xlabel((pts[0][0] if pts else names[0]))
+        ax.set_ylabel("sigma at 300 K (S/cm)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig_entry = ("Predicted sigma(300 K) beside experiment (same family, OBELiX)", _png(fig))
+    return fig_entry, table
+
+
 def _fmt(v, spec: str = ".3g") -> str:
     return "" if v is None else format(v, spec)
 
@@ -234,6 +298,10 @@ def write_report(out: str | Path) -> Path:
     except Exception as exc:  # too few results for a model: say so instead of failing the report
         figs.append((f"Surrogate: not available yet ({html.escape(str(exc))[:120]})", None))
 
+    exp_fig, exp_table = experiment_section(out, evals)
+    if exp_fig:
+        figs.append(exp_fig)
+
     shap = shapley_table(opt, evals, fused)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
@@ -259,6 +327,7 @@ def write_report(out: str | Path) -> Path:
 potential {html.escape(str(meta.get('potential')))} (sha256 {str(meta.get('potential_sha256'))[:12]}); sse-driver {meta.get('sse_driver')}, git {str(meta.get('git_commit'))[:10]}; seed {meta.get('seed')}.
 Table: <a href="results.csv">results.csv</a>.</p>
 {body}
+{exp_table}
 {shap}
 <h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
 {reviews_html}

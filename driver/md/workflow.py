@@ -104,6 +104,30 @@ def analyse_temperature(run: Path, T: float, settings: MDSettings, n_li: int,
     }
 
 
+def arrhenius_summary(per_T: list[dict]) -> tuple[list[dict], dict | None, str]:
+    """The Arrhenius fit of sigma over the temperatures that reached the diffusive regime with
+    an error bar: (temperatures used, fit dict or None, note saying how or why not)."""
+    used = [p for p in per_T if p["diffusive"] and p["sigma_S_cm"] > 0
+            and np.isfinite(p["sigma_err_S_cm"])]
+    if len(used) < 2:
+        return used, None, (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
+                            "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
+                            "raise T or enlarge the supercell)")
+    fit = A.arrhenius_fit(np.array([p["temperature_K"] for p in used]),
+                          np.array([p["sigma_S_cm"] for p in used]),
+                          np.array([p["sigma_err_S_cm"] for p in used]), 300.0)
+    arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
+           "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
+           "chi2_per_dof": fit.chi2_per_dof,
+           "sigma_300K_S_cm": fit.value_target, "sigma_300K_ln_err": fit.value_target_err_log,
+           "sigma_300K_interval_68": list(fit.interval_68),
+           "sigma_300K_interval_95": list(fit.interval_95),
+           "extrapolation_Tmin_over_300K": fit.extrapolation_factor,
+           "temperatures_used_K": [p["temperature_K"] for p in used]}
+    return used, arr, ("weighted fit of ln(sigma T) vs 1/(k_B T) over the temperatures that "
+                       "reached the diffusive regime")
+
+
 def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=None,
            potential: Potential | None = None, meta: dict | None = None) -> dict:
     """The whole MD stage for one structure; returns the result dict (all ranks)."""
@@ -150,26 +174,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
                   for l in (out / "elastic" / "stress.dat").read_text().splitlines()}
         C = A.elastic_constants(stress, settings.elastic_strain)
         T = np.array([p["temperature_K"] for p in per_T])
-        used = [p for p in per_T if p["diffusive"] and p["sigma_S_cm"] > 0
-                and np.isfinite(p["sigma_err_S_cm"])]
-        arr = None
-        arr_note = (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
-                    "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
-                    "raise T or enlarge the supercell)")
-        if len(used) >= 2:
-            fit = A.arrhenius_fit(np.array([p["temperature_K"] for p in used]),
-                                  np.array([p["sigma_S_cm"] for p in used]),
-                                  np.array([p["sigma_err_S_cm"] for p in used]), 300.0)
-            arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
-                   "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
-                   "chi2_per_dof": fit.chi2_per_dof,
-                   "sigma_300K_S_cm": fit.value_target, "sigma_300K_ln_err": fit.value_target_err_log,
-                   "sigma_300K_interval_68": list(fit.interval_68),
-                   "sigma_300K_interval_95": list(fit.interval_95),
-                   "extrapolation_Tmin_over_300K": fit.extrapolation_factor,
-                   "temperatures_used_K": [p["temperature_K"] for p in used]}
-            arr_note = ("weighted fit of ln(sigma T) vs 1/(k_B T) over the temperatures that "
-                        "reached the diffusive regime")
+        used, arr, arr_note = arrhenius_summary(per_T)
         low = per_T[int(np.argmin(T))]
         density = relaxed.composition.weight / (low["volume_A3"] * 0.602214076)  # g/cm^3
         checks = {

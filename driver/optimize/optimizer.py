@@ -62,7 +62,8 @@ class Observation:
     y: dict[str, float] | None = None
     y_err: dict[str, float] | None = None
     feasible: bool = True
-    source: str = "evaluation"   # or "prior" (e.g. experimental data, larger noise)
+    source: str = "evaluation"   # or "prior" (experimental data, larger noise) or "unmeasured"
+    #: (an evaluation with an objective it could not measure, told with a wide error)
 
 
 @dataclass
@@ -215,7 +216,7 @@ class Optimizer:
             models = [(o, gp.condition(Up, gp.predict_z(Up)[0])) for o, gp in models]
         # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
         feas_obs = [o for o in self.observations if o.feasible and o.y is not None
-                    and o.source != "prior"] or [o for o in self.observations if o.feasible and o.y]
+                    and o.source == "evaluation"] or [o for o in self.observations if o.feasible and o.y]
         Uf = self.space.to_unit(self.space.as_array([o.x for o in feas_obs]))
         chosen = []
         for _ in range(q):
@@ -253,8 +254,9 @@ class Optimizer:
 
     # --------------------------------------------------------- queries
     def best(self) -> Observation | None:
-        feas = [o for o in self.observations if o.feasible and o.y is not None and o.source != "prior"
-                and all(ob.name in o.y for ob in self.objectives)]
+        # measured evaluations only: not prior data, not points whose objective was unmeasured
+        feas = [o for o in self.observations if o.feasible and o.y is not None
+                and o.source == "evaluation" and all(ob.name in o.y for ob in self.objectives)]
         if not feas:
             return None
         return max(feas, key=lambda o: sum(ob.signed_weight * ob.scaled(o.y[ob.name])
