@@ -501,6 +501,12 @@ def _cmd_kb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _execution_args(p: argparse.ArgumentParser) -> None:
+    """Where a campaign's tasks run (run, screen, validate)."""
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
+    p.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-driver", description=(
         "Closed-loop discovery of solid-state electrolytes: LAMMPS MD, DOLFINx phase "
@@ -565,8 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("config", nargs="?", help="campaign YAML (campaign:, md:, phasefield:, dask:)")
     r.add_argument("--out", help="campaign directory (new)")
     r.add_argument("--resume", metavar="DIR", help="continue the campaign in DIR after a stop or kill")
-    r.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
-    r.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    _execution_args(r)
     r.set_defaults(func=_cmd_run)
 
     cl = sub.add_parser("cluster", help="show the batch script of Slurm/PBS worker jobs",
@@ -631,8 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", required=True, help="campaign directory (new)")
     sc.add_argument("--config", help="campaign YAML for md:, phasefield:, dask: and objectives")
     sc.add_argument("--potential", help="md.potential for entries that name none")
-    sc.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
-    sc.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    _execution_args(sc)
     sc.set_defaults(func=_cmd_screen)
 
     va = sub.add_parser("validate", help="score predicted sigma(300 K) against experiment",
@@ -650,8 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--config", help="campaign YAML for dask:, md.ranks and other settings")
     va.add_argument("--only", nargs="+", metavar="LABEL", help="only these entries")
     va.add_argument("--limit", type=int, help="only the first N entries")
-    va.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
-    va.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    _execution_args(va)
     va.set_defaults(func=_cmd_validate)
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
