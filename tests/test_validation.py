@@ -33,6 +33,7 @@ def test_error_bias_and_coverage_count_missing_predictions_as_uncovered():
     s = skill.score(pairs, n_boot=200)
     assert (s.n, s.n_predicted, s.n_missing, s.n_covered) == (4, 3, 1, 2)
     assert s.mae_log10 == pytest.approx((1 + 3 + 0.5) / 3)
+    assert s.medae_log10 == pytest.approx(1.0)
     assert s.bias_log10 == pytest.approx((1 - 3 - 0.5) / 3)
     assert s.coverage95 == pytest.approx(2 / 4)
     fam = skill.score_by_family(pairs, n_boot=50)
@@ -346,3 +347,32 @@ def test_default_campaign_uses_sigma_300K_with_the_screening_preset():
     assert s.campaign.objectives[0].name == "sigma_300K" and s.campaign.objectives[0].log
     assert isinstance(config.load(Settings, path), Settings)
     assert run_cli("config", "validate", path).returncode == 0
+
+
+def test_resume_checks_the_saved_config_file_not_the_schema_version(tmp_path):
+    """A campaign resumes from its unchanged config.yaml even when the settings schema has
+    gained keys since (file hash); an edited file, or a different --config, is refused."""
+    from driver import config
+    from driver.campaign.loop import config_hash, resume_settings
+    from driver.errors import ConfigError
+    from driver.schema import Settings
+
+    cfg = write_campaign(tmp_path)
+    saved = tmp_path / "config.yaml"
+    saved.write_text(config.dump_yaml(config.load(Settings, cfg)))
+    import hashlib
+
+    meta = {"config_sha256": hashlib.sha256(saved.read_bytes()).hexdigest(),
+            "config_hash": "from-an-older-schema"}
+    s = resume_settings(saved, meta)
+    assert s.campaign.name == "t"
+    assert resume_settings(saved, meta, str(cfg)).campaign.seed == 5
+    other = write_campaign(tmp_path / "o" if (tmp_path / "o").mkdir() is None else tmp_path,
+                           campaign={"seed": 6})
+    with pytest.raises(ConfigError, match="differs from the config"):
+        resume_settings(saved, meta, str(other))
+    saved.write_text(saved.read_text().replace("seed: 5", "seed: 9"))
+    with pytest.raises(ConfigError, match="differs from the config"):
+        resume_settings(saved, meta)
+    legacy = {"config_hash": config_hash(config.load(Settings, saved))}   # before the file hash
+    assert resume_settings(saved, legacy).campaign.seed == 9

@@ -114,6 +114,27 @@ def config_hash(s: Settings) -> str:
     return hashlib.sha256(json.dumps(s.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
+def resume_settings(saved: Path, meta: dict, config_path: str | None = None) -> Settings:
+    """The settings a campaign resumes with: its saved config.yaml, unchanged since the start
+    (checked by the file's hash, so a newer sse-driver whose schema gained keys still resumes
+    it), and equal to ``config_path`` when one is given (compared as loaded settings)."""
+    from .. import config
+
+    s = config.load(Settings, saved)
+    if "config_sha256" in meta:
+        intact = meta["config_sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
+    else:                        # ledgers from before the file hash: the settings' hash
+        intact = meta.get("config_hash") == config_hash(s)
+    if not intact:
+        raise ConfigError(f"--resume: {saved} differs from the config the campaign started with "
+                          "(edited, or written by an older sse-driver whose settings differ); "
+                          "restore it, or start a new campaign")
+    if config_path is not None and config_hash(config.load(Settings, config_path)) != config_hash(s):
+        raise ConfigError(f"--resume: {config_path} differs from the config the campaign started "
+                          f"with ({saved}); resume without a config or with that one")
+    return s
+
+
 def _git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -268,11 +289,8 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
         if not led_path.exists():
             raise UserError(f"--resume {out}: no {LEDGER} there; start a campaign with a config")
         saved = out / "config.yaml"
-        s = config.load(Settings, config_path or saved)
         ledger = Ledger(led_path)
-        if ledger.meta().get("config_hash") != config_hash(s):
-            raise ConfigError(f"--resume {out}: the config differs from the one the campaign "
-                              f"started with ({saved}); resume without a config or with that one")
+        s = resume_settings(saved, ledger.meta(), config_path)
         opt = Optimizer.from_json(ledger.optimizer_state())
         ledger.log("resume", f"resumed: {ledger.counts()}")
     else:
@@ -285,7 +303,9 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
         ledger = Ledger(led_path)
         from ..potentials import load as load_pot
         pot = load_pot(s.md.potential)
-        ledger.set_meta({"config_hash": config_hash(s), "created": time.time(), "seed": s.campaign.seed,
+        ledger.set_meta({"config_hash": config_hash(s),
+                         "config_sha256": hashlib.sha256((out / "config.yaml").read_bytes()).hexdigest(),
+                         "created": time.time(), "seed": s.campaign.seed,
                          "sse_driver": __version__, "python": platform.python_version(),
                          "git_commit": _git_commit(), "potential": pot.name,
                          "potential_sha256": pot.sha256, "name": s.campaign.name,

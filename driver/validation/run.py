@@ -91,10 +91,14 @@ def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) ->
     import matplotlib.pyplot as plt
 
     spread = {e.label: (e.log10_sigma_min, e.log10_sigma_max) for e in vs.entries}
-    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    fig, ax = plt.subplots(figsize=(5.8, 5.6))
     have = [p for p in pairs if p.pred is not None]
-    vals = [p.exp for p in pairs] + [v for p in have for v in (p.pred_lo95, p.pred_hi95)]
-    lo, hi = (min(vals) - 0.5, max(vals) + 0.5) if vals else (-8, -1)
+    exp = [p.exp for p in pairs]
+    # the window: the experimental range +- 4 decades; a prediction beyond it is drawn on
+    # the edge as a triangle pointing out, with its value in the legend (never dropped)
+    lo, hi = (min(exp) - 4.0, max(exp) + 4.0) if exp else (-12.0, 0.0)
+    outside = [p for p in have if not lo <= p.pred <= hi]
+    have = [p for p in have if lo <= p.pred <= hi]
     ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="1:1")
     ax.fill_between([lo, hi], [lo - 1, hi - 1], [lo + 1, hi + 1], color="0.9", label="+- 1 decade")
     for i, fam in enumerate(sorted({p.family for p in pairs})):
@@ -107,6 +111,9 @@ def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) ->
         yerr = [[p.pred - p.pred_lo95 for p in fp], [p.pred_hi95 - p.pred for p in fp]]
         ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt="os^vD"[i % 5], color=f"C{i}", ms=5,
                     capsize=2, lw=0.8, label=f"{fam} ({len(fp)})")
+    for p in outside:
+        ax.plot([p.exp], [lo + 0.3 if p.pred < lo else hi - 0.3], "v" if p.pred < lo else "^",
+                color="C3", ms=7, label=f"{p.label}: {p.pred:.1f} (off scale)")
     missing = [p for p in pairs if p.pred is None]
     if missing:
         ax.plot([p.exp for p in missing], [lo + 0.15] * len(missing), "x", color="C3",
@@ -115,7 +122,7 @@ def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) ->
     ax.set_ylim(lo, hi)
     ax.set_xlabel("experiment: log10 sigma(RT) (S/cm), median and range")
     ax.set_ylabel("MD: log10 sigma(300 K) (S/cm), 95 % interval")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=8, wrap=True)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -129,11 +136,11 @@ def _fmt_ci(v: float, ci) -> str:
 def scores_table(scores: dict) -> list[str]:
     """Plain-text rows of the score table (printed and written)."""
     rows = [f"{'group':<10} {'n':>3} {'pred':>4} {'Spearman [95 %]':>24} {'Kendall [95 %]':>24} "
-            f"{'MAE':>6} {'bias':>6} {'cov95':>6}"]
+            f"{'MAE':>6} {'MedAE':>6} {'bias':>6} {'cov95':>6}"]
     for g, s in scores.items():
         rows.append(f"{g:<10} {s.n:>3} {s.n_predicted:>4} {_fmt_ci(s.spearman, s.spearman_ci95):>24} "
                     f"{_fmt_ci(s.kendall, s.kendall_ci95):>24} {s.mae_log10:>6.2f} "
-                    f"{s.bias_log10:>+6.2f} {s.coverage95:>6.2f}")
+                    f"{s.medae_log10:>6.2f} {s.bias_log10:>+6.2f} {s.coverage95:>6.2f}")
     return rows
 
 
@@ -159,8 +166,9 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
                   "counts a missing prediction as not covered"),
     }
     atomic_write_json(out / "validation.json", result)
-    title = (f"{vs.name}, preset {preset}, {', '.join(potentials)}; Spearman "
-             f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} dec")
+    title = (f"{vs.name}, preset {preset}, {', '.join(potentials)}\nSpearman "
+             f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} decades, "
+             f"95 % coverage {scores['all'].coverage95:.2f}")
     _parity_png(out / "parity.png", vs, pairs, title)
     import base64
 
@@ -192,7 +200,7 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
                    n_workers: int | None = None, echo=print) -> dict:
     """Run (or resume) the validation campaign in OUT/campaign and score it."""
     from ..campaign.ledger import Ledger
-    from ..campaign.loop import config_hash, load_checked, run_campaign
+    from ..campaign.loop import config_hash, load_checked, resume_settings, run_campaign
 
     out = Path(out).resolve()
     vs = select_entries(load_set(set_path), only, limit)
@@ -202,9 +210,10 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
     resume = (camp / "ledger.sqlite").exists()
     if resume:
         led = Ledger(camp / "ledger.sqlite", readonly=True)
-        same = led.meta().get("config_hash") == config_hash(s)
+        meta = led.meta()
         led.close()
-        if not same:
+        saved = resume_settings(camp / "config.yaml", meta)
+        if config_hash(saved) != config_hash(s):
             raise UserError(f"{out} holds a validation run with other settings (set, preset, "
                             "--only/--limit or config); use another --out")
     elif out.exists() and any(out.iterdir()):

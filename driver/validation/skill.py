@@ -3,8 +3,8 @@
 - rank agreement: Spearman rho and Kendall tau-b (scipy.stats, ties averaged), each with a
   percentile bootstrap 95 % interval over compositions (pairs resampled with replacement;
   Efron & Tibshirani, An Introduction to the Bootstrap (1993), ch. 13);
-- error: mean absolute error and mean signed error (bias, prediction minus experiment) of
-  log10 sigma, in decades;
+- error: mean and median absolute error and mean signed error (bias, prediction minus
+  experiment) of log10 sigma, in decades;
 - calibration: the fraction of experimental values (the median of a composition's
   measurements) inside the predicted 95 % interval.
 
@@ -81,6 +81,7 @@ class Scores:
     kendall: float
     kendall_ci95: tuple[float, float]
     mae_log10: float
+    medae_log10: float     # median absolute error: robust to one far-off composition
     bias_log10: float
     coverage95: float      # over all n compositions (a missing prediction covers nothing)
     n_covered: int
@@ -101,6 +102,7 @@ def score(pairs: list[Pair], n_boot: int = 2000, seed: int = 0) -> Scores:
         spearman=spearman(x, y), spearman_ci95=bootstrap_interval(spearman, x, y, n_boot, seed),
         kendall=kendall(x, y), kendall_ci95=bootstrap_interval(kendall, x, y, n_boot, seed),
         mae_log10=float(np.mean(np.abs(err))) if len(have) else float("nan"),
+        medae_log10=float(np.median(np.abs(err))) if len(have) else float("nan"),
         bias_log10=float(np.mean(err)) if len(have) else float("nan"),
         coverage95=covered / len(pairs) if pairs else float("nan"), n_covered=covered)
 
