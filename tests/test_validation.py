@@ -265,7 +265,7 @@ def test_replica_intervals_cover_independent_replica_estimates(tmp_path):
     def one(seed):
         return _md_result(tmp_path, f"r{seed}", "--composition", "Li6.5La3Zr1.5Ta0.5O12",
                           "--potential", "adams_rao2011", "--temperatures", "1400",
-                          "--equil-ps", "2", "--prod-ps", "20", "--seed", str(seed),
+                          "--equil-ps", "1", "--prod-ps", "12", "--seed", str(seed),
                           config={"md": {"replicas": 3}})[0]
 
     with cf.ThreadPoolExecutor(2) as ex:

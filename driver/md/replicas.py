@@ -15,7 +15,7 @@ noise and the configurational spread. The single-trajectory errors propagated to
 (sqrt(sum err_i^2) / R) are kept as a diagnostic (``D_err_within_cm2_s``). A first version
 took the larger of the two; on eight independent 3-replica estimates (1400 K, 20 ps) its
 68 % intervals held the mean of the other seven in 7 of 8 (over-covering), the textbook
-estimator in 6 of 8 (2026-11-29). sigma follows by Nernst-Einstein on the mean volume, then
+estimator in 6 of 8 (2026-11-29; 6 of 8 again at 12 ps, the test's setting). sigma follows by Nernst-Einstein on the mean volume, then
 the Arrhenius fit runs on the combined values exactly as for one replica.
 """
 
