@@ -158,8 +158,6 @@ def _write_combined(results: list[dict], out: Path, comm) -> dict:
 
 
 def _structure_from_args(args, settings):
-    from .errors import CompositionError
-
     if args.composition:
         from .md.compositions import PHYSICAL_BOUNDS, parse
         from .md.structures import build
@@ -169,25 +167,11 @@ def _structure_from_args(args, settings):
         return b.structure, {"family": cand.family, "variables": cand.variables,
                              "realized_variables": b.realized, "species_roles": cand.species,
                              "decoration_seed": b.seed, "supercell": list(b.supercell)}
-    from pymatgen.core import Structure
-
-    path = Path(args.cif)
-    if not path.is_file():
-        raise UserError(f"--cif {path}: file not found")
-    try:
-        s = Structure.from_file(str(path))
-    except Exception as exc:
-        raise UserError(f"--cif {path}: cannot read as a CIF ({str(exc).splitlines()[0][:120]})") from None
-    if not s.is_ordered:
-        raise CompositionError(f"--cif {path}: has partial occupancies; order it first (e.g. "
-                               "pymatgen OrderDisorderedStructureTransformation) or use --composition")
-    s.remove_oxidation_states()
-    from .campaign.screening import check_model_neutral
+    from .campaign.screening import read_cif
     from .potentials import load as load_potential
 
-    pot = load_potential(settings.potential)
-    pot.check_covers({el.symbol for el in s.composition})
-    check_model_neutral(pot, s, f"--cif {path}")
+    path = Path(args.cif)
+    s = read_cif(path, "--cif", load_potential(settings.potential))
     return s * settings.supercell, {"family": "cif", "cif": str(path), "supercell": settings.supercell}
 
 

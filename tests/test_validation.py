@@ -376,3 +376,20 @@ def test_resume_checks_the_saved_config_file_not_the_schema_version(tmp_path):
         resume_settings(saved, meta)
     legacy = {"config_hash": config_hash(config.load(Settings, saved))}   # before the file hash
     assert resume_settings(saved, legacy).campaign.seed == 9
+
+
+def test_validate_settings_take_every_key_of_the_preset_unless_the_config_sets_it(tmp_path):
+    from driver.schema import MD_PRESETS
+    from driver.validation.run import build_settings, select_entries
+
+    vs = select_entries(load_set(), ["Li7La3Zr2O12"], None)
+    s = build_settings(vs, "production", None)
+    for k, v in MD_PRESETS["production"].items():
+        assert getattr(s.md, k) == v                  # replicas 3 included
+    assert s.campaign.candidates[0].potential == "adams_rao2011"
+    assert not s.campaign.phasefield and not s.campaign.meta.extend_md
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("md: {prod_ps: 7.0, ranks: 2}\n")
+    t = build_settings(vs, "screening", str(cfg))
+    assert t.md.prod_ps == 7.0 and t.md.ranks == 2
+    assert t.md.temperatures_k == MD_PRESETS["screening"]["temperatures_k"]

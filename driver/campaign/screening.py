@@ -21,29 +21,38 @@ def is_screen(x: dict) -> bool:
     return SCREEN_KEY in x
 
 
-def _cif_structure(path: Path, where: str):
-    """An ordered, neutral, Li-bearing structure from a CIF, or a one-line UserError."""
+def read_cif(path: Path, where: str, pot):
+    """An ordered, Li-bearing structure from a CIF that ``pot`` covers and that is neutral
+    both by formal oxidation states and under ``pot``'s own charges, or a one-line UserError
+    starting with ``where`` (``--cif`` or ``campaign.candidates[i]``). The same checks as a
+    formula gets, for every CIF the driver simulates."""
     from pymatgen.core import Structure
 
     from ..kb.checks import charge_neutrality
 
     if not path.is_file():
-        raise UserError(f"{where}: CIF {path} not found")
+        raise UserError(f"{where} {path}: file not found")
     try:
         st = Structure.from_file(str(path))
     except Exception as exc:
         first = (str(exc).splitlines() or ["unreadable"])[0][:120]
-        raise UserError(f"{where}: cannot read {path} as a CIF ({first})") from None
+        raise UserError(f"{where} {path}: cannot read as a CIF ({first})") from None
     if not st.is_ordered:
-        raise CompositionError(f"{where}: {path} has partial occupancies; order it first or "
-                               "give its formula instead")
+        raise CompositionError(f"{where} {path}: has partial occupancies; order it first (e.g. "
+                               "pymatgen OrderDisorderedStructureTransformation) or give its "
+                               "formula instead")
     st.remove_oxidation_states()
     formula = st.composition.reduced_formula
     neutral = charge_neutrality(formula)
     if not neutral.ok:
-        raise CompositionError(f"{where}: {path}: {neutral.reason}")
+        raise CompositionError(f"{where} {path}: {neutral.reason}")
     if st.composition["Li"] == 0:
-        raise CompositionError(f"{where}: {path} ({formula}) has no Li: nothing to diffuse")
+        raise CompositionError(f"{where} {path} ({formula}) has no Li: nothing to diffuse")
+    try:
+        pot.check_covers({el.symbol for el in st.composition})
+    except UserError as exc:
+        raise UserError(f"{where} {path} ({formula}): {exc}") from None
+    check_model_neutral(pot, st, f"{where} {path}")
     return st
 
 
@@ -88,15 +97,13 @@ def screen_items(settings, base: Path | None = None) -> list[dict]:
             if not path.is_absolute() and base is not None:
                 path = base / path
             path = path.resolve()
-            st = _cif_structure(path, where)
+            st = read_cif(path, where, pot)
             species = {el.symbol for el in st.composition}
             rec = {"cif": str(path), "formula": st.composition.reduced_formula}
         try:
             pot.check_covers(species)
         except UserError as exc:
             raise UserError(f"{where} ({rec['formula']}): {exc}") from None
-        if "cif" in rec:
-            check_model_neutral(pot, st, f"{where}: {rec['cif']}")
         items.append({SCREEN_KEY: i, **rec, "potential": pot.name,
                       "label": c.label or rec["formula"]})
     return items

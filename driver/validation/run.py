@@ -44,12 +44,13 @@ def build_settings(vs: ValidationSet, preset: str, config_path: str | None):
     """The screening campaign of a validation run: the user's config (dask, ranks, ...) with
     the set as candidates, the preset, MD only and sigma_300K as the objective."""
     from .. import config
-    from ..schema import Settings
+    from ..schema import MD_PRESETS, Settings
 
     base = config.load(Settings, config_path).model_dump(mode="json", exclude_none=True)
     base["md"]["preset"] = preset
-    for k in ("supercell", "temperatures_k", "equil_ps", "prod_ps"):   # the preset's keys
-        if config_path is None or k not in (config.read_yaml(config_path).get("md") or {}):
+    given = (config.read_yaml(config_path).get("md") or {}) if config_path else {}
+    for k in MD_PRESETS[preset]:           # the preset's keys, unless the config sets them
+        if k not in given:
             base["md"].pop(k, None)
     camp = base["campaign"]
     camp.pop("ahp_matrix", None)
