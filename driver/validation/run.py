@@ -138,10 +138,14 @@ def scores_table(scores: dict) -> list[str]:
     """Plain-text rows of the score table (printed and written)."""
     rows = [f"{'group':<10} {'n':>3} {'pred':>4} {'Spearman [95 %]':>24} {'Kendall [95 %]':>24} "
             f"{'MAE':>6} {'MedAE':>6} {'bias':>6} {'cov95':>6}"]
+    def num(v: float, spec: str) -> str:
+        return format(v, spec) if math.isfinite(v) else "n/a"
+
     for g, s in scores.items():
         rows.append(f"{g:<10} {s.n:>3} {s.n_predicted:>4} {_fmt_ci(s.spearman, s.spearman_ci95):>24} "
-                    f"{_fmt_ci(s.kendall, s.kendall_ci95):>24} {s.mae_log10:>6.2f} "
-                    f"{s.medae_log10:>6.2f} {s.bias_log10:>+6.2f} {s.coverage95:>6.2f}")
+                    f"{_fmt_ci(s.kendall, s.kendall_ci95):>24} {num(s.mae_log10, '.2f'):>6} "
+                    f"{num(s.medae_log10, '.2f'):>6} {num(s.bias_log10, '+.2f'):>6} "
+                    f"{num(s.coverage95, '.2f'):>6}")
     return rows
 
 
