@@ -20,20 +20,31 @@ def composition_key(formula: str, digits: int = 3) -> tuple | None:
     return tuple(sorted((el.symbol, round(float(n), digits)) for el, n in frac.items()))
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict[tuple, list[tuple[float, str]]]:
+SIGMA_COLUMN = "Ionic conductivity (S cm-1)"
+
+
+def obelix_measurements(csv_path=None):
+    """(row, sigma S/cm) of every OBELiX row with a finite, positive conductivity value (upper
+    bounds such as "<1E-10" are not values); the shipped table unless ``csv_path``."""
     from .ingest import obelix_csv
 
-    out: dict[tuple, list[tuple[float, str]]] = {}
-    with open(obelix_csv(), encoding="utf-8", newline="") as fh:
+    with open(csv_path or obelix_csv(), encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             try:
-                sigma = float(r["Ionic conductivity (S cm-1)"])
+                sigma = float(r[SIGMA_COLUMN])
             except ValueError:
                 continue
-            key = composition_key(r["Reduced Composition"])
-            if key is not None and math.isfinite(sigma) and sigma > 0:
-                out.setdefault(key, []).append((sigma, r["DOI"]))
+            if math.isfinite(sigma) and sigma > 0:
+                yield r, sigma
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[tuple, list[tuple[float, str]]]:
+    out: dict[tuple, list[tuple[float, str]]] = {}
+    for r, sigma in obelix_measurements():
+        key = composition_key(r["Reduced Composition"])
+        if key is not None:
+            out.setdefault(key, []).append((sigma, r["DOI"]))
     return out
 
 

@@ -20,7 +20,6 @@ Nothing in the rule looks at a prediction. The selected set is shipped as YAML
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ HERE = Path(__file__).parent
 DEFAULT_SET = HERE / "oxides_obelix.yaml"
 #: the potentials tried in order; the first that covers a composition simulates it
 PREFERRED_POTENTIALS = ("adams_rao2011", "pedone2006")
-SIGMA_COLUMN = "Ionic conductivity (S cm-1)"
 
 
 @dataclass
@@ -75,37 +73,30 @@ def select_obelix(csv_path: Path | None = None,
                   supercell: tuple[int, int, int] = (1, 1, 1)) -> ValidationSet:
     """Apply the module's rule to the OBELiX table (the shipped copy by default)."""
     from ..errors import CompositionError
-    from ..kb.ingest import obelix_csv
+    from ..kb.experiment import obelix_measurements
     from ..md.compositions import PHYSICAL_BOUNDS, parse
     from ..md.structures import build
     from ..potentials import load as load_potential
 
     pots = [load_potential(p) for p in potentials]
     groups: dict[str, dict] = {}
-    with open(csv_path or obelix_csv(), encoding="utf-8", newline="") as fh:
-        for r in csv.DictReader(fh):
-            try:
-                sigma = float(r[SIGMA_COLUMN])
-            except ValueError:
-                continue
-            if not (math.isfinite(sigma) and sigma > 0):
-                continue
-            try:
-                cand = parse(r["Reduced Composition"], PHYSICAL_BOUNDS)
-            except CompositionError:
-                continue
-            pot = next((p for p in pots if not p.missing(set(cand.amounts))), None)
-            if pot is None:
-                continue
-            realized = build(cand, supercell, seed=1).realized
-            if any(abs(realized[k] - v) > 1e-6 for k, v in cand.variables.items()):
-                continue
-            g = groups.setdefault(cand.formula, {"cand": cand, "pot": pot.name, "logs": [],
-                                                 "ids": [], "dois": []})
-            g["logs"].append(math.log10(sigma))
-            g["ids"].append(r["ID"])
-            if r["DOI"] not in g["dois"]:
-                g["dois"].append(r["DOI"])
+    for r, sigma in obelix_measurements(csv_path):
+        try:
+            cand = parse(r["Reduced Composition"], PHYSICAL_BOUNDS)
+        except CompositionError:
+            continue
+        pot = next((p for p in pots if not p.missing(set(cand.amounts))), None)
+        if pot is None:
+            continue
+        realized = build(cand, supercell, seed=1).realized
+        if any(abs(realized[k] - v) > 1e-6 for k, v in cand.variables.items()):
+            continue
+        g = groups.setdefault(cand.formula, {"cand": cand, "pot": pot.name, "logs": [],
+                                             "ids": [], "dois": []})
+        g["logs"].append(math.log10(sigma))
+        g["ids"].append(r["ID"])
+        if r["DOI"] not in g["dois"]:
+            g["dois"].append(r["DOI"])
     entries = [Entry(_label(f), f, g["cand"].family, g["pot"],
                      round(float(np.median(g["logs"])), 4), round(min(g["logs"]), 4),
                      round(max(g["logs"]), 4), len(g["logs"]), g["ids"], g["dois"])
