@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import SSEError, UserError
+from .errors import ConfigError, SSEError, UserError
 
 
 _PRINTING_RANK = 0   # under dask-mpi the campaign (and its messages) live on rank 1
@@ -33,6 +33,38 @@ def _is_root() -> bool:
 def _refuse_existing(result: Path, force: bool) -> None:
     if result.exists() and not force:
         raise UserError(f"{result} exists; choose another --out or pass --force")
+
+
+def _number(text: str, kind, what: str):
+    """``kind(text)`` or a one-line UserError naming the argument."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UserError(f"{what} must be {'an integer' if kind is int else 'a number'}, "
+                        f"not {text!r}") from None
+    if kind is float and value != value:   # nan
+        raise UserError(f"{what} must be a number, not {text!r}")
+    return value
+
+
+def _out_dir(text: str) -> str:
+    """argparse type of every --out: a folder (new or existing), never an existing file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a folder name")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder")
+    return text
+
+
+def _scheduler(text: str) -> str:
+    """argparse type of --scheduler: tcp://HOST:PORT (schema.check_scheduler_address)."""
+    from .schema import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _require_ledger(directory: str) -> None:
@@ -158,11 +190,12 @@ def _write_combined(results: list[dict], out: Path, comm) -> dict:
 
 
 def _structure_from_args(args, settings):
-    if args.composition:
+    if args.composition is not None:
         from .md.compositions import PHYSICAL_BOUNDS, parse
         from .md.structures import build
 
         cand = parse(args.composition, PHYSICAL_BOUNDS)   # a named composition: any that can exist
+        _check_cell_size(len(build(cand, (1, 1, 1), settings.seed).structure), settings)
         b = build(cand, settings.supercell, settings.seed)
         return b.structure, {"family": cand.family, "variables": cand.variables,
                              "realized_variables": b.realized, "species_roles": cand.species,
@@ -172,7 +205,19 @@ def _structure_from_args(args, settings):
 
     path = Path(args.cif)
     s = read_cif(path, "--cif", load_potential(settings.potential))
+    _check_cell_size(len(s), settings)
     return s * settings.supercell, {"family": "cif", "cif": str(path), "supercell": settings.supercell}
+
+
+def _check_cell_size(atoms_per_cell: int, settings) -> None:
+    """Refuse a supercell whose atom count exceeds md.max_atoms before memory is spent on it."""
+    import math
+
+    n = atoms_per_cell * math.prod(settings.supercell)
+    if n > settings.max_atoms:
+        sc = "x".join(str(k) for k in settings.supercell)
+        raise ConfigError(f"md.supercell {sc} gives {n:.3g} atoms, more than md.max_atoms "
+                          f"{settings.max_atoms}; lower the supercell or raise md.max_atoms")
 
 
 def _print_md_summary(r: dict, out: Path) -> None:
@@ -405,14 +450,14 @@ def _cmd_review(args: argparse.Namespace) -> int:
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
     act = acts[0]
-    pid = getattr(args, act) if act != "rate" else int(args.rate[0])
+    pid = getattr(args, act) if act != "rate" else _number(args.rate[0], int, "review --rate ID")
     led = Ledger(Path(args.dir) / "ledger.sqlite")
     row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
     if row is None:
         raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")
     x = json.loads(row[0])
     if act == "rate":
-        value = float(args.rate[1])
+        value = _number(args.rate[1], float, "review --rate ID VALUE: VALUE")
         if not 0 <= value <= 5:
             raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
         led.add_review(pid, "rate", value, args.note or "", x)
@@ -427,6 +472,52 @@ def _cmd_review(args: argparse.Namespace) -> int:
         f"; proposals within {args.radius:g} (unit-scaled) of it are excluded from now on"
         if act == "veto" else ""))
     return 0
+
+
+def _kb_ingest(KB, path: Path, files: list[str], show_rejects: int) -> int:
+    """Ingest each file once (a file whose content is already in ``path`` is skipped). Exit 2
+    when a file is unusable or no row of any file could be ingested; a knowledge base this
+    call created is then removed, so a failed ingest leaves nothing behind."""
+    import hashlib
+
+    from .kb.ingest import ingest
+    from .kb.normalize import Reject
+
+    new_db = not path.exists()
+    kb = KB(path)
+    usable = 0
+    try:
+        for f in files:
+            digest = hashlib.sha256(Path(f).read_bytes()).hexdigest() if Path(f).is_file() else ""
+            seen = kb.ingested(digest) if digest else None
+            if seen:
+                print(f"{f}: already in the knowledge base (same content as {seen['origin']}: "
+                      f"{seen['accepted']} accepted); skipped")
+                usable += 1
+                continue
+            try:
+                r = ingest(kb, f)
+            except Reject as exc:
+                raise UserError(str(exc)) from None
+            print(f"{r['origin']}: accepted {r['accepted']}, rejected {r['rejected']}")
+            if r["accepted"]:
+                kb.mark_ingested(digest, r)
+                usable += 1
+        for rj in kb.rejects()[-show_rejects:] if show_rejects else []:
+            print(f"  rejected {rj['origin']} {rj['row']}: {rj['reason']}")
+        if not usable:
+            raise UserError(f"kb ingest: no row of {', '.join(files)} could be ingested (see the "
+                            "rejects with --show-rejects N); nothing was added")
+        print(f"knowledge base {path}: {kb.count()}")
+        return 0
+    except BaseException:
+        kb.close()
+        if new_db:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
+    finally:
+        kb.close()
 
 
 def _kb_path(args) -> Path:
@@ -447,23 +538,13 @@ def _cmd_kb(args: argparse.Namespace) -> int:
         return 0 if all(c.ok for c in checks) else 1
     path = _kb_path(args)
     if args.action == "ingest":
-        from .kb.ingest import ingest, obelix_csv
+        from .kb.ingest import obelix_csv
         files = list(args.files) or []
         if args.obelix:
             files.insert(0, str(obelix_csv()))
         if not files:
             raise UserError("kb ingest: give FILE... (csv, xlsx, pdf, cif, tar.gz) or --obelix")
-        kb = KB(path)
-        for f in files:
-            try:
-                r = ingest(kb, f)
-            except Reject as exc:
-                raise UserError(str(exc)) from None
-            print(f"{r['origin']}: accepted {r['accepted']}, rejected {r['rejected']}")
-        for rj in kb.rejects()[-args.show_rejects:] if args.show_rejects else []:
-            print(f"  rejected {rj['origin']} {rj['row']}: {rj['reason']}")
-        print(f"knowledge base {path}: {kb.count()}")
-        return 0
+        return _kb_ingest(KB, path, files, args.show_rejects)
     if not path.exists():
         raise UserError(f"no knowledge base at {path}; run `sse-driver kb ingest --obelix` first")
     kb = KB(path)
@@ -487,7 +568,8 @@ def _cmd_kb(args: argparse.Namespace) -> int:
 
 def _execution_args(p: argparse.ArgumentParser) -> None:
     """Where a campaign's tasks run (run, screen, validate)."""
-    p.add_argument("--scheduler", help="address of an existing Dask scheduler to use")
+    p.add_argument("--scheduler", type=_scheduler, help="address of an existing Dask scheduler "
+                   "to use (tcp://HOST:PORT)")
     p.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
 
 
@@ -507,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "Exit 0 only when everything passes.")
     d.add_argument("--json", action="store_true", help="print JSON instead of a table")
     d.add_argument("--ranks", type=int, default=2, help="ranks for the MPI runs (default 2)")
-    d.add_argument("--out", help="also write OUT/doctor.json")
+    d.add_argument("--out", type=_out_dir, help="also write OUT/doctor.json")
     d.set_defaults(func=_cmd_doctor)
 
     c = sub.add_parser("config", help="show or validate a configuration",
@@ -533,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     md.add_argument("--timestep-fs", type=float)
     md.add_argument("--potential", help="name in potentials/ (default pedone2006)")
     md.add_argument("--seed", type=int, help="decoration and velocity seed")
-    md.add_argument("--out", required=True, help="run directory")
+    md.add_argument("--out", type=_out_dir, required=True, help="run directory")
     md.add_argument("--force", action="store_true", help="overwrite an existing result")
     md.set_defaults(func=_cmd_md)
 
@@ -543,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "'degradation' model) and write DIR/result.json, history.csv and "
                         "XDMF fields (docs/phasefield.md). Runs under mpirun -n K too.")
     pf.add_argument("config", help="YAML file with a phasefield: section")
-    pf.add_argument("--out", required=True, help="run directory")
+    pf.add_argument("--out", type=_out_dir, required=True, help="run directory")
     pf.add_argument("--force", action="store_true", help="overwrite an existing result")
     pf.set_defaults(func=_cmd_phasefield)
 
@@ -553,7 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "DIR/ledger.sqlite, refit the GPs, propose more, until the budget is spent; "
                        "then write DIR/report.html (docs/campaign.md).")
     r.add_argument("config", nargs="?", help="campaign YAML (campaign:, md:, phasefield:, dask:)")
-    r.add_argument("--out", help="campaign directory (new)")
+    r.add_argument("--out", type=_out_dir, help="campaign directory (new)")
     r.add_argument("--resume", metavar="DIR", help="continue the campaign in DIR after a stop or kill")
     _execution_args(r)
     r.set_defaults(func=_cmd_run)
@@ -564,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "anything is submitted. The scheduler address is filled in at run time.")
     cl.add_argument("action", choices=["script"])
     cl.add_argument("config", help="campaign YAML with dask.backend: slurm or pbs")
-    cl.add_argument("--out", help="campaign directory (job logs go to OUT/dask-jobs)")
+    cl.add_argument("--out", type=_out_dir, help="campaign directory (job logs go to OUT/dask-jobs)")
     cl.set_defaults(func=_cmd_cluster)
 
     st = sub.add_parser("status", help="done / running / failed and the best so far",
@@ -607,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--near", metavar="FORMULA", help="nearest known materials (novelty)")
     kb.add_argument("--limit", type=int, default=10)
     kb.add_argument("--json", action="store_true")
-    kb.add_argument("--potential", default="pedone2006", help="check: potential for coverage")
+    kb.add_argument("--potential", help="check: potential for coverage (default: the first "
+                    "shipped potential that covers the formula)")
     kb.set_defaults(func=_cmd_kb)
 
     sc = sub.add_parser("screen", help="evaluate a given list of compositions (a screening campaign)",
@@ -617,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "instead of optimizer proposals. Resume with `sse-driver run --resume DIR`. "
                         "Same as a config with campaign.candidates (docs/campaign.md).")
     sc.add_argument("list", help="text file: FORMULA|FILE.cif [POTENTIAL] [LABEL] per line")
-    sc.add_argument("--out", required=True, help="campaign directory (new)")
+    sc.add_argument("--out", type=_out_dir, required=True, help="campaign directory (new)")
     sc.add_argument("--config", help="campaign YAML for md:, phasefield:, dask: and objectives")
     sc.add_argument("--potential", help="md.potential for entries that name none")
     _execution_args(sc)
@@ -631,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "95 %% intervals, log10 MAE and bias, 95 %% interval coverage, per family; "
                         "OUT/validation.html, validation.json, parity.png (docs/validation.md). "
                         "Run the same command again to resume after a stop.")
-    va.add_argument("--out", help="output folder (default runs/validate-PRESET)")
+    va.add_argument("--out", type=_out_dir, help="output folder (default runs/validate-PRESET)")
     va.add_argument("--set", help="validation set YAML (default: the shipped OBELiX oxides)")
     va.add_argument("--preset", choices=["smoke", "screening", "production"], default="screening",
                     help="md.preset of the runs (default screening)")
@@ -643,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")
-    m.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    m.add_argument("--out", type=_out_dir, default="runs/demo", help="output folder (default runs/demo)")
     m.set_defaults(func=_cmd_demo)
     return p
 

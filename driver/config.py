@@ -20,6 +20,57 @@ from .errors import ConfigError
 
 ENV_PREFIX = "SSE_DRIVER_"
 M = TypeVar("M", bound=BaseModel)
+#: Largest config file read (bytes). Real configs are a few kB; a campaign's screening list
+#: of thousands of formulas stays far below this.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: Most values a config may expand to, counting every alias as the copy it stands for. A
+#: few hundred bytes of nested aliases (a "billion laughs") otherwise expand to gigabytes
+#: as soon as anything walks or prints the data.
+MAX_CONFIG_NODES = 200_000
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """Values in ``data`` with shared (aliased) parts counted each time; stops past ``limit``."""
+    count, stack = 0, [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            break
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return count
+
+
+def safe_yaml(text: str | bytes, where: str, error: type[Exception] = ConfigError) -> Any:
+    """YAML data from a user's file: safe loader, UTF-8, bounded size and alias expansion.
+
+    Every problem is one ``error`` line naming ``where`` and what to change.
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise error(f"{where}: {len(text)} bytes, larger than the {MAX_CONFIG_BYTES} a "
+                    "YAML file here may hold; split it or pass a smaller file")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"{where}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{where}: not valid YAML{loc}: {problem}") from None
+    except RecursionError:
+        raise error(f"{where}: nested too deeply to be a config") from None
+    if _expanded_size(data, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
+        raise error(f"{where}: expands to more than {MAX_CONFIG_NODES} values (nested "
+                    "aliases?); write the values out or use fewer aliases")
+    return data
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -28,12 +79,10 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found; pass an existing YAML file")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from None
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.strerror})") from None
+    data = safe_yaml(raw, str(p))
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -99,7 +148,9 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], source
         msg = "required key is missing"
     else:
         got = first.get("input")
-        msg = f"{first['msg']} (got {got!r})" if not isinstance(got, dict) else first["msg"]
+        shown = repr(got)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        msg = f"{first['msg']} (got {shown})" if not isinstance(got, dict) else first["msg"]
     more = f"; and {len(errors) - 1} more problem(s)" if len(errors) > 1 else ""
     return f"{source}: {key}: {msg}{more}"
 

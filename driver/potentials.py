@@ -8,11 +8,11 @@ lacks is refused with a message naming it.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
 from pathlib import Path
-
-import yaml
 
 from .errors import CoverageError, UserError
 from .resources import data_dir
@@ -22,6 +22,66 @@ FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C")
                "softbv": ("D0", "r_min", "alpha")}
 #: Forms LAMMPS runs from a pair table written beside the deck (driver/pairforms.py).
 TABULATED = ("buck_core", "softbv")
+
+#: A potential's ``name`` names a file in the run folder (``NAME.table``): a plain name.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: A LAMMPS style name in ``lammps.styles``.
+_STYLE = re.compile(r"[a-z0-9][a-z0-9/_.-]{0,63}")
+#: Characters with a meaning to LAMMPS when it reads a line (``&`` continues it, ``"""``
+#: spans lines, ``$`` substitutes, ``#`` comments) and the shell's backquote: a text field
+#: is data, so none of them may reach a deck. Apostrophes (O'Keeffe) are harmless there.
+_DECK_SPECIAL = set('&$#"`')
+
+
+def deck_text(value, where: str, max_len: int = 300) -> str:
+    """``value`` as one line of plain text that is safe inside a LAMMPS comment.
+
+    Potential files are data a user may receive from others: a newline in a citation would
+    end the comment it is rendered into and make the rest a LAMMPS command (``shell ...``).
+    Refuses line breaks and every other control or format character (Unicode categories
+    C*, Zl, Zp), LAMMPS's special characters and over-long text.
+    """
+    text = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else value
+    if not isinstance(text, str):
+        raise ValueError(f"{where} must be text, not {type(value).__name__}")
+    bad = sorted({c for c in text
+                  if c in _DECK_SPECIAL or unicodedata.category(c)[0] == "C"
+                  or unicodedata.category(c) in ("Zl", "Zp")})
+    if bad:
+        raise ValueError(f"{where} holds {', '.join(repr(c) for c in bad)}: write it on one "
+                         f"line without {' '.join(sorted(_DECK_SPECIAL))} or control characters")
+    if len(text) > max_len:
+        raise ValueError(f"{where} is {len(text)} characters long (at most {max_len})")
+    return text
+
+
+def _species_symbol(value, where: str) -> str:
+    """An element symbol (it becomes a pair-table section name and a type label)."""
+    from pymatgen.core.periodic_table import Element
+    if not isinstance(value, str) or not Element.is_valid_symbol(value):
+        raise ValueError(f"{where} {value!r} is not an element symbol (e.g. Li, O)")
+    return value
+
+
+def _checked_header(doc: dict) -> tuple[str, dict]:
+    """The file's ``name`` and ``citation``, checked before anything renders them."""
+    name = doc["name"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"name {name!r} must be a plain name (letters, digits, _ . -; at "
+                         "most 64, starting with a letter or digit): it names a file")
+    cit = doc["citation"]
+    if not isinstance(cit, dict):
+        raise ValueError("citation must be a mapping (authors, title, journal, year, doi)")
+    if not cit.get("doi"):
+        raise ValueError("citation.doi is required: every parameter file cites its source")
+    cit = {str(k): deck_text(v, f"citation.{k}") for k, v in cit.items()}
+    for key in ("authors", "year"):
+        if key not in cit:
+            raise ValueError(f"citation.{key} is required")
+    if "title" in doc:
+        deck_text(doc["title"], "title")
+    return name, cit
 
 
 @dataclass(frozen=True)
@@ -165,17 +225,26 @@ class Potential:
 
 def _parse(path: Path) -> Potential:
     raw = path.read_bytes()
+    from .config import safe_yaml
+
+    doc = safe_yaml(raw, str(path), UserError)
     try:
-        doc = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    try:
+        if not isinstance(doc, dict):
+            raise ValueError("the file must be a mapping (name, form, citation, species, "
+                             "pairs, lammps)")
+        name, cit = _checked_header(doc)
         form = doc["form"]
+        if not isinstance(form, str) or form not in FORM_PARAMS:
+            raise ValueError(f"form {form!r} is not one of {', '.join(FORM_PARAMS)}")
         names = FORM_PARAMS[form]
-        charges = {s: float(v["charge"]) for s, v in doc["species"].items()}
+        charges = {_species_symbol(s, "species"): float(v["charge"])
+                   for s, v in doc["species"].items()}
         pairs = {}
         for row in doc["pairs"]:
             a, b, *vals = row
+            for x in (a, b):
+                if x not in charges:
+                    raise ValueError(f"pair {a}-{b}: {x!r} is not listed under species")
             if len(vals) != len(names):
                 raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
             pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
@@ -203,17 +272,21 @@ def _parse(path: Path) -> Potential:
             table = {"r_min": float(t["r_min"]), "points": int(t["points"])}
             if not 0 < table["r_min"] < float(doc["lammps"]["short_cutoff"]) or table["points"] < 100:
                 raise ValueError("lammps.table needs 0 < r_min < short_cutoff and points >= 100")
-        cit = doc["citation"]
-        if not cit.get("doi"):
-            raise ValueError("citation.doi is required: every parameter file cites its source")
+        styles = {}
+        for k, v in doc["lammps"]["styles"].items():
+            styles[k] = [x for x in v if isinstance(x, str) and _STYLE.fullmatch(x)]
+            if not isinstance(k, str) or len(styles[k]) != len(v):
+                raise ValueError(f"lammps.styles.{k} must list LAMMPS style names (e.g. table)")
         return Potential(
-            name=doc["name"], form=form, citation=cit, charges=charges, pairs=pairs,
+            name=name, form=form, citation=cit, charges=charges, pairs=pairs,
             coulomb_only=doc.get("coulomb_only"),
             short_cutoff=float(doc["lammps"]["short_cutoff"]),
-            styles={k: list(v) for k, v in doc["lammps"]["styles"].items()},
+            styles=styles,
             path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table,
             species_props=props, screening_factor=f_screen)
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise UserError(f"{path}: malformed potential file: {exc!s} is missing") from None
+    except (TypeError, ValueError, AttributeError) as exc:
         raise UserError(f"{path}: malformed potential file: {exc!s}") from None
 
 

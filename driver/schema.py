@@ -87,7 +87,12 @@ class MDSettings(Strict):
         1, le=64, description="independent runs of the composition (decoration and velocity "
         "seeds seed + 104729 k), combined with the between-replica spread in the error bar "
         "(driver/md/replicas.py): one trajectory's interval alone is too narrow (measured there)")
-    ranks: PositiveInt = Field(1, description="MPI ranks per LAMMPS run")
+    ranks: PositiveInt = Field(1, description="MPI ranks per LAMMPS run; the local backend "
+                               "refuses more than the machine's cores (use a cluster backend)")
+    max_atoms: PositiveInt = Field(
+        200_000, description="refuse a simulation cell with more atoms (supercell x cell); "
+        "a guard against typos like supercell [100, 100, 100] (2e8 atoms) that would exhaust "
+        "memory before LAMMPS starts; raise it for large production cells")
     timeout_s: PositiveFloat | None = Field(None, description="per run; None = no limit")
 
     @model_validator(mode="before")
@@ -180,6 +185,57 @@ class DaskSettings(Strict):
         None, description="network interface of the scheduler and workers under dask-mpi or "
         "batch jobs (e.g. ib0, needed across nodes); unset = dask.host (dask-mpi: lo)")
     jobqueue: JobQueueSettings = JobQueueSettings()
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return check_host(v)
+
+    @field_validator("scheduler_address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        return None if v is None else check_scheduler_address(v)
+
+    @field_validator("dashboard_address")
+    @classmethod
+    def _dashboard(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or int(port) > 65535 or (host and check_host(host) != host):
+            raise ValueError("dashboard_address is HOST:PORT or :PORT (e.g. 127.0.0.1:8787)")
+        return v
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
+def check_host(v: str) -> str:
+    """An IP address or a host name (RFC 1123); ValueError naming the fix otherwise."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(v.strip("[]"))
+        return v
+    except ValueError:
+        pass
+    if len(v) <= 253 and _HOSTNAME.fullmatch(v):
+        return v
+    raise ValueError(f"host {v!r} is neither an IP address nor a host name (e.g. 127.0.0.1)")
+
+
+def check_scheduler_address(v: str) -> str:
+    """A Dask scheduler address: [tcp://|tls://]HOST:PORT; ValueError naming the fix."""
+    rest = v.split("://", 1)[1] if "://" in v else v
+    scheme = v.split("://", 1)[0] if "://" in v else "tcp"
+    host, sep, port = rest.rpartition(":")
+    ok = scheme in ("tcp", "tls") and sep and port.isdigit() and 0 < int(port) <= 65535
+    try:
+        ok = ok and bool(check_host(host))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"scheduler address {v!r} is not tcp://HOST:PORT (e.g. "
+                         "tcp://127.0.0.1:8786)")
+    return v
 
 
 class Settings(Strict):

@@ -55,6 +55,16 @@ def loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def check_local_ranks(s: Settings) -> int:
+    """This machine's cores; ConfigError when one local task would oversubscribe them."""
+    cores = os.cpu_count() or 1
+    if s.md.ranks > cores:
+        raise ConfigError(f"md.ranks {s.md.ranks} is more than the {cores} cores of this "
+                          "machine (dask.backend local); lower md.ranks or run on a cluster "
+                          "backend (dask.backend slurm, pbs or mpi)")
+    return cores
+
+
 def job_kwargs(s: Settings, out: str | Path | None = None) -> dict[str, Any]:
     """dask-jobqueue keyword arguments for one batch job of workers (pure: no side effects)."""
     jq = s.dask.jobqueue
@@ -136,7 +146,12 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
     res = {"MPI": s.md.ranks}
     cluster = None
     if kind == "scheduler":
-        client = Client(scheduler or s.dask.scheduler_address, timeout="30s")
+        addr = scheduler or s.dask.scheduler_address
+        try:
+            client = Client(addr, timeout="30s")
+        except OSError as exc:   # refused, unknown host, timed out
+            raise ConfigError(f"cannot reach the Dask scheduler at {addr} ({exc}); start it "
+                              "or fix --scheduler / dask.scheduler_address") from None
         n = len(client.scheduler_info().get("workers", {}))
         ex = Execution(client, max(1, n), None, kind)   # foreign workers may lack the tag
     elif kind == "mpi":
@@ -152,7 +167,7 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
     elif kind == "local":
         from dask.distributed import LocalCluster
 
-        cores = os.cpu_count() or 1
+        cores = check_local_ranks(s)
         n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=s.dask.host,
                                dashboard_address=s.dask.dashboard_address, resources=res)

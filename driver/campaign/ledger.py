@@ -20,6 +20,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..sqlitefile import existing_database, require_tables
+
+#: Tables every ledger since the first release holds (``reviews`` came later).
+CORE_TABLES = {"meta", "proposals", "evaluations", "optimizer", "events"}
+_FIX = "point at the folder that `sse-driver run` wrote, or use another --out"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS proposals (
@@ -42,6 +48,7 @@ CREATE TABLE IF NOT EXISTS reviews (id INTEGER PRIMARY KEY, proposal_id INTEGER,
 class Ledger:
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
+        existing = existing_database(self.path, "campaign ledger", _FIX)
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no campaign ledger here")
@@ -50,6 +57,9 @@ class Ledger:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        if existing:   # before anything changes the file (WAL mode rewrites its header)
+            require_tables(self.db, self.path, CORE_TABLES, "campaign ledger", _FIX)
+        if not readonly:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)

@@ -13,6 +13,8 @@ refit -> propose, until the budget is spent.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import platform
@@ -261,14 +263,18 @@ def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,
         echo(f"meta: {why}")
 
 
-def load_checked(config_path: str | None, settings: Settings | None = None) -> tuple[Settings, list[dict] | None]:
+def load_checked(config_path: str | None, settings: Settings | None = None,
+                 scheduler: str | None = None) -> tuple[Settings, list[dict] | None]:
     """The settings and, for a screening campaign, its checked list (screening.screen_items):
     every check ``run`` makes before writing anything, shared with ``config validate``."""
     from .. import config
+    from .cluster import backend, check_local_ranks
     from .screening import screen_items
 
     s = settings if settings is not None else config.load(Settings, config_path)
     build_optimizer(s)                    # validates the space
+    if backend(s, scheduler) == "local":
+        check_local_ranks(s)
     if s.campaign.candidates is not None:
         base = Path(config_path).resolve().parent if config_path else Path.cwd()
         return s, screen_items(s, base)
@@ -285,6 +291,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
 
     out = Path(out).resolve()
     led_path = out / LEDGER
+    fresh_dir = False
     if resume:
         if not led_path.exists():
             raise UserError(f"--resume {out}: no {LEDGER} there; start a campaign with a config")
@@ -296,8 +303,9 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     else:
         if led_path.exists():
             raise UserError(f"{out} already holds a campaign; use --resume {out} or another --out")
-        s, screen = load_checked(config_path, settings)   # before anything is written
+        s, screen = load_checked(config_path, settings, scheduler)   # before anything is written
         opt = build_optimizer(s)
+        fresh_dir = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", config.dump_yaml(s))
         ledger = Ledger(led_path)
@@ -327,7 +335,15 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     settings_dict = s.model_dump(mode="json")
 
     screen = ledger.meta().get("screen_items")
-    with execution(s, out, scheduler, n_workers, echo) as ex:
+    stack = contextlib.ExitStack()
+    try:
+        ex = stack.enter_context(execution(s, out, scheduler, n_workers, echo))
+    except BaseException:
+        if not resume:   # nothing ran: leave no campaign behind that the same command refuses
+            ledger.close()
+            _undo_start(out, fresh_dir)
+        raise
+    with stack:
         echo(f"dask dashboard: {ex.client.dashboard_link}")
         stop_reason = _loop(s, opt, ledger, out, ex, settings_dict, t_start, echo, screen)
     ledger.log("stop", stop_reason or "stopped")
@@ -337,6 +353,17 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     summary = {"counts": ledger.counts(), "stop_reason": stop_reason, "report": str(report)}
     ledger.close()
     return summary
+
+
+def _undo_start(out: Path, fresh_dir: bool) -> None:
+    """Remove what a start wrote when its workers never came up (the folder, if it made it)."""
+    import shutil
+
+    if fresh_dir:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for name in ("config.yaml", LEDGER, LEDGER + "-wal", LEDGER + "-shm", LEDGER + "-journal"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_dict: dict,

@@ -30,7 +30,7 @@ def residuals(pred: dict, y: dict, objectives) -> list[float]:
     """Standardized residuals of a new result against the prediction made before telling it."""
     z = []
     for o in objectives:
-        if o.name not in pred or y.get(o.name) is None:
+        if o.name not in pred or not o.measurable(y.get(o.name)):
             continue
         m, s = pred[o.name]
         v = np.log10(y[o.name]) if o.log else y[o.name]

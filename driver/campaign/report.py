@@ -79,11 +79,13 @@ def status(out: str | Path) -> str:
     ok = [(v, e) for v, e in zip(f, evals) if v is not None]
     if ok:
         v, e = max(ok, key=lambda t: t[0])
-        o = e["outputs"]
-        lines.append(f"  best so far: candidate {e['proposal_id']} {o['formula']} x={e['x']}: "
-                     f"sigma({o['T_hot_K']:g} K) = {_fmt(o['sigma_hot'])} +- "
-                     f"{_fmt(o['sigma_hot_err'], '.2g') or 'n/a'} S/cm, "
-                     f"stability {_fmt(o['stability'])}, fused score {v:.3f}")
+        o = e["outputs"] or {}
+        vals = ", ".join(f"{ob.name} = {_fmt(o.get(ob.name)) or 'n/a'}"
+                         + (f" +- {_fmt(o[ob.name + '_err'], '.2g')}"
+                            if o.get(ob.name + "_err") is not None else "")
+                         for ob in opt.objectives)
+        lines.append(f"  best so far: candidate {e['proposal_id']} {o.get('formula')} "
+                     f"x={e['x']}: {vals}; fused score {v:.3f}")
     for ev in led.db.execute("SELECT kind, message FROM events ORDER BY id DESC LIMIT 3"):
         lines.append(f"  event: {ev['kind']}: {ev['message']}")
     led.close()
@@ -269,7 +271,8 @@ def write_report(out: str | Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("1000 / T (1/K)")
         ax.set_ylabel(r"$\sigma T$ (S K/cm)")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
         fig.tight_layout()
         figs.append(("Arrhenius plots of the best candidates (MD, Nernst-Einstein)", _png(fig)))
 

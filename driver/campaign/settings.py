@@ -30,7 +30,8 @@ class ObjectiveSpec(Strict):
 
 
 class Budget(Strict):
-    evaluations: PositiveInt = 8
+    evaluations: PositiveInt = Field(8, le=100_000, description="at most 100000 (a campaign "
+                                     "ledger and its surrogate are sized for thousands)")
     wall_time_s: PositiveFloat | None = None
 
 
@@ -95,8 +96,10 @@ class CampaignSettings(Strict):
                                  ObjectiveSpec(name="stability", weight=0.3)])
     ahp_matrix: list[list[float]] | None = Field(
         None, description="pairwise comparisons of the objectives; replaces their weights")
-    initial_design: PositiveInt = 4
-    batch_size: PositiveInt = 2
+    initial_design: PositiveInt = Field(
+        4, le=1000, description="Sobol points before the surrogate; at most 1000 (a design of "
+        "1e9 points would allocate tens of GiB before the first run)")
+    batch_size: PositiveInt = Field(2, le=1000)
     mode: Literal["async", "sync"] = Field(
         "async", description="async: propose as soon as a result arrives (workers never idle); "
         "sync: whole batches (the same seed gives the same proposals)")
@@ -129,6 +132,10 @@ class CampaignSettings(Strict):
         if self.prior.enabled and [o.name for o in self.objectives] != ["sigma_300K"]:
             raise ValueError("prior: experimental data are room-temperature conductivities, "
                              "comparable only to a single objective sigma_300K")
+        if not self.phasefield and "stability" in [o.name for o in self.objectives]:
+            raise ValueError("objective stability comes from the phase field, which "
+                             "campaign.phasefield: false turns off; remove it from objectives "
+                             "or enable the phase field")
         if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
             raise ValueError("ahp_matrix must be n x n for the n objectives")
         return self

@@ -50,11 +50,24 @@ def site_occupancy(formula: str, supercell=(1, 1, 1), seed: int = 1,
                  f"(Li-Li >= {MIN_LI_LI} A); realized {b.realized}")
 
 
-def potential_coverage(formula: str, potential: str = "pedone2006") -> Check:
-    from ..potentials import load
+def potential_coverage(formula: str, potential: str | None = "pedone2006") -> Check:
+    """Does ``potential`` cover every species and pair of ``formula``? With None, the first
+    shipped potential that does is named (or the check fails listing what each one lacks)."""
+    from ..potentials import available, load
 
-    pot = load(potential)
     els = {e.symbol for e in parse_formula(formula).elements}
+    if potential is None:
+        lacks = {}
+        for name in available():
+            missing = load(name).missing(els)
+            if not missing:
+                return Check("potential_coverage", True,
+                             f"{name} covers {', '.join(sorted(els))} (first shipped potential "
+                             "that does; choose another with --potential)")
+            lacks[name] = missing
+        return Check("potential_coverage", False, "no shipped potential covers it: " + "; ".join(
+            f"{n} lacks {', '.join(m[:4])}" for n, m in lacks.items()))
+    pot = load(potential)
     missing = pot.missing(els)
     if missing:
         return Check("potential_coverage", False,
@@ -84,7 +97,7 @@ def sigma_range(sigma_S_cm: float | None) -> Check:
     return Check("conductivity_range", ok, f"{sigma_S_cm} S/cm" + ("" if ok else ": outside (1e-20, 10] S/cm"))
 
 
-def candidate_checks(formula: str, potential: str = "pedone2006", md=None,
+def candidate_checks(formula: str, potential: str | None = "pedone2006", md=None,
                      supercell=(1, 1, 1), bounds: dict | None = None) -> list[Check]:
     """Every check of one formula; ``bounds`` as in md.compositions.parse (the default search
     box, or PHYSICAL_BOUNDS for a composition the user named)."""

@@ -79,7 +79,12 @@ def ingest_rows(kb: KB, header: list[str], rows: list[list[str]], origin: str) -
 
 def ingest_csv(kb: KB, path: Path) -> dict:
     text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:   # e.g. an unterminated quote that would swallow every later row
+        raise Reject(f"{path}: CSV error at line {reader.line_num}: {exc}; fix the quoting "
+                     "there (nothing from this file was added)") from None
     if not rows:
         raise Reject(f"{path}: empty file")
     return ingest_rows(kb, rows[0], rows[1:], str(path))
@@ -149,11 +154,41 @@ def ingest_cifs(kb: KB, paths: list[Path], origin: str) -> dict:
     return {"origin": origin, "accepted": ok, "rejected": bad}
 
 
+#: The first bytes each binary format starts with, checked before a parser sees the file.
+SIGNATURES = {".xlsx": (b"PK\x03\x04", "an xlsx workbook (a ZIP container)"),
+              ".pdf": (b"%PDF", "a PDF"),
+              ".tar.gz": (b"\x1f\x8b", "a gzip-compressed tar archive"),
+              ".tgz": (b"\x1f\x8b", "a gzip-compressed tar archive")}
+
+
+def _check_signature(p: Path, suf: str) -> None:
+    for ext, (magic, what) in SIGNATURES.items():
+        if suf.endswith(ext):
+            with open(p, "rb") as f:
+                if f.read(len(magic)) != magic:
+                    raise Reject(f"{p}: named {ext} but not {what}; rename it or export it "
+                                 "again")
+            return
+
+
 def ingest(kb: KB, path: str | Path) -> dict:
+    """Ingest one file by its type; Reject (one line) when the file as a whole is unusable."""
+    import zipfile
+
+    from pdfplumber.utils.exceptions import PdfminerException
+
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise Reject(f"{p}: file not found")
     suf = "".join(p.suffixes[-2:]).lower()
+    _check_signature(p, suf)
+    try:
+        return _ingest_by_type(kb, p, suf)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, PdfminerException) as exc:
+        raise Reject(f"{p}: damaged file ({type(exc).__name__}: {exc})") from None
+
+
+def _ingest_by_type(kb: KB, p: Path, suf: str) -> dict:
     if suf.endswith(".csv"):
         return ingest_csv(kb, p)
     if suf.endswith(".xlsx"):

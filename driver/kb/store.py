@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sqlitefile import existing_database, require_tables
 from .normalize import Fingerprint, fingerprint, parse_formula
 
 SCHEMA = """
@@ -27,14 +28,21 @@ CREATE TABLE IF NOT EXISTS properties (
 CREATE TABLE IF NOT EXISTS rejects (id INTEGER PRIMARY KEY, origin TEXT NOT NULL,
     row TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_props ON properties(name, value);
+CREATE TABLE IF NOT EXISTS ingested (sha256 TEXT PRIMARY KEY, origin TEXT NOT NULL,
+    accepted INTEGER NOT NULL, rejected INTEGER NOT NULL);
 """
 
 
 class KB:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        fix = "pass --db a knowledge base that `sse-driver kb ingest` wrote, or a new file name"
+        existing = existing_database(self.path, "knowledge base", fix)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), timeout=30)
+        if existing:
+            require_tables(self.db, self.path, {"materials", "properties", "sources", "rejects"},
+                           "knowledge base", fix)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         self.db.row_factory = sqlite3.Row
@@ -69,6 +77,16 @@ class KB:
         self.db.execute("INSERT INTO rejects (origin, row, reason) VALUES (?,?,?)", (origin, row, reason))
 
     def commit(self) -> None:
+        self.db.commit()
+
+    def ingested(self, sha256: str) -> dict | None:
+        """The earlier ingest of a file with this content, if any: re-ingesting is a no-op."""
+        r = self.db.execute("SELECT * FROM ingested WHERE sha256 = ?", (sha256,)).fetchone()
+        return dict(r) if r else None
+
+    def mark_ingested(self, sha256: str, result: dict) -> None:
+        self.db.execute("INSERT OR REPLACE INTO ingested VALUES (?,?,?,?)",
+                        (sha256, result["origin"], result["accepted"], result["rejected"]))
         self.db.commit()
 
     # ------------------------------------------------------------- queries

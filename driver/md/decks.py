@@ -3,7 +3,10 @@
 :class:`MDInputGenerator` holds the recipe (settings + potential); ``get_input_set``
 returns a :class:`LammpsInputSet` whose ``write(dir)`` puts the exact deck and data file
 in a run directory, so ``lmp -in in.lammps`` there reproduces the run.
-Templates render with ``StrictUndefined``: a missing variable is an error, not a blank.
+Templates render with ``StrictUndefined`` (a missing variable is an error, not a blank) in
+Jinja2's sandbox (a template cannot reach Python attributes), from the package's
+``templates/`` only; every text value a potential file contributes is checked on loading
+(``potentials.deck_text``), so data never becomes a LAMMPS command.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 import numpy as np
 from pymatgen.core import Element, Structure
 
@@ -26,9 +30,9 @@ INPUT_NAME = "in.lammps"
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
+    loader = jinja2.FileSystemLoader(str(data_dir("templates")))
+    return jinja2.sandbox.SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined,
+                                               keep_trailing_newline=True, autoescape=False)
 
 
 def render(template: str, **variables) -> str:

@@ -210,7 +210,7 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
     out = Path(out).resolve()
     vs = select_entries(load_set(set_path), only, limit)
     s = build_settings(vs, preset, config_path)
-    load_checked(None, s)              # every candidate checked before anything is written
+    load_checked(None, s, scheduler)   # every candidate checked before anything is written
     camp = out / CAMPAIGN
     resume = (camp / "ledger.sqlite").exists()
     if resume:

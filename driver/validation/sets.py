@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..config import safe_yaml
 from ..errors import UserError
 
 HERE = Path(__file__).parent
@@ -116,7 +117,7 @@ def load_set(path: str | Path | None = None) -> ValidationSet:
     if not p.is_file():
         raise UserError(f"--set {p}: file not found")
     try:
-        d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        d = safe_yaml(p.read_bytes(), f"--set {p}", UserError)
         entries = [Entry(**{**e, "log10_sigma_median": float(e["log10_sigma_median"]),
                             "log10_sigma_min": float(e["log10_sigma_min"]),
                             "log10_sigma_max": float(e["log10_sigma_max"])})

@@ -1,0 +1,295 @@
+"""Hostile and malformed data files: they are refused in one line and never become code.
+
+A potential YAML is data that users pass around (``md.potential`` takes a path). Each text
+field it holds is rendered into a LAMMPS comment and a pair-table header, and its name into
+a file name: a newline there would turn the rest of the field into LAMMPS commands
+(``shell ...``), a ``../`` would write outside the run folder.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymatgen.core import Lattice, Structure
+
+from driver import potentials
+from driver.errors import UserError
+from driver.md.decks import MDInputGenerator
+from driver.schema import MDSettings
+from tests.conftest import assert_one_line_error, run_cli
+
+SOURCE = potentials.data_dir("potentials") / "adams_rao2011.yaml"
+AUTHORS = "authors: S. Adams, R. P. Rao"
+
+
+def _variant(tmp_path, old: str, new: str, name: str = "evil.yaml"):
+    text = SOURCE.read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _li2o() -> Structure:
+    return Structure(Lattice.cubic(4.61), ["Li"] * 8 + ["O"] * 4,
+                     [[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)]
+                     + [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+
+
+def _commands(deck: str) -> list[str]:
+    """The lines LAMMPS executes: not blank, not comments."""
+    return [l for l in deck.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("new, needle", [
+    (AUTHORS + "\n  note: |\n    x\n    shell touch PWNED", "citation.note holds '\\n'"),
+    ('authors: "S. Adams\\nshell touch PWNED"', "citation.authors holds '\\n'"),
+    ('authors: "S. Adams\\rshell touch PWNED"', "citation.authors holds '\\r'"),
+    ('authors: "S. Adams\\u2028shell touch PWNED"', "citation.authors holds '\\u2028'"),
+    ('authors: "S. Adams &"', "citation.authors holds '&'"),
+    ('authors: "S. Adams ${x}"', "citation.authors holds '$'"),
+    ('authors: "S. Adams \\"\\"\\""', "citation.authors holds '\"'"),
+    ("authors: [S. Adams]", "citation.authors must be text"),
+])
+def test_text_that_would_end_a_comment_is_refused(tmp_path, new, needle):
+    path = _variant(tmp_path, AUTHORS, new)
+    with pytest.raises(UserError, match=re.escape(needle)):
+        potentials.load(str(path))
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ("name: adams_rao2011", "name: ../../escaped", "name '../../escaped' must be a plain name"),
+    ("name: adams_rao2011", "name: /tmp/x", "must be a plain name"),
+    ("name: adams_rao2011", "name: 12", "must be a plain name"),
+    ("  Li: {charge: 1, n: 2, radius: 1.31}", "  'Li O': {charge: 1, n: 2, radius: 1.31}",
+     "'Li O' is not an element symbol"),
+    ("  - [Li, O, 0.988160", "  - [Li, Xx, 0.988160", "'Xx' is not listed under species"),
+    ("    pair: [table]", "    pair: ['table\\nshell ls']", "must list LAMMPS style names"),
+    ("  Li: {charge: 1, n: 2, radius: 1.31}", "  Li: 7", "malformed potential file"),
+    ("form: softbv ", "form: [softbv] ", "is not one of"),
+])
+def test_names_and_fields_that_would_escape_are_refused(tmp_path, old, new, needle):
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(UserError, match=re.escape(needle)):
+        potentials.load(str(path))
+
+
+def test_not_utf8_and_not_a_mapping_are_one_line(tmp_path):
+    (tmp_path / "latin.yaml").write_bytes(SOURCE.read_bytes().replace(b"Rao", b"R\xe4o"))
+    with pytest.raises(UserError, match="not UTF-8"):
+        potentials.load(str(tmp_path / "latin.yaml"))
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(UserError, match="must be a mapping"):
+        potentials.load(str(tmp_path / "list.yaml"))
+
+
+def test_md_with_a_hostile_potential_is_one_line_and_writes_nothing(tmp_path):
+    """The CLI path a shared config takes: refused before any folder or deck exists."""
+    path = _variant(tmp_path, AUTHORS, 'authors: "x\\nshell touch PWNED"')
+    out = tmp_path / "run"
+    r = run_cli("md", "--composition", "Li7La3Zr2O12", "--potential", str(path),
+                "--out", str(out), cwd=tmp_path)
+    assert_one_line_error(r, "citation.authors")
+    assert not out.exists() and not (tmp_path / "PWNED").exists()
+
+
+# Apostrophes, accents and other ordinary typography stay allowed.
+_SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"),
+                                   blacklist_characters='&$#"`'), max_size=80)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=60))
+def test_any_citation_text_is_refused_or_stays_inside_its_comment(tmp_path, text):
+    """Property: whatever text a citation holds, the deck's commands are those of a plain one.
+
+    Hypothesis draws any Unicode (newlines, separators, control characters, LAMMPS
+    specials); the file is either refused with a UserError or renders a deck whose
+    executable lines are exactly those of the shipped file.
+    """
+    import yaml
+
+    doc = yaml.safe_load(SOURCE.read_text())
+    doc["citation"]["authors"] = text
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    gen = lambda pot: MDInputGenerator(MDSettings(), pot).md_set(_li2o(), 1000.0, 1)  # noqa: E731
+    reference = _commands(gen(potentials.load(str(SOURCE))).deck)
+    try:
+        pot = potentials.load(str(path))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    inset = gen(pot)
+    assert _commands(inset.deck) == reference
+    table = inset.files["adams_rao2011.table"]
+    assert [l for l in table.splitlines() if l.strip() and not l.startswith("#")] == \
+        [l for l in gen(potentials.load(str(SOURCE))).files["adams_rao2011.table"].splitlines()
+         if l.strip() and not l.startswith("#")]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_SAFE_TEXT)
+def test_ordinary_citation_text_is_accepted(tmp_path, text):
+    import yaml
+
+    doc = yaml.safe_load(SOURCE.read_text())
+    doc["citation"]["authors"] = "M. O'Keeffe, " + text
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    pot = potentials.load(str(path))
+    assert pot.citation["authors"] == doc["citation"]["authors"]
+
+
+# ---- campaigns: missing values, inconsistent configs, foreign files, failed starts ----
+
+def test_a_campaign_with_null_objectives_reports_and_keeps_proposing(tmp_path):
+    """sigma_hot and sigma_300K may be null or non-finite in a finished evaluation (a hot run
+    too short to be diffusive): the optimizer, status and report handle every such value."""
+    import json
+
+    from driver import config
+    from driver.campaign.ledger import Ledger
+    from driver.campaign.loop import _tell, build_optimizer
+    from driver.campaign.meta import residuals
+    from driver.campaign.report import status, write_report
+    from driver.schema import Settings
+    from tests.conftest import TINY_CAMPAIGN
+
+    d = json.loads(json.dumps(TINY_CAMPAIGN))
+    d["campaign"]["objectives"] = [{"name": "sigma_hot", "log": True},
+                                   {"name": "sigma_300K", "log": True}]
+    d["campaign"]["variables"] = {"x": [0.0, 2.0]}
+    s = config.validate(Settings, d)
+    (tmp_path / "config.yaml").write_text(config.dump_yaml(s))
+    opt = build_optimizer(s)
+    led = Ledger(tmp_path / "ledger.sqlite")
+    led.set_meta({"name": "nulls", "seed": 1, "potential": "pedone2006"})
+    xs = opt.ask(4)
+    outs = [{"formula": "A", "sigma_hot": None, "sigma_300K": None},
+            {"formula": "B", "sigma_hot": 0.01, "sigma_300K": None, "sigma_hot_err": None},
+            {"formula": "C", "sigma_hot": 0.02, "sigma_300K": 1e-5, "sigma_300K_err": 1e-6},
+            {"formula": "D", "sigma_hot": float("nan"), "sigma_300K": 0.0}]
+    for pid, x, o in zip(led.add_proposals(xs, opt.to_json()), xs, outs):
+        assert residuals({"sigma_hot": ([0.0], [1.0]), "sigma_300K": ([0.0], [1.0])}, o,
+                         opt.objectives) is not None
+        _tell(opt, x, {"status": "done", "outputs": o})
+        led.record(pid, "done", o, [], 1, "/r", 0.0, 1.0, {}, opt.to_json())
+    led.close()
+    text = status(tmp_path)
+    assert "best so far: candidate 3 C" in text and "sigma_300K = 1e-05 +- 1e-06" in text
+    assert write_report(tmp_path).is_file() and (tmp_path / "results.csv").is_file()
+    assert opt.best().y["sigma_300K"] == 1e-5          # a guessed or null value is never best
+    assert len(opt.ask(2)) == 2
+
+
+def test_md_only_campaign_with_a_phase_field_objective_is_refused(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("campaign:\n  phasefield: false\n")   # default objectives include stability
+    assert_one_line_error(run_cli("config", "validate", str(cfg)),
+                          "objective stability comes from the phase field")
+    assert_one_line_error(run_cli("run", str(cfg), "--out", str(tmp_path / "o")),
+                          "campaign.phasefield: false")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("campaign:\n  initial_design: 1000000000\n", "campaign.initial_design"),
+    ("campaign:\n  batch_size: 100000\n", "campaign.batch_size"),
+    ("md:\n  ranks: 100000\n", "md.ranks 100000 is more than the"),
+])
+def test_runaway_sizes_are_refused_before_anything_runs(tmp_path, text, needle):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert_one_line_error(run_cli("config", "validate", str(cfg)), needle)
+    assert_one_line_error(run_cli("run", str(cfg), "--out", str(tmp_path / "o")), needle)
+    assert not (tmp_path / "o").exists()
+
+
+def test_supercell_beyond_max_atoms_is_refused_before_building(tmp_path):
+    r = run_cli("md", "--composition", "Li7La3Zr2O12", "--supercell", "100000", "100000",
+                "100000", "--out", str(tmp_path / "o"), timeout=120)
+    assert_one_line_error(r, "md.supercell 100000x100000x100000 gives 1.92e+17 atoms",
+                          "md.max_atoms 200000")
+    assert not (tmp_path / "o").exists()
+
+
+def test_alias_bomb_and_non_utf8_configs_are_one_line(tmp_path):
+    """A 'billion laughs' of nine nested aliases (9^9 values) and a Latin-1 file."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    for cmd in (["config", "validate", str(bomb)], ["run", str(bomb), "--out", str(tmp_path / "o")]):
+        r = run_cli(*cmd, timeout=60)
+        assert_one_line_error(r, "expands to more than 200000 values")
+        assert len(r.stderr) < 300
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"campaign:\n  name: caf\xe9\n")
+    for cmd in (["config", "validate", str(latin)], ["run", str(latin), "--out", str(tmp_path / "o")],
+                ["md", "--config", str(latin), "--composition", "Li7La3Zr2O12", "--out",
+                 str(tmp_path / "o")]):
+        assert_one_line_error(run_cli(*cmd, timeout=60), "not UTF-8 text")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"PK\x03\x04 a zip", "sqlite-other"])
+def test_foreign_files_named_as_ledgers_or_knowledge_bases_are_one_line(tmp_path, content):
+    import sqlite3
+
+    d = tmp_path / "camp"
+    d.mkdir()
+    led = d / "ledger.sqlite"
+    if content == "sqlite-other":
+        db = sqlite3.connect(led)
+        db.execute("CREATE TABLE other (a)")
+        db.commit()
+        db.close()
+    else:
+        led.write_bytes(content)
+    before = led.read_bytes()
+    for cmd in (["status", str(d)], ["report", str(d)], ["review", str(d)],
+                ["review", str(d), "--accept", "1"], ["run", "--resume", str(d)],
+                ["kb", "query", "--db", str(led)]):
+        assert_one_line_error(run_cli(*cmd, timeout=60), "ledger.sqlite: not a")
+    assert led.read_bytes() == before and sorted(p.name for p in d.iterdir()) == ["ledger.sqlite"]
+
+
+# ---- knowledge base ----
+
+@pytest.mark.parametrize("name, content, needle", [
+    ("q.csv", 'formula,ionic_conductivity\nLi7La3Zr2O12,1e-4\n"Li3PO4,1e-7\nLiTi2(PO4)3,1e-6\n',
+     "CSV error at line 4"),
+    ("g.cif", "garbage\n", "no row of"),
+    ("n.xlsx", "not a workbook\n", "named .xlsx but not an xlsx workbook"),
+    ("n.pdf", "not a pdf\n", "named .pdf but not a PDF"),
+    ("n.tar.gz", "not an archive\n", "named .tar.gz but not a gzip"),
+    ("d.pdf", "%PDF-1.4 damaged\n", "damaged file"),
+    ("d.xlsx", "PK\x03\x04damaged", "damaged file"),
+    ("d.tar.gz", "\x1f\x8bdamaged", "damaged file"),
+])
+def test_unusable_knowledge_base_input_is_exit_2_and_creates_nothing(tmp_path, name, content, needle):
+    f = tmp_path / name
+    f.write_bytes(content.encode("latin-1"))
+    db = tmp_path / "new.sqlite"
+    r = run_cli("kb", "ingest", str(f), "--db", str(db), timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
+    assert not db.exists() and not list(tmp_path.glob("new.sqlite*"))
+
+
+def test_reingesting_a_source_is_idempotent_and_kb_check_picks_a_covering_potential(tmp_path):
+    db = tmp_path / "kb.sqlite"
+    first = run_cli("kb", "ingest", "--obelix", "--db", str(db), timeout=300)
+    assert first.returncode == 0, first.stderr
+    again = run_cli("kb", "ingest", "--obelix", "--db", str(db), timeout=300)
+    assert again.returncode == 0 and "already in the knowledge base" in again.stdout
+    assert first.stdout.splitlines()[-1] == again.stdout.splitlines()[-1]   # same counts
+    r = run_cli("kb", "check", "Li7La3Zr2O12")     # the docs' example: La needs softBV
+    assert r.returncode == 0 and "adams_rao2011 covers La, Li, O, Zr" in r.stdout, r.stdout
+    r = run_cli("kb", "check", "Li7La3Zr2O12", "--potential", "pedone2006")
+    assert r.returncode == 1 and "pedone2006 has no term for La, La-O" in r.stdout
