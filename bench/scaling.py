@@ -34,6 +34,7 @@ from driver.schema import Settings  # noqa: E402
 
 SETTINGS = Settings.model_validate({
     "campaign": {"variables": {"x": [0.0, 0.8]}, "phasefield": False,
+                 "objectives": [{"name": "sigma_hot", "log": True}],
                  "meta": {"extend_md": False}, "retry": {"max_attempts": 1}},
     "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 3},
 }).model_dump(mode="json")

@@ -30,9 +30,24 @@ def _is_root() -> bool:
     return rank == "0"   # before MPI is loaded: the launcher's rank
 
 
-def _refuse_existing(result: Path, force: bool) -> None:
-    if result.exists() and not force:
+#: What each command writes first into its --out: a folder holding one of them is the
+#: command's own (a finished or interrupted run); any other non-empty folder is the user's.
+OWN_FILES = {"md": ("result.json", "relax", "replica1", "structure.cif"),
+             "phasefield": ("result.json", "history.csv", "fields.xdmf", "fields.bp")}
+
+
+def _refuse_existing(result: Path, force: bool, command: str = "md") -> None:
+    """Refuse to overwrite a result, or to write into a non-empty folder of the user's,
+    unless --force."""
+    if force:
+        return
+    if result.exists():
         raise UserError(f"{result} exists; choose another --out or pass --force")
+    out = result.parent
+    if out.is_dir() and any(out.iterdir()) and not any((out / n).exists()
+                                                       for n in OWN_FILES[command]):
+        raise UserError(f"--out {out} is not empty and holds no sse-driver {command} run; "
+                        "choose a new or empty folder, or pass --force")
 
 
 def _number(text: str, kind, what: str):
@@ -152,7 +167,7 @@ def _cmd_md(args: argparse.Namespace) -> int:
         "potential": args.potential, "seed": args.seed}.items() if v is not None}
     settings = config.load(Settings, args.config, overrides={"md": over}).md
     out = Path(args.out)
-    _refuse_existing(out / RESULT, args.force)
+    _refuse_existing(out / RESULT, args.force, "md")
     results = []
     for k in range(settings.replicas):
         # replica k: its own decoration (a composition) and velocity seeds, its own folder
@@ -245,7 +260,7 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
 
     settings = config.load(Settings, args.config).phasefield
     out = Path(args.out)
-    _refuse_existing(out / RESULT, args.force)
+    _refuse_existing(out / RESULT, args.force, "phasefield")
     comm = MPI.COMM_WORLD
     r = run_phasefield(settings, out, comm)
     if comm.rank == 0:
@@ -451,15 +466,16 @@ def _cmd_review(args: argparse.Namespace) -> int:
         return 0
     act = acts[0]
     pid = getattr(args, act) if act != "rate" else _number(args.rate[0], int, "review --rate ID")
+    if act == "rate":
+        value = _number(args.rate[1], float, "review --rate ID VALUE: VALUE")
+        if not 0 <= value <= 5:
+            raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
     led = Ledger(Path(args.dir) / "ledger.sqlite")
     row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
     if row is None:
         raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")
     x = json.loads(row[0])
     if act == "rate":
-        value = _number(args.rate[1], float, "review --rate ID VALUE: VALUE")
-        if not 0 <= value <= 5:
-            raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
         led.add_review(pid, "rate", value, args.note or "", x)
     elif act == "veto":
         if not 0 < args.radius <= 1:

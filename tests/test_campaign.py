@@ -34,7 +34,9 @@ def test_ledger_commits_proposals_and_results_with_the_optimizer_state(tmp_path)
 
 @pytest.mark.slow
 def test_tiny_campaign_end_to_end(tmp_path):
-    cfg = write_campaign(tmp_path, campaign={"phasefield": True, "mode": "sync"},
+    cfg = write_campaign(tmp_path, campaign={"phasefield": True, "mode": "sync", "objectives": [
+                             {"name": "sigma_hot", "log": True, "weight": 0.7},
+                             {"name": "stability", "weight": 0.3}]},
                phasefield={"domain": {"nx": 24, "ny": 24}, "metrics": {"grid": 48},
                            "output": {"snapshots": 0},
                            "degradation": {"interfacial_energy_J_m2": 0.5, "width_nm": 12.0,

@@ -9,6 +9,8 @@ a file name: a newline there would turn the rest of the field into LAMMPS comman
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -293,3 +295,108 @@ def test_reingesting_a_source_is_idempotent_and_kb_check_picks_a_covering_potent
     assert r.returncode == 0 and "adams_rao2011 covers La, Li, O, Zr" in r.stdout, r.stdout
     r = run_cli("kb", "check", "Li7La3Zr2O12", "--potential", "pedone2006")
     assert r.returncode == 1 and "pedone2006 has no term for La, La-O" in r.stdout
+
+
+# ---- the command line ----
+
+@pytest.mark.parametrize("cmd", [
+    ["md", "--composition", "Li7La3Zr2O12", "--potential", "adams_rao2011"],
+    ["phasefield", "CFG"],
+    ["run", "CFG"],
+])
+def test_a_users_non_empty_folder_or_a_file_as_out_is_refused(tmp_path, cmd):
+    from tests.conftest import write_campaign
+
+    cfg = write_campaign(tmp_path)
+    cmd = [str(cfg) if c == "CFG" else c for c in cmd]
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("precious")
+    assert_one_line_error(run_cli(*cmd, "--out", str(mine), timeout=120), "is not empty")
+    assert sorted(p.name for p in mine.iterdir()) == ["chapter1.tex"]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_one_line_error(run_cli(*cmd, "--out", str(afile), timeout=120),
+                          "is a file, not a folder")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["review", "DIR", "--rate", "1", "abc"], "VALUE must be a number, not 'abc'"),
+    (["review", "DIR", "--rate", "x", "3"], "review --rate ID must be an integer"),
+    (["md", "--composition", "", "--out", "OUT"], "cannot parse formula ''"),
+    (["run", "CFG", "--scheduler", "garbage:::", "--out", "OUT"], "is not tcp://HOST:PORT"),
+])
+def test_malformed_arguments_are_one_line(tmp_path, args, needle):
+    from driver.campaign.ledger import Ledger
+    from tests.conftest import write_campaign
+
+    Ledger(tmp_path / "camp" / "ledger.sqlite").close()
+    subs = {"DIR": str(tmp_path / "camp"), "OUT": str(tmp_path / "o"),
+            "CFG": str(write_campaign(tmp_path))}
+    assert_one_line_error(run_cli(*[subs.get(a, a) for a in args], timeout=120), needle)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_bind_address_is_refused_by_the_schema(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    for text, needle in (("dask:\n  host: 'not a host!'\n", "dask.host"),
+                         ("dask:\n  scheduler_address: 'tcp://x:y'\n", "dask.scheduler_address"),
+                         ("dask:\n  dashboard_address: '127.0.0.1'\n", "dask.dashboard_address")):
+        cfg.write_text(text)
+        assert_one_line_error(run_cli("config", "validate", str(cfg)), needle)
+
+
+# ---- MPI on one node listens on loopback only ----
+
+_LISTENERS = r"""
+import json, os, re, subprocess, sys
+from driver.mpi import MPI
+comm = MPI.COMM_WORLD
+pids = comm.allgather([os.getpid(), os.getppid()])
+comm.Barrier()
+if comm.rank == 0:
+    ours = {p for pair in pids for p in pair}
+    lines = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines()
+    mine = [l for l in lines if any(int(p) in ours for p in re.findall(r"pid=(\d+)", l))]
+    print(json.dumps(mine))
+comm.Barrier()
+"""
+
+
+@pytest.mark.mpi
+@pytest.mark.skipif(__import__("shutil").which("ss") is None, reason="needs ss (iproute2)")
+def test_mpi_ranks_and_their_launcher_listen_on_loopback_only(tmp_path):
+    """`ss -ltnp` while a 2-rank job of the driver's own launcher runs: every listening
+    socket of the ranks and of their launcher is bound to 127.0.0.1 (measured before this
+    rule: the UCX netmod on the external address, Hydra's mpirun on 0.0.0.0)."""
+    import json
+    import os
+    import subprocess
+
+    from driver.mpi import INTERFACE_ENV, mpirun_command
+
+    script = tmp_path / "listeners.py"
+    script.write_text(_LISTENERS)
+    env = {k: v for k, v in os.environ.items()
+           if k not in (INTERFACE_ENV, "UCX_NET_DEVICES", "SLURM_JOB_NUM_NODES", "SLURM_NNODES")}
+    code = ("import subprocess, sys; from driver.mpi import mpirun_command; "
+            f"sys.exit(subprocess.run(mpirun_command(2, [{str(script)!r}])).returncode)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 0, r.stderr[-2000:]
+    listening = json.loads(r.stdout.strip().splitlines()[-1])
+    assert listening, "expected the ranks' own loopback listeners"
+    for line in listening:
+        local = line.split()[3]
+        assert local.startswith(("127.", "[::1]")), line
+    assert mpirun_command(2, ["x"])[0].endswith("mpiexec.gforker")
+
+
+def test_a_named_interface_uses_hydra_with_it():
+    from driver.mpi import launcher, loopback_environment
+
+    assert launcher({"SSE_DRIVER_MPI_INTERFACE": "ib0"})[-2:] == ["-iface", "ib0"]
+    assert launcher({"SLURM_JOB_NUM_NODES": "4"})[0].endswith("mpirun")
+    assert loopback_environment({"SLURM_JOB_NUM_NODES": "4"}) == {}
+    assert loopback_environment({})["UCX_NET_DEVICES"] == "lo"
+    assert loopback_environment({"UCX_NET_DEVICES": "mlx5_0:1"}) == {}

@@ -175,6 +175,8 @@ def _serial_and_two_ranks(tmp_path, config: str) -> tuple[dict, dict]:
 def test_cli_serial_and_two_ranks_agree(tmp_path):
     a, b = _serial_and_two_ranks(tmp_path, CONFIG)
     assert b["provenance"]["mpi_ranks"] == 2
+    # P1 concentration and chemical potential on the 49 x 49 vertices, counted once
+    assert a["provenance"]["dofs"] == b["provenance"]["dofs"] == 2 * 49 * 49
     assert b["steps"] == a["steps"]
     assert b["free_energy_final"] == pytest.approx(a["free_energy_final"], rel=1e-8)
     assert b["metrics"]["degraded_fraction"] == pytest.approx(a["metrics"]["degraded_fraction"], abs=1e-6)

@@ -115,3 +115,22 @@ def test_md_result_with_unmeasured_temperatures_is_refused_clearly(tmp_path):
     p.write_text(json.dumps(r))
     D, G, src = degradation.from_md_result(str(p), 300.0)
     assert 0 < D < 2e-6 and G == 60.0 and "Arrhenius" in src
+
+
+@pytest.mark.parametrize("degraded", [True, False])
+def test_every_retry_scale_reaches_the_effective_steps(degraded):
+    """A campaign's phase-field retry lowers time.dt_scale; the steps the solver takes (after
+    degradation.apply recomputes dt and dt_max) must shrink with it, each retry anew."""
+    from driver.phasefield.workflow import effective_settings
+
+    base = {"degradation": {"interfacial_energy_J_m2": 0.5, "width_nm": 4.0, "domain_nm": 100.0,
+                            "D_cm2_s": 1e-8, "reaction_rate_1_s": 2.0, "t_end_s": 0.5}} \
+        if degraded else {}
+    steps = []
+    for scale in (1.0, 0.1, 0.01):
+        s = PhaseFieldSettings.model_validate({**base, "time": {"dt_scale": scale}})
+        eff = effective_settings(s)[0].time
+        steps.append((eff.dt, eff.dt_min, eff.dt_max))
+        assert eff.dt_min <= eff.dt <= eff.dt_max and eff.dt_scale == 1.0
+    for before, after in zip(steps, steps[1:]):
+        assert after == pytest.approx(tuple(v / 10 for v in before))

@@ -303,6 +303,9 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     else:
         if led_path.exists():
             raise UserError(f"{out} already holds a campaign; use --resume {out} or another --out")
+        if out.is_dir() and any(out.iterdir()):
+            raise UserError(f"--out {out} is not empty and holds no campaign; choose a new or "
+                            "empty folder")
         s, screen = load_checked(config_path, settings, scheduler)   # before anything is written
         opt = build_optimizer(s)
         fresh_dir = not out.exists()

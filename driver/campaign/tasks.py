@@ -12,7 +12,7 @@ Retry rules per failure class (each retry changes the inputs, never repeats them
 | LostAtomsError | half the timestep, new velocity seed |
 | NonFiniteError | 0.75 x timestep, new velocity seed |
 | LammpsError (other) | new velocity seed |
-| ConvergenceError (phase field) | dt, dt_min and dt_max / 10 |
+| ConvergenceError (phase field) | time.dt_scale / 10: dt, dt_min and dt_max of the effective settings / 10 |
 | input errors (exit 2), DeckError, LammpsTimeout, TaskTimeout | none: recorded as failed |
 """
 
@@ -261,9 +261,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                            "message": _first_line(err)})
             if cls != "ConvergenceError":
                 break
-            t = pf.setdefault("time", {})
-            for k, default in (("dt", 1e-6), ("dt_min", 1e-12), ("dt_max", 1e-2)):
-                t[k] = t.get(k, default) / 10
+            t = pf.setdefault("time", {})   # applied after degradation.apply sets the steps
+            t["dt_scale"] = t.get("dt_scale", 1.0) / 10
         if pf_result is None:
             record["finished"] = time.time()
             return record

@@ -80,14 +80,26 @@ class Initial(Strict):
 
 
 class Time(Strict):
+    """Time stepping. ``scaled()`` gives the steps the solver takes."""
+
     scheme: Literal["theta", "backward_euler"] = "theta"
     theta: float = Field(0.5, ge=0.5, le=1.0, description="0.5 Crank-Nicolson, 1 backward Euler")
     dt: PositiveFloat = 1e-6
     dt_min: PositiveFloat = 1e-12
     dt_max: PositiveFloat = 1e-2
+    dt_scale: PositiveFloat = Field(
+        1.0, le=1.0, description="multiplies dt, dt_min and dt_max after every other rule has "
+        "set them (degradation.apply included), so a retry that lowers it always takes "
+        "smaller steps; a campaign's phase-field retry divides it by 10")
     adaptive: bool = True
     t_end: PositiveFloat = 1e-4
     max_steps: PositiveInt = 100000
+
+    def scaled(self) -> "Time":
+        """These settings with dt, dt_min and dt_max multiplied by dt_scale (then 1)."""
+        f = self.dt_scale
+        return self.model_copy(update={"dt": self.dt * f, "dt_min": self.dt_min * f,
+                                       "dt_max": self.dt_max * f, "dt_scale": 1.0})
     startup_euler_steps: int = Field(
         2, ge=0, le=10, description="backward Euler steps before theta < 1 (Rannacher, "
         "Numer. Math. 43, 309 (1984)): without them Crank-Nicolson keeps the stiff mesh-scale "

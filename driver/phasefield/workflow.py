@@ -45,14 +45,23 @@ def field_png(path: Path, grid: np.ndarray, s: PhaseFieldSettings, met: dict) ->
     plt.close(fig)
 
 
+def effective_settings(settings: PhaseFieldSettings) -> tuple[PhaseFieldSettings, dict | None]:
+    """What the solver runs: the degradation model's units and steps (when configured), then
+    time.dt_scale, so a retry's smaller scale always reaches the steps actually taken."""
+    scales = None
+    if settings.degradation is not None:
+        settings, scales = degradation.apply(settings)
+    settings = settings.model_copy(deep=True)
+    settings.time = settings.time.scaled()
+    return settings, scales
+
+
 def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, progress=None) -> dict:
     from .solver import CahnHilliard
 
     comm = comm or MPI.COMM_WORLD
     out = Path(out).resolve()
-    scales = None
-    if settings.degradation is not None:
-        settings, scales = degradation.apply(settings)
+    settings, scales = effective_settings(settings)
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     comm.Barrier()
@@ -91,7 +100,10 @@ def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, pro
             "files": {"history": "history.csv", "grid": "c_final_grid.npy", "image": "field.png",
                       "fields": "fields.xdmf" if settings.output.format == "xdmf" else "fields.bp"},
             "provenance": {"sse_driver": __version__, "python": platform.python_version(),
-                           "mpi_ranks": comm.size, "dofs": int(ch.ME.dofmap.index_map.size_global * 2),
+                           "mpi_ranks": comm.size,
+                           # the mixed space's index map counts both fields already
+                           "dofs": int(ch.ME.dofmap.index_map.size_global
+                                       * ch.ME.dofmap.index_map_bs),
                            "seconds": ch.seconds},
         }
         atomic_write_json(out / RESULT, result)
