@@ -151,6 +151,19 @@ class JobQueueSettings(Strict):
     jobs: PositiveInt = Field(1, description="batch jobs to start (when adapt is unset)")
     adapt: AdaptSettings | None = Field(None, description="scale between bounds instead")
 
+    @field_validator("account", "queue", "local_directory", "log_directory",
+                     "job_extra_directives", "job_script_prologue")
+    @classmethod
+    def _one_line(cls, v):
+        """Each value becomes one line of a batch script: a line break or control character
+        in it would start a line nobody wrote (the prologue lines are shell by design, and
+        `sse-driver cluster script` shows the whole script before anything is submitted)."""
+        for item in ([] if v is None else [v] if isinstance(v, str) else v):
+            if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in item):
+                raise ValueError(f"{item!r} holds a line break or control character; give one "
+                                 "line per entry")
+        return v
+
     @field_validator("walltime")
     @classmethod
     def _walltime(cls, v: str) -> str:
@@ -190,6 +203,13 @@ class DaskSettings(Strict):
     @classmethod
     def _host(cls, v: str) -> str:
         return check_host(v)
+
+    @field_validator("interface")
+    @classmethod
+    def _interface(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,32}", v):
+            raise ValueError(f"interface {v!r} is not a network interface name (e.g. ib0, eth0)")
+        return v
 
     @field_validator("scheduler_address")
     @classmethod

@@ -49,7 +49,8 @@ TINY_CAMPAIGN = {
     "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
                  "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
                  "objectives": [{"name": "sigma_hot", "log": True}],
-                 "retry": {"max_attempts": 2}},
+                 # the meta loop may double a non-diffusive run once (4 -> 8 ps), not to 200 ps
+                 "meta": {"max_prod_ps": 8.0}, "retry": {"max_attempts": 2}},
     # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
     "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
     "dask": {"dashboard_address": "127.0.0.1:0"},

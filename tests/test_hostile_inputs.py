@@ -103,7 +103,8 @@ _SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co",
                                    blacklist_characters='&$#"`'), max_size=80)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=60))
 def test_any_citation_text_is_refused_or_stays_inside_its_comment(tmp_path, text):
     """Property: whatever text a citation holds, the deck's commands are those of a plain one.
@@ -133,7 +134,8 @@ def test_any_citation_text_is_refused_or_stays_inside_its_comment(tmp_path, text
          if l.strip() and not l.startswith("#")]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_SAFE_TEXT)
 def test_ordinary_citation_text_is_accepted(tmp_path, text):
     import yaml
@@ -400,3 +402,18 @@ def test_a_named_interface_uses_hydra_with_it():
     assert loopback_environment({"SLURM_JOB_NUM_NODES": "4"}) == {}
     assert loopback_environment({})["UCX_NET_DEVICES"] == "lo"
     assert loopback_environment({"UCX_NET_DEVICES": "mlx5_0:1"}) == {}
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('dask:\n  jobqueue:\n    account: "abc\\nrm -rf ~"\n', "dask.jobqueue.account"),
+    ('dask:\n  jobqueue:\n    job_extra_directives: ["--qos=x\\n#SBATCH --exclusive"]\n',
+     "dask.jobqueue.job_extra_directives"),
+    ('dask:\n  jobqueue:\n    job_script_prologue: ["module load x\\rcurl evil"]\n',
+     "dask.jobqueue.job_script_prologue"),
+    ('dask:\n  interface: "ib0; rm -rf ~"\n', "dask.interface"),
+])
+def test_batch_script_values_are_single_lines(tmp_path, text, needle):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert_one_line_error(run_cli("config", "validate", str(cfg)), needle)
+    assert_one_line_error(run_cli("cluster", "script", str(cfg)), needle)

@@ -75,7 +75,7 @@ def test_shipped_set_meets_the_issue_minimum_and_each_entry_is_covered():
 @pytest.mark.parametrize("text, needle", [
     ("entries: [1, 2]\n", "not a validation set file"),
     ("name: x\nrule: r\nsource: s\nentries: []\n", "no entries"),
-    ("\xff\xfe", "not a validation set file"),
+    ("\xff\xfe", "not UTF-8 text"),
 ])
 def test_bad_set_file_is_one_line(tmp_path, text, needle):
     p = tmp_path / "set.yaml"

@@ -145,6 +145,15 @@ class Ledger:
         r = self.db.execute("SELECT state_json FROM optimizer WHERE id = 1").fetchone()
         return r[0] if r else None
 
+    def started_state(self) -> str:
+        """The optimizer state; UserError when the campaign never got as far as saving one."""
+        state = self.optimizer_state()
+        if state is None:
+            from ..errors import UserError
+            raise UserError(f"{self.path}: this campaign never started (no optimizer state); "
+                            "start a new one with `sse-driver run CONFIG --out NEW_FOLDER`")
+        return state
+
     def save_state(self, state: str) -> None:
         with self.tx() as db:
             self._save_state(db, state)

@@ -298,7 +298,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
         saved = out / "config.yaml"
         ledger = Ledger(led_path)
         s = resume_settings(saved, ledger.meta(), config_path)
-        opt = Optimizer.from_json(ledger.optimizer_state())
+        opt = Optimizer.from_json(ledger.started_state())
         ledger.log("resume", f"resumed: {ledger.counts()}")
     else:
         if led_path.exists():

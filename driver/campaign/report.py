@@ -72,7 +72,7 @@ def status(out: str | Path) -> str:
     led = _ledger(Path(out))
     c = led.counts()
     evals = with_ratings(led.evaluations(), led.ratings())
-    opt = Optimizer.from_json(led.optimizer_state())
+    opt = Optimizer.from_json(led.started_state())
     f = fused_values(opt, evals)
     lines = [f"campaign {led.meta().get('name')} in {out}",
              f"  done {c['done']}, failed {c['failed']}, running or owed {c['pending']}"]
@@ -200,7 +200,7 @@ def write_report(out: str | Path) -> Path:
     reviews = led.reviews()
     evals = with_ratings(led.evaluations(), led.ratings())
     meta = led.meta()
-    opt = Optimizer.from_json(led.optimizer_state())
+    opt = Optimizer.from_json(led.started_state())
     counts = led.counts()
     events = [dict(r) for r in led.db.execute("SELECT * FROM events ORDER BY id")]
     led.close()
