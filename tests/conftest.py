@@ -43,18 +43,22 @@ def assert_one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None
         assert n in r.stderr, r.stderr
 
 
-# The smallest real campaign: NASICON x, one hot temperature, MD only (so its objective is
-# one the MD measures: an objective of a stage that is off is refused).
+# The smallest real campaign: the Ta content y of the softBV garnet (no long-range
+# Coulomb: about half the cost of a PPPM NASICON per evaluation), one hot temperature, MD
+# only (so its objective is one the MD measures: an objective of a stage that is off is
+# refused). NASICON: the campaign keys that make it x of Li(1+x)Al(x)Ge(2-x)(PO4)3 (Pedone).
 TINY_CAMPAIGN = {
-    "campaign": {"name": "t", "variables": {"x": [0.0, 0.8]}, "initial_design": 2,
+    "campaign": {"name": "t", "family": "garnet", "dopant_M": "Ta",
+                 "variables": {"y": [0.0, 0.75]}, "initial_design": 2,
                  "batch_size": 2, "budget": {"evaluations": 3}, "seed": 5, "phasefield": False,
                  "objectives": [{"name": "sigma_hot", "log": True}],
                  # the meta loop may double a non-diffusive run once (4 -> 8 ps), not to 200 ps
                  "meta": {"max_prod_ps": 8.0}, "retry": {"max_attempts": 2}},
     # 4 ps: the MSD window needs lags between the 1 ps ballistic cut and half the run
-    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4},
+    "md": {"temperatures_k": [1500], "equil_ps": 0.5, "prod_ps": 4, "potential": "adams_rao2011"},
     "dask": {"dashboard_address": "127.0.0.1:0"},
 }
+NASICON = {"family": "nasicon", "variables": {"x": [0.0, 0.8]}}
 
 
 def write_campaign(tmp_path: Path, **over: dict) -> Path:

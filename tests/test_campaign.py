@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from driver.campaign.ledger import Ledger
-from tests.conftest import BIN, TINY_CAMPAIGN, assert_one_line_error, run_cli, write_campaign
+from tests.conftest import (BIN, NASICON, TINY_CAMPAIGN, assert_one_line_error, run_cli,
+                            write_campaign)
 
 def test_ledger_commits_proposals_and_results_with_the_optimizer_state(tmp_path):
     led = Ledger(tmp_path / "l.sqlite")
@@ -47,8 +48,8 @@ def test_tiny_campaign_end_to_end(tmp_path):
     led = Ledger(out / "ledger.sqlite", readonly=True)
     ev = led.evaluations()
     assert len(ev) == 3 and all(e["status"] == "done" for e in ev)
-    xs = [e["x"]["x"] for e in ev]
-    assert len(set(xs)) == 3 and all(abs(6 * x - round(6 * x)) < 1e-9 for x in xs)  # realizable grid
+    xs = [e["x"]["y"] for e in ev]
+    assert len(set(xs)) == 3 and all(abs(8 * y - round(8 * y)) < 1e-9 for y in xs)  # realizable grid
     for e in ev:
         o = e["outputs"]
         assert o["stability"] is not None and 0 <= o["stability"] <= 1
@@ -58,7 +59,7 @@ def test_tiny_campaign_end_to_end(tmp_path):
     from driver.campaign.loop import build_optimizer
     from driver.schema import Settings
     first = build_optimizer(config.load(Settings, cfg)).ask(2)
-    assert [p["x"] for p in first] == xs[:2] or sorted(p["x"] for p in first) == sorted(xs[:2])
+    assert [p["y"] for p in first] == xs[:2] or sorted(p["y"] for p in first) == sorted(xs[:2])
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64") >= 3
     assert len((out / "results.csv").read_text().strip().splitlines()) == 4
@@ -113,7 +114,8 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
     bad.write_text((data_dir("potentials") / "pedone2006.yaml").read_text()
                    .replace("name: pedone2006", "name: collapse-test")
                    .replace("[O,  O, 0.042395, 1.379316, 3.618701, 22.0]", "[O,  O, 50.0, 1.0, 1.0, 0.0]"))
-    cfg = write_campaign(tmp_path, md={"potential": str(bad)}, campaign={"budget": {"evaluations": 2}})
+    cfg = write_campaign(tmp_path, md={"potential": str(bad)},
+                         campaign={**NASICON, "budget": {"evaluations": 2}})
     out = tmp_path / "f"
     r = run_cli("run", str(cfg), "--out", str(out), timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]   # the campaign goes on
@@ -181,7 +183,7 @@ def test_meta_loop_extends_a_non_diffusive_md_run(tmp_path):
     d = json.loads(json.dumps(TINY_CAMPAIGN))
     d["campaign"]["meta"] = {"max_prod_ps": 8.0}
     s = Settings.model_validate(d)
-    rec = evaluate(1, {"x": 0.5}, s.model_dump(mode="json"), str(tmp_path / "runs"))
+    rec = evaluate(1, {"y": 0.5}, s.model_dump(mode="json"), str(tmp_path / "runs"))
     assert rec["status"] == "done" and rec["decisions"]
     run = tmp_path / "runs" / "p0001"
     prods = [yaml.safe_load((a / "md.yaml").read_text())["md"]["prod_ps"]

@@ -166,7 +166,6 @@ def test_a_campaign_with_null_objectives_reports_and_keeps_proposing(tmp_path):
     d = json.loads(json.dumps(TINY_CAMPAIGN))
     d["campaign"]["objectives"] = [{"name": "sigma_hot", "log": True},
                                    {"name": "sigma_300K", "log": True}]
-    d["campaign"]["variables"] = {"x": [0.0, 2.0]}
     s = config.validate(Settings, d)
     (tmp_path / "config.yaml").write_text(config.dump_yaml(s))
     opt = build_optimizer(s)

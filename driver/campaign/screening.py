@@ -21,6 +21,10 @@ def is_screen(x: dict) -> bool:
     return SCREEN_KEY in x
 
 
+#: Largest CIF read for a simulation: a conventional cell of ~10^4 atoms is ~1 MB.
+MAX_CIF_BYTES = 16 * 1024 * 1024
+
+
 def read_cif(path: Path, where: str, pot):
     """An ordered, Li-bearing structure from a CIF that ``pot`` covers and that is neutral
     both by formal oxidation states and under ``pot``'s own charges, or a one-line UserError
@@ -30,10 +34,17 @@ def read_cif(path: Path, where: str, pot):
 
     from ..kb.checks import charge_neutrality
 
+    import warnings
+
     if not path.is_file():
         raise UserError(f"{where} {path}: file not found")
+    if path.stat().st_size > MAX_CIF_BYTES:
+        raise UserError(f"{where} {path}: {path.stat().st_size} bytes, more than a CIF of one "
+                        f"cell needs ({MAX_CIF_BYTES}); give the conventional cell")
     try:
-        st = Structure.from_file(str(path))
+        with warnings.catch_warnings():   # pymatgen's parse warnings: the error is one line
+            warnings.simplefilter("ignore")
+            st = Structure.from_file(str(path))
     except Exception as exc:
         first = (str(exc).splitlines() or ["unreadable"])[0][:120]
         raise UserError(f"{where} {path}: cannot read as a CIF ({first})") from None
