@@ -114,8 +114,8 @@ def test_unknown_preset_is_one_line(tmp_path):
 # ------------------------------------------------------------------ screening lists
 @pytest.mark.parametrize("candidates, needle", [
     ([{"formula": "Li9Xx2O3"}], "campaign.candidates[0]"),
-    ([{"formula": "Li1.5Al0.5Ge1.5(PO4)3"}, {"formula": "Li7La3Zr2O12"}],
-     "campaign.candidates[1] (Li7La3Zr2O12)"),             # pedone2006 has no La
+    ([{"formula": "Li7La3Zr2O12"}, {"formula": "Li1.5Al0.5Ge1.5(PO4)3"}],
+     "campaign.candidates[1] (Li1.5Al0.5Ge1.5P3O12)"),     # adams_rao2011 has no Ge, P
     ([{"formula": "Li7La3Zr2O12", "potential": "nosuch"}], "campaign.candidates[0]"),
     ([{"formula": "Li2O", "cif": "x.cif"}], "exactly one of formula or cif"),
     ([], "campaign.candidates"),
