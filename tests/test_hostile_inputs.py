@@ -416,3 +416,22 @@ def test_batch_script_values_are_single_lines(tmp_path, text, needle):
     cfg.write_text(text)
     assert_one_line_error(run_cli("config", "validate", str(cfg)), needle)
     assert_one_line_error(run_cli("cluster", "script", str(cfg)), needle)
+
+
+def test_a_batch_backend_without_a_reachable_controller_is_one_line_and_leaves_nothing(tmp_path):
+    """Without this check dask-jobqueue only logs the failed sbatch and the campaign waits
+    for workers forever, its config and ledger already written."""
+    from tests.conftest import BIN, write_campaign
+
+    cfg = write_campaign(tmp_path, dask={"backend": "slurm"})
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "squeue").write_text("#!/bin/sh\necho 'squeue: error: Unable to contact slurm "
+                                 "controller (connect failure)' >&2\nexit 1\n")
+    (fake / "squeue").chmod(0o755)
+    for path, needle in ((f"{BIN}", "`squeue` is not on PATH"),
+                         (f"{fake}:{BIN}", "Unable to contact slurm controller")):
+        out = tmp_path / "camp"
+        r = run_cli("run", str(cfg), "--out", str(out), env={"PATH": path}, timeout=120)
+        assert_one_line_error(r, needle)
+        assert not out.exists()

@@ -65,6 +65,35 @@ def check_local_ranks(s: Settings) -> int:
     return cores
 
 
+#: A command that asks the batch system's controller something harmless.
+_QUERY = {"slurm": ["squeue", "-h", "-o", "%i", "-u"], "pbs": ["qstat", "-u"]}
+
+
+def check_batch_system(kind: str) -> None:
+    """ConfigError unless this machine can talk to the batch system ``kind``.
+
+    dask-jobqueue submits asynchronously: when ``sbatch`` cannot reach a controller it only
+    logs the failure, and the campaign then waits for workers that never come. One query
+    first turns that into a one-line error before anything is submitted.
+    """
+    import getpass
+    import subprocess
+
+    cmd = _QUERY[kind] + [getpass.getuser()]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise ConfigError(f"dask.backend is {kind} but `{cmd[0]}` is not on PATH: run from a "
+                          f"{kind} login node, or choose dask.backend local") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"dask.backend is {kind} but `{' '.join(cmd)}` did not answer in "
+                          "60 s: is the controller up?") from None
+    if r.returncode != 0:
+        why = next((l for l in r.stderr.splitlines() if l.strip()), f"exit {r.returncode}")
+        raise ConfigError(f"dask.backend is {kind} but `{' '.join(cmd)}` failed ({why.strip()}); "
+                          f"run from a {kind} login node, or choose dask.backend local")
+
+
 def job_kwargs(s: Settings, out: str | Path | None = None) -> dict[str, Any]:
     """dask-jobqueue keyword arguments for one batch job of workers (pure: no side effects)."""
     jq = s.dask.jobqueue
@@ -175,6 +204,7 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
         ex = Execution(client, n, res, kind)
     else:
         jq = s.dask.jobqueue
+        check_batch_system(kind)
         sched = {"dashboard_address": s.dask.dashboard_address}
         if s.dask.interface is None:
             sched["host"] = s.dask.host
