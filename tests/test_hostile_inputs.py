@@ -435,3 +435,18 @@ def test_a_batch_backend_without_a_reachable_controller_is_one_line_and_leaves_n
         r = run_cli("run", str(cfg), "--out", str(out), env={"PATH": path}, timeout=120)
         assert_one_line_error(r, needle)
         assert not out.exists()
+
+
+@pytest.mark.parametrize("content", [b"\x82\x00binary", b"{", b'{"temperatures": 5}',
+                                     b'{"temperatures": [{"diffusive": true, "D_cm2_s": "x"}]}',
+                                     b"[1, 2]"])
+def test_a_phase_field_md_result_that_is_not_one_is_one_line(tmp_path, content):
+    res = tmp_path / "result.json"
+    res.write_bytes(content)
+    cfg = tmp_path / "pf.yaml"
+    cfg.write_text("phasefield:\n  degradation: {interfacial_energy_J_m2: 0.5, md_result: "
+                   f"'{res}'}}\n")
+    out = tmp_path / "o"
+    assert_one_line_error(run_cli("phasefield", str(cfg), "--out", str(out), timeout=120),
+                          "is not the result.json of `sse-driver md`")
+    assert not out.exists()

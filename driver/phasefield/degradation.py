@@ -49,9 +49,21 @@ def from_md_result(path: str, T: float) -> tuple[float, float | None, str]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"degradation.md_result: {p} not found")
-    r = json.loads(p.read_text())
-    pts = [t for t in r.get("temperatures", []) if t.get("diffusive") and (t.get("D_cm2_s") or 0) > 0
-           and t.get("D_err_cm2_s") is not None and np.isfinite(t["D_err_cm2_s"])]
+    not_md = (f"degradation.md_result: {p} is not the result.json of `sse-driver md`; point "
+              "at one, or give D_cm2_s")
+    if p.stat().st_size > 64 * 1024 * 1024:
+        raise ConfigError(not_md)
+    try:
+        r = json.loads(p.read_bytes().decode("utf-8"))
+        pts = [t for t in r["temperatures"] if t.get("diffusive")
+               and float(t.get("D_cm2_s") or 0) > 0 and t.get("D_err_cm2_s") is not None
+               and np.isfinite(float(t["D_err_cm2_s"]))]
+        G = (r.get("elastic") or {}).get("shear_vrh_GPa")
+        G = None if G is None else float(G)
+        for t in pts:
+            float(t["temperature_K"]), float(t["D_cm2_s"])
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        raise ConfigError(not_md) from None
     if len(pts) < 2:
         raise ConfigError(f"degradation.md_result: {p} has {len(pts)} diffusive temperature(s); "
                           "an Arrhenius D(T) needs 2 (run the MD longer) or give D_cm2_s")
@@ -59,7 +71,6 @@ def from_md_result(path: str, T: float) -> tuple[float, float | None, str]:
                         np.array([t["D_cm2_s"] for t in pts]),
                         np.array([t["D_err_cm2_s"] for t in pts]), T, times_T=False,
                         quantity="D")
-    G = r.get("elastic", {}).get("shear_vrh_GPa")
     return fit.value_target, G, (f"Arrhenius fit of MD D(T) from {p} (Ea = {fit.Ea_eV:.3f} "
                                  f"+- {fit.Ea_err_eV:.3f} eV) at {T:g} K")
 
