@@ -72,6 +72,30 @@ def _out_dir(text: str) -> str:
     return text
 
 
+def _finite(text: str) -> float:
+    """argparse type: a finite number (NaN and infinities are refused)."""
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return v
+
+
 def _scheduler(text: str) -> str:
     """argparse type of --scheduler: tcp://HOST:PORT (schema.check_scheduler_address)."""
     from .schema import check_scheduler_address
@@ -564,7 +588,7 @@ def _cmd_kb(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UserError(f"no knowledge base at {path}; run `sse-driver kb ingest --obelix` first")
     kb = KB(path)
-    if args.near:
+    if args.near is not None:
         try:
             rows = kb.neighbours(args.near, k=args.limit, family=args.family)
         except Reject as exc:
@@ -684,7 +708,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--accept", type=int, metavar="ID")
     rv.add_argument("--veto", type=int, metavar="ID")
     rv.add_argument("--rate", nargs=2, metavar=("ID", "VALUE"))
-    rv.add_argument("--radius", type=float, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
+    rv.add_argument("--radius", type=_finite, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
     rv.add_argument("--note", help="why")
     rv.set_defaults(func=_cmd_review)
 
@@ -700,10 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--show-rejects", type=int, default=20, metavar="N", help="ingest: list the last N rejects")
     kb.add_argument("--family")
     kb.add_argument("--elements", help="comma-separated, all must be present")
-    kb.add_argument("--sigma-min", type=float)
-    kb.add_argument("--sigma-max", type=float)
+    kb.add_argument("--sigma-min", type=_finite)
+    kb.add_argument("--sigma-max", type=_finite)
     kb.add_argument("--near", metavar="FORMULA", help="nearest known materials (novelty)")
-    kb.add_argument("--limit", type=int, default=10)
+    kb.add_argument("--limit", type=_positive_int, default=10)
     kb.add_argument("--json", action="store_true")
     kb.add_argument("--potential", help="check: potential for coverage (default: the first "
                     "shipped potential that covers the formula)")

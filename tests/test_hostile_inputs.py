@@ -450,3 +450,22 @@ def test_a_phase_field_md_result_that_is_not_one_is_one_line(tmp_path, content):
     assert_one_line_error(run_cli("phasefield", str(cfg), "--out", str(out), timeout=120),
                           "is not the result.json of `sse-driver md`")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["md", "--composition", "Li7La3Zr2O12", "--prod-ps", "inf", "--out", "OUT"],
+     "md.prod_ps: Input should be a finite number"),
+    (["md", "--composition", "Li7La3Zr2O12", "--temperatures", "nan", "--out", "OUT"],
+     "md.temperatures_k.0"),
+    (["kb", "query", "--limit", "-5"], "argument --limit: '-5' must be >= 1"),
+    (["kb", "query", "--sigma-min", "nan"], "'nan' is not a finite number"),
+    (["kb", "query", "--near", ""], "empty formula"),
+])
+def test_non_finite_and_empty_values_are_one_line(tmp_path, args, needle):
+    db = tmp_path / "kb.sqlite"
+    if args[0] == "kb":
+        assert run_cli("kb", "ingest", "--obelix", "--db", str(db), timeout=300).returncode == 0
+        args = [*args, "--db", str(db)]
+    out = tmp_path / "o"
+    assert_one_line_error(run_cli(*[str(out) if a == "OUT" else a for a in args]), needle)
+    assert not out.exists()
