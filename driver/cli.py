@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cliargs import finite, number, out_dir, positive_int, scheduler
 from .errors import ConfigError, SSEError, UserError
 
 
@@ -48,62 +49,6 @@ def _refuse_existing(result: Path, force: bool, command: str = "md") -> None:
                                                        for n in OWN_FILES[command]):
         raise UserError(f"--out {out} is not empty and holds no sse-driver {command} run; "
                         "choose a new or empty folder, or pass --force")
-
-
-def _number(text: str, kind, what: str):
-    """``kind(text)`` or a one-line UserError naming the argument."""
-    try:
-        value = kind(text)
-    except ValueError:
-        raise UserError(f"{what} must be {'an integer' if kind is int else 'a number'}, "
-                        f"not {text!r}") from None
-    if kind is float and value != value:   # nan
-        raise UserError(f"{what} must be a number, not {text!r}")
-    return value
-
-
-def _out_dir(text: str) -> str:
-    """argparse type of every --out: a folder (new or existing), never an existing file."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("give a folder name")
-    p = Path(text)
-    if p.exists() and not p.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder")
-    return text
-
-
-def _finite(text: str) -> float:
-    """argparse type: a finite number (NaN and infinities are refused)."""
-    import math
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return v
-
-
-def _scheduler(text: str) -> str:
-    """argparse type of --scheduler: tcp://HOST:PORT (schema.check_scheduler_address)."""
-    from .schema import check_scheduler_address
-
-    try:
-        return check_scheduler_address(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _require_ledger(directory: str) -> None:
@@ -489,9 +434,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
     act = acts[0]
-    pid = getattr(args, act) if act != "rate" else _number(args.rate[0], int, "review --rate ID")
+    pid = getattr(args, act) if act != "rate" else number(args.rate[0], int, "review --rate ID")
     if act == "rate":
-        value = _number(args.rate[1], float, "review --rate ID VALUE: VALUE")
+        value = number(args.rate[1], float, "review --rate ID VALUE: VALUE")
         if not 0 <= value <= 5:
             raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
     led = Ledger(Path(args.dir) / "ledger.sqlite")
@@ -608,7 +553,7 @@ def _cmd_kb(args: argparse.Namespace) -> int:
 
 def _execution_args(p: argparse.ArgumentParser) -> None:
     """Where a campaign's tasks run (run, screen, validate)."""
-    p.add_argument("--scheduler", type=_scheduler, help="address of an existing Dask scheduler "
+    p.add_argument("--scheduler", type=scheduler, help="address of an existing Dask scheduler "
                    "to use (tcp://HOST:PORT)")
     p.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
 
@@ -629,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "Exit 0 only when everything passes.")
     d.add_argument("--json", action="store_true", help="print JSON instead of a table")
     d.add_argument("--ranks", type=int, default=2, help="ranks for the MPI runs (default 2)")
-    d.add_argument("--out", type=_out_dir, help="also write OUT/doctor.json")
+    d.add_argument("--out", type=out_dir, help="also write OUT/doctor.json")
     d.set_defaults(func=_cmd_doctor)
 
     c = sub.add_parser("config", help="show or validate a configuration",
@@ -655,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     md.add_argument("--timestep-fs", type=float)
     md.add_argument("--potential", help="name in potentials/ (default pedone2006)")
     md.add_argument("--seed", type=int, help="decoration and velocity seed")
-    md.add_argument("--out", type=_out_dir, required=True, help="run directory")
+    md.add_argument("--out", type=out_dir, required=True, help="run directory")
     md.add_argument("--force", action="store_true", help="overwrite an existing result")
     md.set_defaults(func=_cmd_md)
 
@@ -665,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "'degradation' model) and write DIR/result.json, history.csv and "
                         "XDMF fields (docs/phasefield.md). Runs under mpirun -n K too.")
     pf.add_argument("config", help="YAML file with a phasefield: section")
-    pf.add_argument("--out", type=_out_dir, required=True, help="run directory")
+    pf.add_argument("--out", type=out_dir, required=True, help="run directory")
     pf.add_argument("--force", action="store_true", help="overwrite an existing result")
     pf.set_defaults(func=_cmd_phasefield)
 
@@ -675,7 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "DIR/ledger.sqlite, refit the GPs, propose more, until the budget is spent; "
                        "then write DIR/report.html (docs/campaign.md).")
     r.add_argument("config", nargs="?", help="campaign YAML (campaign:, md:, phasefield:, dask:)")
-    r.add_argument("--out", type=_out_dir, help="campaign directory (new)")
+    r.add_argument("--out", type=out_dir, help="campaign directory (new)")
     r.add_argument("--resume", metavar="DIR", help="continue the campaign in DIR after a stop or kill")
     _execution_args(r)
     r.set_defaults(func=_cmd_run)
@@ -686,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "anything is submitted. The scheduler address is filled in at run time.")
     cl.add_argument("action", choices=["script"])
     cl.add_argument("config", help="campaign YAML with dask.backend: slurm or pbs")
-    cl.add_argument("--out", type=_out_dir, help="campaign directory (job logs go to OUT/dask-jobs)")
+    cl.add_argument("--out", type=out_dir, help="campaign directory (job logs go to OUT/dask-jobs)")
     cl.set_defaults(func=_cmd_cluster)
 
     st = sub.add_parser("status", help="done / running / failed and the best so far",
@@ -708,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--accept", type=int, metavar="ID")
     rv.add_argument("--veto", type=int, metavar="ID")
     rv.add_argument("--rate", nargs=2, metavar=("ID", "VALUE"))
-    rv.add_argument("--radius", type=_finite, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
+    rv.add_argument("--radius", type=finite, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
     rv.add_argument("--note", help="why")
     rv.set_defaults(func=_cmd_review)
 
@@ -724,10 +669,10 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--show-rejects", type=int, default=20, metavar="N", help="ingest: list the last N rejects")
     kb.add_argument("--family")
     kb.add_argument("--elements", help="comma-separated, all must be present")
-    kb.add_argument("--sigma-min", type=_finite)
-    kb.add_argument("--sigma-max", type=_finite)
+    kb.add_argument("--sigma-min", type=finite)
+    kb.add_argument("--sigma-max", type=finite)
     kb.add_argument("--near", metavar="FORMULA", help="nearest known materials (novelty)")
-    kb.add_argument("--limit", type=_positive_int, default=10)
+    kb.add_argument("--limit", type=positive_int, default=10)
     kb.add_argument("--json", action="store_true")
     kb.add_argument("--potential", help="check: potential for coverage (default: the first "
                     "shipped potential that covers the formula)")
@@ -740,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "instead of optimizer proposals. Resume with `sse-driver run --resume DIR`. "
                         "Same as a config with campaign.candidates (docs/campaign.md).")
     sc.add_argument("list", help="text file: FORMULA|FILE.cif [POTENTIAL] [LABEL] per line")
-    sc.add_argument("--out", type=_out_dir, required=True, help="campaign directory (new)")
+    sc.add_argument("--out", type=out_dir, required=True, help="campaign directory (new)")
     sc.add_argument("--config", help="campaign YAML for md:, phasefield:, dask: and objectives")
     sc.add_argument("--potential", help="md.potential for entries that name none")
     _execution_args(sc)
@@ -754,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "95 %% intervals, log10 MAE and bias, 95 %% interval coverage, per family; "
                         "OUT/validation.html, validation.json, parity.png (docs/validation.md). "
                         "Run the same command again to resume after a stop.")
-    va.add_argument("--out", type=_out_dir, help="output folder (default runs/validate-PRESET)")
+    va.add_argument("--out", type=out_dir, help="output folder (default runs/validate-PRESET)")
     va.add_argument("--set", help="validation set YAML (default: the shipped OBELiX oxides)")
     va.add_argument("--preset", choices=["smoke", "screening", "production"], default="screening",
                     help="md.preset of the runs (default screening)")
@@ -766,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")
-    m.add_argument("--out", type=_out_dir, default="runs/demo", help="output folder (default runs/demo)")
+    m.add_argument("--out", type=out_dir, default="runs/demo", help="output folder (default runs/demo)")
     m.set_defaults(func=_cmd_demo)
     return p
 

@@ -1,0 +1,64 @@
+"""Argument types of the command line: each turns a malformed value into argparse's
+one-line usage error (exit 2) naming the flag, before any command starts."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from .errors import UserError
+
+
+def number(text: str, kind, what: str):
+    """``kind(text)`` or a one-line UserError naming the argument."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UserError(f"{what} must be {'an integer' if kind is int else 'a number'}, "
+                        f"not {text!r}") from None
+    if kind is float and value != value:   # nan
+        raise UserError(f"{what} must be a number, not {text!r}")
+    return value
+
+
+def out_dir(text: str) -> str:
+    """argparse type of every --out: a folder (new or existing), never an existing file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a folder name")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder")
+    return text
+
+
+def finite(text: str) -> float:
+    """argparse type: a finite number (NaN and infinities are refused)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return v
+
+
+def scheduler(text: str) -> str:
+    """argparse type of --scheduler: tcp://HOST:PORT (schema.check_scheduler_address)."""
+    from .schema import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
