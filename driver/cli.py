@@ -717,7 +717,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "kb" and not any(e.startswith("-") for e in extra):
+        args.files = [*args.files, *extra]    # `kb ingest --db X FILE...`: files after options
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "action", None) == "validate" and not args.file:
         sys.stderr.write("sse-driver config: error: validate needs a FILE\n")
         return 2
