@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 from .mpi import MPI, loaded_libmpi, mpirun_command, mpirun_path
@@ -85,8 +86,14 @@ def check_mpirun() -> Check:
         note = ""
     else:
         note = f" (PATH's mpirun, {on_path}, is not used)" if on_path else " (none on PATH)"
+    from .mpi import ASKED_INTERFACE, launcher
+
+    used = launcher()[0]
+    mode = ("; stages launch with " + Path(used).name + " (loopback only, one node)"
+            if ASKED_INTERFACE is None else f"; stages launch with mpirun (network: "
+            f"{ASKED_INTERFACE})")
     detail = (f"{path}: {run_ver.group(1) if run_ver else 'unknown version'}, "
-              f"library {lib_ver.group(1) if lib_ver else lib.splitlines()[0]}{note}")
+              f"library {lib_ver.group(1) if lib_ver else lib.splitlines()[0]}{note}{mode}")
     return Check("mpirun", same, detail,
                  "" if same else "the launcher and libmpi differ: launch with this "
                  "environment's mpirun (sse-driver does) and keep one MPI installed")
