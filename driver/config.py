@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from .errors import ConfigError
 
 ENV_PREFIX = "SSE_DRIVER_"
+#: SSE_DRIVER_ variables that are not config overrides (driver/resources.py, driver/mpi.py).
+RESERVED_ENV = {"SSE_DRIVER_HOME", "SSE_DRIVER_MPI_INTERFACE", "SSE_DRIVER_MPI_LOOPBACK"}
 M = TypeVar("M", bound=BaseModel)
 #: Largest config file read (bytes). Real configs are a few kB; a campaign's screening list
 #: of thousands of formulas stays far below this.
@@ -95,7 +97,7 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     out: dict[str, Any] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "SSE_DRIVER_HOME":
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
             continue
         keys = name[len(ENV_PREFIX):].lower().split("__")
         try:

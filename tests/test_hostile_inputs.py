@@ -404,6 +404,9 @@ def test_a_named_interface_uses_hydra_with_it():
     assert loopback_environment({"SLURM_JOB_NUM_NODES": "4"}) == {}
     assert loopback_environment({})["UCX_NET_DEVICES"] == "lo"
     assert loopback_environment({"UCX_NET_DEVICES": "mlx5_0:1"}) == {}
+    from driver.config import env_overrides      # these two are not config overrides
+    assert env_overrides({"SSE_DRIVER_MPI_INTERFACE": "ib0", "SSE_DRIVER_MPI_LOOPBACK": "1",
+                          "SSE_DRIVER_MD__SEED": "3"}) == {"md": {"seed": 3}}
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -472,3 +475,21 @@ def test_non_finite_and_empty_values_are_one_line(tmp_path, args, needle):
     out = tmp_path / "o"
     assert_one_line_error(run_cli(*[str(out) if a == "OUT" else a for a in args]), needle)
     assert not out.exists()
+
+
+def test_inherited_loopback_is_dropped_when_a_child_needs_the_network():
+    """A batch-job worker inherits the campaign's loopback variables; on a multi-node job
+    it must not keep them (they are marked as the driver's own, not the user's)."""
+    import os
+    import subprocess
+
+    from driver.mpi import OWN_ENV, network_interface
+
+    env = {k: v for k, v in os.environ.items() if k != "SSE_DRIVER_MPI_INTERFACE"}
+    env.update({"UCX_NET_DEVICES": "lo", OWN_ENV: "1"})
+    assert network_interface(env) is None                   # still one node: loopback
+    env["SLURM_JOB_NUM_NODES"] = "2"
+    code = "import os, driver.mpi; print(os.environ.get('UCX_NET_DEVICES'))"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       cwd=Path(__file__).parent.parent, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "None", r.stderr
