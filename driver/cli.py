@@ -467,10 +467,11 @@ def _kb_ingest(KB, path: Path, files: list[str], show_rejects: int) -> int:
 
     from .kb.ingest import ingest
     from .kb.normalize import Reject
+    from .sqlitefile import remove_database
 
     new_db = not path.exists()
     kb = KB(path)
-    usable = 0
+    usable, ok = 0, False
     try:
         for f in files:
             digest = hashlib.sha256(Path(f).read_bytes()).hexdigest() if Path(f).is_file() else ""
@@ -494,15 +495,12 @@ def _kb_ingest(KB, path: Path, files: list[str], show_rejects: int) -> int:
             raise UserError(f"kb ingest: no row of {', '.join(files)} could be ingested (see the "
                             "rejects with --show-rejects N); nothing was added")
         print(f"knowledge base {path}: {kb.count()}")
+        ok = True
         return 0
-    except BaseException:
-        kb.close()
-        if new_db:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        raise
     finally:
         kb.close()
+        if new_db and not ok:
+            remove_database(path)
 
 
 def _kb_path(args) -> Path:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
 from pathlib import Path
 
+from .config import safe_yaml
 from .errors import CoverageError, UserError
 from .resources import data_dir
+from .schema_base import line_breakers
 
 #: Pair-term parameter names per functional form, in LAMMPS pair_coeff order.
 FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C"),
@@ -45,9 +46,7 @@ def deck_text(value, where: str, max_len: int = 300) -> str:
         else value
     if not isinstance(text, str):
         raise ValueError(f"{where} must be text, not {type(value).__name__}")
-    bad = sorted({c for c in text
-                  if c in _DECK_SPECIAL or unicodedata.category(c)[0] == "C"
-                  or unicodedata.category(c) in ("Zl", "Zp")})
+    bad = sorted({c for c in text if c in _DECK_SPECIAL} | set(line_breakers(text)))
     if bad:
         raise ValueError(f"{where} holds {', '.join(repr(c) for c in bad)}: write it on one "
                          f"line without {' '.join(sorted(_DECK_SPECIAL))} or control characters")
@@ -225,8 +224,6 @@ class Potential:
 
 def _parse(path: Path) -> Potential:
     raw = path.read_bytes()
-    from .config import safe_yaml
-
     doc = safe_yaml(raw, str(path), UserError)
     try:
         if not isinstance(doc, dict):

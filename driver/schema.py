@@ -13,7 +13,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 
 from .campaign.settings import CampaignSettings
 from .phasefield.settings import PhaseFieldSettings
-from .schema_base import Strict
+from .schema_base import Strict, line_breakers
 
 
 Kelvin = Annotated[float, Field(gt=0, le=5000)]
@@ -159,7 +159,7 @@ class JobQueueSettings(Strict):
         in it would start a line nobody wrote (the prologue lines are shell by design, and
         `sse-driver cluster script` shows the whole script before anything is submitted)."""
         for item in ([] if v is None else [v] if isinstance(v, str) else v):
-            if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in item):
+            if line_breakers(item):
                 raise ValueError(f"{item!r} holds a line break or control character; give one "
                                  "line per entry")
         return v

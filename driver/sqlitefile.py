@@ -2,8 +2,9 @@
 
 A path the user gives may hold anything: a text file, a spreadsheet, another program's
 database. SQLite would either fail deep inside a query (a traceback) or quietly add this
-program's tables to someone else's database. These checks turn both into one line before
-anything is written.
+program's tables to someone else's database. ``check_database`` turns both into one line
+before anything connects to it for writing; ``remove_database`` undoes a database a failed
+command created, with SQLite's side files.
 """
 
 from __future__ import annotations
@@ -15,31 +16,37 @@ from .errors import UserError
 
 #: The first 16 bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Files SQLite keeps beside a database (write-ahead log, shared memory, rollback journal).
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def existing_database(path: Path, what: str, fix: str) -> bool:
-    """True when ``path`` is an SQLite file to open, False when there is none yet.
-
-    UserError ``PATH: not a WHAT (why); FIX`` when it exists but cannot be one.
-    """
+def check_database(path: Path, tables: set[str], what: str, fix: str) -> None:
+    """UserError ``PATH: not a WHAT (why); FIX`` unless ``path`` is absent, empty, or an
+    SQLite database holding every table in ``tables``. Reads only (a read-only connection),
+    so a foreign file is left exactly as it was."""
     if not path.exists():
-        return False
+        return
     if not path.is_file():
         raise UserError(f"{path}: not a {what} (not a file); {fix}")
     with open(path, "rb") as f:
         head = f.read(len(SQLITE_MAGIC))
-    if head and head != SQLITE_MAGIC:
+    if not head:
+        return
+    if head != SQLITE_MAGIC:
         raise UserError(f"{path}: not a {what} (not an SQLite database); {fix}")
-    return bool(head)
-
-
-def require_tables(db: sqlite3.Connection, path: Path, tables: set[str], what: str,
-                   fix: str) -> None:
-    """UserError unless the open database holds every table in ``tables``."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         raise UserError(f"{path}: not a {what} (unreadable: {exc}); {fix}") from None
+    finally:
+        db.close()
     missing = tables - names
     if missing:
         raise UserError(f"{path}: not a {what} (no {', '.join(sorted(missing))} table); {fix}")
+
+
+def remove_database(path: Path) -> None:
+    """Delete a database and its side files (those that exist)."""
+    for suffix in ("", *SIDE_FILES):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

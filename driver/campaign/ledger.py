@@ -20,7 +20,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..sqlitefile import existing_database, require_tables
+from ..errors import UserError
+from ..sqlitefile import check_database
 
 #: Tables every ledger since the first release holds (``reviews`` came later).
 CORE_TABLES = {"meta", "proposals", "evaluations", "optimizer", "events"}
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS reviews (id INTEGER PRIMARY KEY, proposal_id INTEGER,
 class Ledger:
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
-        existing = existing_database(self.path, "campaign ledger", _FIX)
+        check_database(self.path, CORE_TABLES, "campaign ledger", _FIX)
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no campaign ledger here")
@@ -57,9 +58,6 @@ class Ledger:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        if existing:   # before anything changes the file (WAL mode rewrites its header)
-            require_tables(self.db, self.path, CORE_TABLES, "campaign ledger", _FIX)
-        if not readonly:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
@@ -149,7 +147,6 @@ class Ledger:
         """The optimizer state; UserError when the campaign never got as far as saving one."""
         state = self.optimizer_state()
         if state is None:
-            from ..errors import UserError
             raise UserError(f"{self.path}: this campaign never started (no optimizer state); "
                             "start a new one with `sse-driver run CONFIG --out NEW_FOLDER`")
         return state

@@ -365,8 +365,10 @@ def _undo_start(out: Path, fresh_dir: bool) -> None:
     if fresh_dir:
         shutil.rmtree(out, ignore_errors=True)
         return
-    for name in ("config.yaml", LEDGER, LEDGER + "-wal", LEDGER + "-shm", LEDGER + "-journal"):
-        (out / name).unlink(missing_ok=True)
+    from ..sqlitefile import remove_database
+
+    (out / "config.yaml").unlink(missing_ok=True)
+    remove_database(out / LEDGER)
 
 
 def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_dict: dict,

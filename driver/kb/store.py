@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sqlitefile import existing_database, require_tables
+from ..sqlitefile import check_database
 from .normalize import Fingerprint, fingerprint, parse_formula
 
 SCHEMA = """
@@ -36,13 +36,11 @@ CREATE TABLE IF NOT EXISTS ingested (sha256 TEXT PRIMARY KEY, origin TEXT NOT NU
 class KB:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        fix = "pass --db a knowledge base that `sse-driver kb ingest` wrote, or a new file name"
-        existing = existing_database(self.path, "knowledge base", fix)
+        check_database(self.path, {"materials", "properties", "sources", "rejects"},
+                       "knowledge base", "pass --db a knowledge base that `sse-driver kb "
+                       "ingest` wrote, or a new file name")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), timeout=30)
-        if existing:
-            require_tables(self.db, self.path, {"materials", "properties", "sources", "rejects"},
-                           "knowledge base", fix)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         self.db.row_factory = sqlite3.Row
