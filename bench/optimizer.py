@@ -1,13 +1,18 @@
-"""Optimizer quality and cost.
+"""Optimizer quality and cost, side by side with its peers in one run.
 
-    .venv/bin/python bench/optimizer.py [--seeds 10] [--quick]
+    .venv/bin/python bench/optimizer.py --install-peers   # once: bench/.peers (skopt, BoTorch, CPU torch)
+    .venv/bin/python bench/optimizer.py [--seeds 10] [--problems ...] [--no-peers]
 
-1. Simple regret (true f at the best observed point minus the optimum) versus
-   evaluations, median and quartiles over seeds, on Branin (2-D), Hartmann-6 (6-D) and
-   Branin with additive Gaussian noise (sd 1.0), sequential (q = 1) and batch (q = 4),
-   for sse-driver's optimizer, random search, and scikit-optimize's GP optimizer
-   (skopt.Optimizer, GP + EI; batch by its constant liar). scikit-optimize is installed for
-   the benchmark only, into bench/.peer (not into the project's environment).
+1. Simple regret of the point each method recommends (noiseless f there minus f*), median
+   and quartiles over seeds, after 1/3, 2/3 and all of the budget: Branin (2-D),
+   Hartmann-6, Hartmann-6 with noise sd 0.1 (the noise sd told as each point's error), all
+   50 evaluations, sequential and q = 4; and a campaign-shaped problem (two composition
+   variables on a grid, heteroscedastic noise in log space told as error bars, budget 15).
+   Every method starts from the same 5 scrambled-Sobol points of the seed and sees the same
+   noise draws (bench/problems.py).
+   - sse-driver: driver.optimize (defaults), recommending ``Optimizer.recommend()``;
+   - skopt and BoTorch: bench/optimizer_peers.py, run by the peers' own Python
+     (bench/.peers), never installed into the project's environment.
 2. Proposal latency (one ask) versus the number of observations: 100, 1,000, 5,000.
 
 Copy the tables with their date into docs/benchmarks.md.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import subprocess
 import sys
 import time
@@ -27,87 +33,85 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-PEER = HERE / ".peer"
+sys.path.insert(0, str(HERE))
+PEERS = HERE / ".peers"
+PEER_PACKAGES = ["torch==2.13.0", "botorch==0.18.1", "scikit-optimize==0.10.2"]
 
-from driver.optimize.optimizer import Objective, Optimizer  # noqa: E402
+from driver.optimize.optimizer import Objective, Observation, Optimizer  # noqa: E402
 from driver.optimize.space import Space  # noqa: E402
+from problems import PROBLEMS, hartmann6  # noqa: E402
 
 
-def branin(x):
-    x1, x2 = x
-    a, b, c, r, s, t = 1, 5.1 / (4 * np.pi ** 2), 5 / np.pi, 6, 10, 1 / (8 * np.pi)
-    return a * (x2 - b * x1 ** 2 + c * x1 - r) ** 2 + s * (1 - t) * np.cos(x1) + s
+def marks_of(p) -> list[int]:
+    return [p.budget // 3, 2 * p.budget // 3, p.budget]
 
 
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+def run_ours(p, seed, q, marks, **settings):
+    if p.steps:
+        sp = Space.from_dict({"variables": {f"x{i}": [lo, hi, st] for i, ((lo, hi), st)
+                                            in enumerate(zip(p.bounds, p.steps))}})
+        # told like a campaign: sigma = 10^-f with its error, fitted in log10
+        obj = Objective("sigma", "max", log=True)
+    else:
+        sp = Space.from_dict({"variables": {f"x{i}": list(b) for i, b in enumerate(p.bounds)}})
+        obj = Objective("f", "min")
+    opt = Optimizer(sp, [obj], seed=seed, n_initial=p.n_initial, **settings)
+    draws = p.noise_draws(seed, p.budget)
+    n, out = 0, []
+
+    def tell(point):
+        nonlocal n
+        x = [point[f"x{i}"] for i in range(len(p.bounds))]
+        sd = p.noise_sd(x)
+        y = p.f(x) + sd * draws[n]
+        if p.steps:
+            s = 10.0 ** -y
+            opt.tell(point, {"sigma": s}, {"sigma": s * np.log(10) * sd})
+        else:
+            opt.tell(point, {"f": y}, {"f": sd} if sd else None)
+        n += 1
+        if n in marks:
+            rec = opt.recommend()
+            out.append(p.regret([rec.x[f"x{i}"] for i in range(len(p.bounds))]))
+
+    for x in p.initial(seed):          # the common starting points, not our own design
+        tell({f"x{i}": float(v) for i, v in enumerate(x)} if not p.steps else
+             sp.as_dicts(sp.from_unit(sp.to_unit(np.array([x]))))[0])
+    opt.n_asked = p.n_initial
+    while n < p.budget:
+        for point in opt.ask(min(q, p.budget - n)):
+            tell(point)
+    return out
 
 
-def hartmann6(x):
-    x = np.asarray(x, float)
-    return -float(_H6_ALPHA @ np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1)))
+def _peer_cache(method, name, q, seeds) -> Path:
+    """Peer results depend only on the problems and the peer script (same seeds, same
+    draws): they are cached under bench/.peers/results, keyed by those files' hash."""
+    import hashlib
+    h = hashlib.sha256((HERE / "problems.py").read_bytes() + (HERE / "optimizer_peers.py").read_bytes())
+    return PEERS / "results" / f"{method}-{name}-q{q}-s{seeds}-{h.hexdigest()[:12]}.json"
 
 
-PROBLEMS = {  # name: (f, bounds, optimum, noise sd, budget, n_initial)
-    "branin": (branin, [(-5.0, 10.0), (0.0, 15.0)], 0.397887, 0.0, 30, 6),
-    "hartmann6": (hartmann6, [(0.0, 1.0)] * 6, -3.32237, 0.0, 60, 12),
-    "branin_noisy": (branin, [(-5.0, 10.0), (0.0, 15.0)], 0.397887, 1.0, 30, 6),
-}
+def run_peer(method, name, q, seeds, marks):
+    cache = _peer_cache(method, name, q, seeds)
+    if cache.exists():
+        return json.loads(cache.read_text())
+    cmd = [str(PEERS / "bin" / "python"), str(HERE / "optimizer_peers.py"), "--method", method,
+           "--problem", name, "--q", str(q), "--seeds", str(seeds), "--marks", *map(str, marks)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"peer {method} failed on {name}: {r.stderr.strip().splitlines()[-1:]}")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(r.stdout)
+    return json.loads(r.stdout)
 
 
-def run_ours(name, seed, q):
-    f, bounds, fstar, noise, budget, n0 = PROBLEMS[name]
-    sp = Space.from_dict({"variables": {f"x{i}": list(b) for i, b in enumerate(bounds)}})
-    opt = Optimizer(sp, [Objective("f", "min")], seed=seed, n_initial=n0)
-    rng = np.random.default_rng(1000 + seed)
-    regret, xs, ys = [], [], []
-    while len(ys) < budget:
-        for p in opt.ask(min(q, budget - len(ys))):
-            x = [p[f"x{i}"] for i in range(len(bounds))]
-            y = f(x) + noise * rng.normal()
-            opt.tell(p, {"f": y}, {"f": noise} if noise else None)
-            xs.append(x)
-            ys.append(y)
-            regret.append(f(xs[int(np.argmin(ys))]) - fstar)
-    return regret
-
-
-def run_random(name, seed, q):
-    f, bounds, fstar, noise, budget, _ = PROBLEMS[name]
-    rng = np.random.default_rng(seed)
-    lo, hi = np.array(bounds).T
-    X = lo + rng.random((budget, len(bounds))) * (hi - lo)
-    y = np.array([f(x) for x in X]) + noise * np.random.default_rng(1000 + seed).normal(size=budget)
-    return [f(X[int(np.argmin(y[:k + 1]))]) - fstar for k in range(budget)]
-
-
-def run_skopt(name, seed, q):
-    sys.path.insert(0, str(PEER))
-    from skopt import Optimizer as SkOpt
-
-    f, bounds, fstar, noise, budget, n0 = PROBLEMS[name]
-    opt = SkOpt(bounds, base_estimator="GP", acq_func="EI", n_initial_points=n0, random_state=seed)
-    rng = np.random.default_rng(1000 + seed)
-    xs, ys, regret = [], [], []
-    while len(ys) < budget:
-        k = min(q, budget - len(ys))
-        pts = opt.ask(n_points=k) if k > 1 else [opt.ask()]
-        vals = [f(x) + noise * rng.normal() for x in pts]
-        opt.tell(pts, vals)
-        for x, y in zip(pts, vals):
-            xs.append(x)
-            ys.append(y)
-            regret.append(f(xs[int(np.argmin(ys))]) - fstar)
-    return regret
-
-
-def ensure_peer():
-    if not (PEER / "skopt").is_dir():
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(PEER),
-                        "--no-deps", "scikit-optimize==0.10.2", "pyaml"], check=True)
+def install_peers():
+    """A separate venv for the peers (CPU torch: the default PyPI torch brings ~6 GB of CUDA)."""
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+    pip = [str(PEERS / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["--index-url", "https://download.pytorch.org/whl/cpu", PEER_PACKAGES[0]], check=True)
+    subprocess.run(pip + PEER_PACKAGES[1:], check=True)
 
 
 def latency(sizes=(100, 1000, 5000)):
@@ -115,11 +119,10 @@ def latency(sizes=(100, 1000, 5000)):
     sp = Space.from_dict({"variables": {f"x{i}": [0.0, 1.0] for i in range(6)}})
     rng = np.random.default_rng(0)
     for n in sizes:
-        opt = Optimizer(sp, [Objective("f", "min")], seed=0, n_initial=1, n_restarts=1)
-        X = rng.random((n, 6))
-        for x in X:
-            opt.observations.append(__import__("driver.optimize.optimizer", fromlist=["Observation"]).Observation(
-                {f"x{i}": float(v) for i, v in enumerate(x)}, {"f": hartmann6(x)}))
+        opt = Optimizer(sp, [Objective("f", "min")], seed=0, n_initial=1)
+        for x in rng.random((n, 6)):
+            opt.observations.append(Observation({f"x{i}": float(v) for i, v in enumerate(x)},
+                                                {"f": hartmann6(x)}))
         opt.n_asked = n
         t0 = time.perf_counter()
         opt.ask(1)
@@ -127,41 +130,60 @@ def latency(sizes=(100, 1000, 5000)):
     return rows
 
 
+CASES = [("branin", 1), ("branin", 4), ("hartmann6", 1), ("hartmann6", 4),
+         ("hartmann6_noisy", 1), ("hartmann6_noisy", 4), ("campaign", 1), ("campaign", 4)]
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--quick", action="store_true", help="branin only, 3 seeds")
-    a = p.parse_args()
+    a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("--seeds", type=int, default=10)
+    a.add_argument("--problems", nargs="+", choices=list(PROBLEMS), default=list(PROBLEMS))
+    a.add_argument("--q", type=int, nargs="+", default=[1, 4])
+    a.add_argument("--no-peers", action="store_true", help="sse-driver only")
+    a.add_argument("--no-latency", action="store_true")
+    a.add_argument("--peers-only", action="store_true", help="run (and cache) the peers' results only")
+    a.add_argument("--install-peers", action="store_true", help="make bench/.peers and exit")
+    args = a.parse_args()
+    if args.install_peers:
+        install_peers()
+        return
     warnings.simplefilter("ignore")
-    ensure_peer()
-    problems = ["branin"] if a.quick else list(PROBLEMS)
-    seeds = range(3 if a.quick else a.seeds)
-    print(f"# bench/optimizer {datetime.date.today()}: simple regret, median [Q1, Q3] over "
-          f"{len(seeds)} seeds")
-    for name in problems:
-        budget = PROBLEMS[name][4]
-        marks = [budget // 3, 2 * budget // 3, budget]
-        print(f"\n{name} (budget {budget}, initial design {PROBLEMS[name][5]})\n")
+    peers = [] if args.no_peers else ["skopt", "botorch"]
+    if peers and not (PEERS / "bin" / "python").exists():
+        raise SystemExit("bench/.peers is missing: run bench/optimizer.py --install-peers (or --no-peers)")
+    if args.peers_only:
+        for name in args.problems:
+            for q in args.q:
+                for method in peers:
+                    t0 = time.perf_counter()
+                    run_peer(method, name, q, args.seeds, marks_of(PROBLEMS[name]))
+                    print(f"{method} {name} q={q}: {time.perf_counter() - t0:.0f} s", flush=True)
+        return
+    print(f"# bench/optimizer {datetime.date.today()}: regret at the recommended point, "
+          f"median [Q1, Q3] over {args.seeds} seeds, 5 common Sobol starting points")
+    for name in args.problems:
+        p = PROBLEMS[name]
+        marks = marks_of(p)
+        print(f"\n{name} (budget {p.budget})\n")
         print("| method | q | " + " | ".join(f"after {m}" for m in marks) + " | s/run |")
         print("|---|---|" + "---|" * len(marks) + "---|")
-        for label, fn in (("sse-driver", run_ours), ("skopt GP", run_skopt), ("random", run_random)):
-            for q in (1, 4):
-                if label == "random" and q == 4:
-                    continue
+        for q in args.q:
+            for method in ["sse-driver", *peers]:
                 t0 = time.perf_counter()
-                R = np.array([fn(name, s, q) for s in seeds])
-                dt = (time.perf_counter() - t0) / len(seeds)
+                R = (np.array([run_ours(p, s, q, set(marks)) for s in range(args.seeds)])
+                     if method == "sse-driver" else np.array(run_peer(method, name, q, args.seeds, marks)))
+                dt = (time.perf_counter() - t0) / args.seeds
                 cells = []
-                for m in marks:
-                    q1, med, q3 = np.percentile(R[:, m - 1], [25, 50, 75])
+                for k in range(len(marks)):
+                    q1, med, q3 = np.percentile(R[:, k], [25, 50, 75])
                     cells.append(f"{med:.3g} [{q1:.2g}, {q3:.2g}]")
-                print(f"| {label} | {q} | " + " | ".join(cells) + f" | {dt:.1f} |", flush=True)
-    if not a.quick:
-        print("\nproposal latency (one ask, Hartmann-6 data, hyperparameters fitted on <= 300 points)\n")
+                print(f"| {method} | {q} | " + " | ".join(cells) + f" | {dt:.1f} |", flush=True)
+    if not args.no_latency:
+        print("\nproposal latency (one ask, 6-D Hartmann data)\n")
         print("| observations | seconds |")
         print("|---|---|")
         for n, s in latency():
-            print(f"| {n} | {s:.2f} |")
+            print(f"| {n} | {s:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,10 @@ def test_tiny_campaign_end_to_end(tmp_path):
     assert len((out / "results.csv").read_text().strip().splitlines()) == 4
     s = run_cli("status", str(out))
     assert s.returncode == 0 and "done 3" in s.stdout and "best so far" in s.stdout
+    # the model's pick (best posterior mean) is one of the evaluated candidates
+    rec = [ln for ln in s.stdout.splitlines() if "recommended (best posterior mean): candidate" in ln]
+    assert len(rec) == 1 and any(f"x={{'y': {y}" in rec[0] for y in xs), s.stdout
+    assert "<b>Recommended</b>" in page
 
 
 @pytest.mark.slow

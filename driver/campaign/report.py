@@ -68,6 +68,24 @@ def fused_values(opt: Optimizer, evals: list[dict]) -> list[float | None]:
     return [None if z is None else float(w @ z) for z in standardized(opt, evals)]
 
 
+def recommendation(opt: Optimizer, evals: list[dict]) -> str | None:
+    """The evaluated candidate the model believes best (``Optimizer.recommend``: highest
+    fused posterior mean), with the model's value of each objective. Unlike the best
+    observed value, a lucky draw of a noisy MD estimate does not make it."""
+    try:
+        rec = opt.recommend()
+        if rec is None:
+            return None
+        pred = opt.predict([rec.x])
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    e = next((e for e in evals if e["x"] == rec.x), None)
+    who = (f"candidate {e['proposal_id']} {(e['outputs'] or {}).get('formula')} " if e else "") + f"x={rec.x}"
+    vals = ", ".join(f"{name} {'log10 ' if ob.log else ''}{float(m[0]):.3g} +- {float(sd[0]):.2g}"
+                     for ob in opt.objectives for name, (m, sd) in pred.items() if name == ob.name)
+    return f"{who}: model {vals}"
+
+
 def status(out: str | Path) -> str:
     led = _ledger(Path(out))
     c = led.counts()
@@ -86,6 +104,9 @@ def status(out: str | Path) -> str:
                          for ob in opt.objectives)
         lines.append(f"  best so far: candidate {e['proposal_id']} {o.get('formula')} "
                      f"x={e['x']}: {vals}; fused score {v:.3f}")
+        rec = recommendation(opt, evals)
+        if rec:
+            lines.append(f"  recommended (best posterior mean): {rec}")
     for ev in led.db.execute("SELECT kind, message FROM events ORDER BY id DESC LIMIT 3"):
         lines.append(f"  event: {ev['kind']}: {ev['message']}")
     led.close()
@@ -306,6 +327,10 @@ def write_report(out: str | Path) -> Path:
         figs.append(exp_fig)
 
     shap = shapley_table(opt, evals, fused)
+    rec = recommendation(opt, evals)
+    rec_html = (f"<p><b>Recommended</b> (the evaluated candidate of best posterior mean, "
+                f"<code>Optimizer.recommend()</code>; not fooled by one lucky noisy estimate): "
+                f"{html.escape(rec)}</p>" if rec else "")
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
             e["proposal_id"], e["status"], (e["outputs"] or {}).get("formula", ""),
@@ -329,6 +354,7 @@ def write_report(out: str | Path) -> Path:
 <p>done {counts['done']}, failed {counts['failed']}, owed {counts['pending']}; objectives: {html.escape(', '.join(f"{o.name} ({o.direction}{', log' if o.log else ''}, w={o.weight:.2f})" for o in opt.objectives))};
 potential {html.escape(str(meta.get('potential')))} (sha256 {str(meta.get('potential_sha256'))[:12]}); sse-driver {meta.get('sse_driver')}, git {str(meta.get('git_commit'))[:10]}; seed {meta.get('seed')}.
 Table: <a href="results.csv">results.csv</a>.</p>
+{rec_html}
 {body}
 {exp_table}
 {shap}

@@ -104,6 +104,9 @@ class CampaignSettings(Strict):
         "async", description="async: propose as soon as a result arrives (workers never idle); "
         "sync: whole batches (the same seed gives the same proposals)")
     acquisition: Literal["ei", "ucb", "variance"] = "ei"
+    gp_priors: Literal["gamma", "dimension-scaled"] = Field(
+        "gamma", description="GP hyperparameter priors (docs/optimizer.md): gamma = BoTorch's "
+        "low-dimensional noisy-problem set, dimension-scaled = Hvarfner et al. 2024")
     budget: Budget = Budget()
     retry: Retry = Retry()
     task_timeout_s: PositiveFloat | None = Field(3600.0, description="per stage subprocess")

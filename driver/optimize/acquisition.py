@@ -44,17 +44,30 @@ def ucb(mu: np.ndarray, sigma: np.ndarray, beta: float = 2.0) -> np.ndarray:
     return mu + beta * sigma
 
 
+def log_augmentation(sigma: np.ndarray, noise_sd: float) -> np.ndarray:
+    """log(1 - tau / sqrt(sigma^2 + tau^2)): the factor of augmented EI (D. Huang,
+    T. T. Allen, W. I. Notz, N. Zeng, J. Glob. Optim. 34, 441 (2006)) for a noisy objective.
+    Where the model already knows the latent value (sigma << tau, a point sampled many
+    times), one more noisy evaluation teaches little, and plain EI would keep re-sampling
+    the incumbent (measured: noisy Hartmann-6 runs stuck re-evaluating one corner)."""
+    if noise_sd <= 0:
+        return np.zeros_like(np.asarray(sigma, float))
+    return np.log1p(-noise_sd / np.sqrt(np.asarray(sigma, float) ** 2 + noise_sd ** 2))
+
+
 def score(kind: str, mu: np.ndarray, sigma: np.ndarray, best: float, p_feas: np.ndarray,
-          beta: float = 2.0, xi: float = 0.0, floor: float = -5.0) -> np.ndarray:
+          beta: float = 2.0, xi: float = 0.0, floor: float = -5.0,
+          noise_sd: float = 0.0) -> np.ndarray:
     """The quantity to maximize, feasibility-weighted.
 
-    ei: log EI + log p. ucb: p (ucb - floor), the bound shifted to be positive (floor =
-    a low standardized value) so that the weight acts as a probability. variance:
+    ei: log EI + log p, augmented for noise (``noise_sd`` of one new evaluation, 0 for
+    none); ucb: p (ucb - floor), the bound shifted to be positive (floor = a low
+    standardized value) so that the weight acts as a probability. variance:
     log sigma + log p.
     """
     logp = np.log(np.clip(p_feas, 1e-300, 1.0))
     if kind == "ei":
-        return log_ei(mu, sigma, best, xi) + logp
+        return log_ei(mu, sigma, best, xi) + log_augmentation(sigma, noise_sd) + logp
     if kind == "ucb":
         return np.clip(p_feas, 0, 1) * (ucb(mu, sigma, beta) - floor)
     if kind == "variance":

@@ -3,13 +3,18 @@
 - the first ``n_initial`` proposals are a scrambled Sobol design (space-filling);
 - then one GP per objective; objectives are fused by weights on their standardized
   (and, where asked, log) scales: mean sum(w_i mu_i), variance sum(w_i^2 s_i^2);
-- the acquisition (log EI, UCB or max variance) times P(feasible) is maximized over a
-  Sobol pool plus local perturbations of its best points and of the incumbent;
+- the acquisition (log EI, augmented for noisy results; UCB or max variance) times
+  P(feasible) is maximized over a Sobol pool plus local perturbations of its best points
+  and of the incumbent, then by multi-start L-BFGS-B from the pool's best points, snapped
+  to the composition grid and checked against the constraints;
 - a batch of q is built by kriging believer: each chosen point is added to the GPs at
   its predicted mean (hyperparameters fixed) before the next is chosen; pending points
   (asked, not told) are believed the same way, so a campaign can ask while others run;
 - proposals closer than ``min_distance`` (unit-cube) to evaluated, pending or already
   chosen points are skipped.
+
+``best()`` is the best observed evaluation, ``recommend()`` the evaluated point of best
+posterior mean (the one to trust when results are noisy).
 
 All randomness comes from ``numpy.random.default_rng([seed, n_asked])``; the state
 (``to_json``) holds everything, so a restarted campaign proposes exactly what it would have.
@@ -25,7 +30,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import acquisition
 from .space import Space
-from .surrogate import FeasibilityModel, GPSurrogate
+from .surrogate import PRIOR_SETS, FeasibilityModel, GPSurrogate
 
 
 @dataclass
@@ -78,6 +83,8 @@ class Optimizer:
     min_distance: float = 1e-3
     pool_size: int = 2048
     n_restarts: int = 3
+    n_starts: int = 10           # gradient refinements of the acquisition per proposal
+    priors: str = "gamma"        # GP hyperparameter priors (surrogate.prior_set)
     observations: list[Observation] = field(default_factory=list)
     pending: list[dict[str, float]] = field(default_factory=list)
     n_asked: int = 0
@@ -89,6 +96,8 @@ class Optimizer:
             raise ConfigError("at least one objective is needed")
         if self.n_initial < 1:
             raise ConfigError("n_initial must be >= 1")
+        if self.priors not in PRIOR_SETS:
+            raise ConfigError(f"priors must be one of {', '.join(PRIOR_SETS)}, got {self.priors!r}")
 
     # ------------------------------------------------------------ state
     def to_json(self) -> str:
@@ -96,7 +105,8 @@ class Optimizer:
             "space": self.space.to_dict(), "objectives": [asdict(o) for o in self.objectives],
             "seed": self.seed, "n_initial": self.n_initial, "acquisition": self.acquisition,
             "beta": self.beta, "xi": self.xi, "min_distance": self.min_distance,
-            "pool_size": self.pool_size, "n_restarts": self.n_restarts,
+            "pool_size": self.pool_size, "n_restarts": self.n_restarts, "n_starts": self.n_starts,
+            "priors": self.priors,
             "observations": [asdict(o) for o in self.observations], "pending": self.pending,
             "n_asked": self.n_asked})
 
@@ -181,7 +191,7 @@ class Optimizer:
             y = np.array([o.y[obj.name] for o in have], float)
             err = np.array([(o.y_err or {}).get(obj.name, 0.0) for o in have], float)
             gp = GPSurrogate(self.space.dim, log_transform=obj.log, n_restarts=self.n_restarts,
-                             seed=self.seed + 17 * k)
+                             seed=self.seed + 17 * k, priors=self.priors)
             gp.fit(U, y, err)
             models.append((obj, gp))
         feasm = FeasibilityModel(self.seed).fit(U_all, np.array([o.feasible for o in self.observations], bool))
@@ -219,12 +229,21 @@ class Optimizer:
                     and o.source == "evaluation"] or [o for o in self.observations if o.feasible and o.y]
         Uf = self.space.to_unit(self.space.as_array([o.x for o in feas_obs]))
         chosen = []
+        # one new evaluation's noise on the fused scale (augmented EI)
+        tau = float(np.sqrt(sum((o.weight * gp.new_noise_z) ** 2 for o, gp in models)))
         for _ in range(q):
-            best = float(np.max(self.fused(models, Uf)[0]))
+            # the incumbent: the evaluated point of best mu - sigma, its mean the threshold
+            # (augmented EI's "effective best"; the best mean when the data are exact)
+            mu_f, sd_f = self.fused(models, Uf)
+            best = float(mu_f[int(np.argmax(mu_f - sd_f))])
+            def acq_of(U, models=models, best=best):
+                mu, sd = self.fused(models, U)
+                return acquisition.score(self.acquisition, mu, sd, best, feasm.prob(U),
+                                         beta=self.beta, xi=self.xi, noise_sd=tau)
+
             pool = self._pool(rng, models, Uf)
-            mu, sd = self.fused(models, pool)
-            acq = acquisition.score(self.acquisition, mu, sd, best, feasm.prob(pool),
-                                    beta=self.beta, xi=self.xi)
+            acq = acq_of(pool)
+            pool, acq = self._refine(pool, acq, acq_of)
             order = np.argsort(-acq)
             pick = None
             for i in order:
@@ -238,6 +257,50 @@ class Optimizer:
             models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
                       for o, gp in models]
         return self.space.as_dicts(self.space.from_unit(np.array(chosen))) if chosen else []
+
+    def _refine(self, pool: np.ndarray, acq: np.ndarray, acq_of) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient-based local maximization of the acquisition from the pool's best points.
+
+        The ``n_starts`` best distinct pool points start one L-BFGS-B run over the unit box
+        together (the sum of independent acquisitions, so each start follows its own
+        gradient; the gradient by forward differences of one batched prediction per
+        iteration). The optima are then snapped to the variables' grid and kept only where
+        the space is feasible (constraints, vetoes): the search is continuous, the
+        proposals realizable. The multi-start gradient step is what BoTorch's optimize_acqf
+        does from its raw samples (Balandat et al., NeurIPS 2020)."""
+        if self.n_starts <= 0 or not np.isfinite(acq).any():
+            return pool, acq
+        order = np.argsort(-acq)
+        starts: list[np.ndarray] = []
+        for i in order:
+            if not np.isfinite(acq[i]):
+                break
+            if all(np.linalg.norm(pool[i] - s) > 0.1 for s in starts):
+                starts.append(pool[i])
+            if len(starts) == self.n_starts:
+                break
+        S, d = len(starts), self.space.dim
+        h = 1e-6
+
+        def neg(flat):
+            U = flat.reshape(S, d)
+            step = np.where(U + h <= 1.0, h, -h)
+            shifted = U[:, None, :] + step[:, None, :] * np.eye(d)[None, :, :]
+            a = acq_of(np.vstack([U, shifted.reshape(-1, d)]))
+            a0, ad = a[:S], a[S:].reshape(S, d)
+            bad = ~np.isfinite(a0)
+            a0 = np.where(bad, -1e6, a0)
+            grad = np.where(bad[:, None] | ~np.isfinite(ad), 0.0, (ad - a0[:, None]) / step)
+            return -float(a0.sum()), -grad.ravel()
+
+        from scipy.optimize import minimize
+        r = minimize(neg, np.array(starts).ravel(), jac=True, method="L-BFGS-B",
+                     bounds=[(0.0, 1.0)] * (S * d), options={"maxiter": 200})
+        U = self.space.snap_unit(np.clip(r.x.reshape(S, d), 0.0, 1.0))
+        U = U[self.space.feasible(self.space.from_unit(U))]
+        if not len(U):
+            return pool, acq
+        return np.vstack([pool, U]), np.concatenate([acq, acq_of(U)])
 
     def _pool(self, rng, models, Uf) -> np.ndarray:
         """Feasible candidates: a fresh Sobol pool, then Gaussian perturbations (0.05 and
@@ -261,6 +324,26 @@ class Optimizer:
             return None
         return max(feas, key=lambda o: sum(ob.signed_weight * ob.scaled(o.y[ob.name])
                                            for ob in self.objectives))
+
+    def recommend(self) -> Observation | None:
+        """The evaluated point the model believes best: the highest fused posterior mean
+        among measured evaluations (not prior data, not unmeasured objectives).
+
+        Unlike :meth:`best`, which returns the best *observed* value, this is not fooled by
+        a lucky draw of a noisy objective: an MD estimate told with its error bar is
+        shrunk towards its neighbours before the comparison (the "best posterior mean among
+        evaluated points" recommendation of noisy BO, e.g. BoTorch's tutorials; D. Huang
+        et al., J. Glob. Optim. 34, 441 (2006)). With fewer than two such points, or
+        noise-free data, it agrees with :meth:`best` up to the model's smoothing."""
+        feas = [o for o in self.observations if o.feasible and o.y is not None
+                and o.source == "evaluation" and all(ob.name in o.y for ob in self.objectives)]
+        if len(feas) < 2:
+            return self.best()
+        models, _, _ = self._fit()
+        if len(models) < len(self.objectives):
+            return self.best()
+        U = self.space.to_unit(self.space.as_array([o.x for o in feas]))
+        return feas[int(np.argmax(self.fused(models, U)[0]))]
 
     def predict(self, points: list[dict[str, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-objective mean and std (transformed units: log10 where ``log``)."""

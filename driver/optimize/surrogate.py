@@ -2,31 +2,96 @@
 
 - inputs: the free variables scaled to the unit cube (the optimizer does this);
 - outputs: optional log10 (conductivities span decades), then standardized;
-- kernel: Constant x Matern(nu = 5/2, one length scale per input: ARD) + White noise;
+- kernel: Matern(nu = 5/2, one length scale per input: ARD) + White noise, no output
+  scale (the outputs are standardized), as in the "vanilla" BO of C. Hvarfner,
+  E. O. Hellsten, L. Nardi, ICML 2024 (arXiv:2402.02229), BoTorch's default since 0.12;
+- hyperparameter priors, the same paper's and BoTorch's: length scales
+  LogNormal(sqrt 2 + ln(d)/2, sqrt 3) (the dimension-scaled prior: longer scales in more
+  dimensions), noise variance LogNormal(-4, 1). The fit is maximum a posteriori (marginal
+  likelihood times prior), so 2-10 points cannot collapse the length scales to the data
+  spacing (a 6-point maximum-likelihood fit went to 0.01 and the surrogate became a flat
+  line with spikes);
+- multi-start: the MAP search starts from the prior's median and from ``n_restarts`` draws
+  of the prior (seeded), L-BFGS-B with the analytic gradient;
 - per-point noise: each result's own uncertainty becomes its ``alpha`` (variance in the
   standardized output units), so a noisy MD estimate pulls the mean less than a sharp one;
-- hyperparameters: marginal-likelihood maximization with several restarts, on a random
-  subset of at most ``max_fit_points`` (300) observations when there are more (the O(n^3)
-  optimizer is the cost; the final model conditions on all points with those
-  hyperparameters fixed).
+  the White term learns what the error bars do not say;
+- large data: the hyperparameters are fitted on a random subset of at most
+  ``max_fit_points`` (200) observations (the O(n^3) search is the cost); the final model
+  conditions on all points with those hyperparameters fixed.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 JITTER = 1e-8
+#: bounds of the search (log space): wide, the priors do the regularizing
+LENGTH_BOUNDS = (1e-2, 1e3)
+NOISE_BOUNDS = (1e-8, 1.0)
+OUTPUTSCALE_BOUNDS = (1e-2, 1e3)
+PRIOR_SETS = ("gamma", "dimension-scaled")
+
+
+def prior_set(name: str, dim: int) -> tuple[tuple, tuple, tuple]:
+    """(output scale, length scale, noise variance) priors, each ("gamma", shape, rate) or
+    ("lognormal", mu, sigma), on the unit cube with standardized outputs.
+
+    - ``gamma``: BoTorch's SingleTaskGP default up to 0.11 (botorch.models.utils.gpytorch_
+      modules: Gamma(2, 0.15) output scale, Gamma(3, 6) length scales, Gamma(1.1, 0.05)
+      noise), which BoTorch's own documentation calls well suited to low-dimensional,
+      noisy problems: campaigns have 1-3 composition variables and MD error bars;
+    - ``dimension-scaled``: the length-scale prior LogNormal(sqrt 2 + ln(d)/2, sqrt 3) and
+      noise prior LogNormal(-4, 1) of C. Hvarfner, E. O. Hellsten, L. Nardi, ICML 2024
+      (arXiv:2402.02229), BoTorch's default since 0.12, with the Gamma(2, 0.15) output
+      scale (the paper drops the output scale; without it two standardized points, always
+      at +-1, drive the length scale to their spacing - measured)."""
+    if name == "gamma":
+        return ("gamma", 2.0, 0.15), ("gamma", 3.0, 6.0), ("gamma", 1.1, 0.05)
+    if name == "dimension-scaled":
+        return (("gamma", 2.0, 0.15), ("lognormal", math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)),
+                ("lognormal", -4.0, 1.0))
+    raise ValueError(f"unknown GP prior set {name!r} (gamma, dimension-scaled)")
+
+
+def _log_prior(theta: np.ndarray, priors: list[tuple]) -> tuple[float, np.ndarray]:
+    """Sum of the priors' log densities at v = exp(theta) (the hyperparameters' own
+    densities, as GPyTorch adds them to the marginal likelihood, so the MAP point is
+    BoTorch's), and the gradient with respect to theta."""
+    lp, g = np.zeros(len(theta)), np.zeros(len(theta))
+    for i, (kind, a, b) in enumerate(priors):
+        t = theta[i]
+        if kind == "gamma":          # log p(v) = (a - 1) log v - b v
+            lp[i], g[i] = (a - 1) * t - b * math.exp(t), (a - 1) - b * math.exp(t)
+        else:                        # lognormal: log p(v) = -log v - (log v - a)^2 / 2b^2
+            lp[i], g[i] = -t - 0.5 * ((t - a) / b) ** 2, -1.0 - (t - a) / b ** 2
+    return float(lp.sum()), g
+
+
+def _prior_centre(kind: str, a: float, b: float) -> float:
+    """log of the prior's mode (where the search starts)."""
+    if kind == "gamma":
+        return math.log(max(a - 1, 0.1) / b)
+    return a - b ** 2
+
+
+def _prior_draw(rng, kind: str, a: float, b: float) -> float:
+    return math.log(rng.gamma(a, 1.0 / b)) if kind == "gamma" else rng.normal(a, b)
 
 
 class GPSurrogate:
     def __init__(self, dim: int, log_transform: bool = False, n_restarts: int = 5,
-                 seed: int = 0, max_fit_points: int = 300):
+                 seed: int = 0, max_fit_points: int = 200, priors: str = "gamma"):
         self.dim, self.log, self.n_restarts, self.seed = dim, log_transform, n_restarts, seed
+        self.priors = priors
+        prior_set(priors, dim)   # a bad name fails here, not at the first fit
         self.max_fit_points = max_fit_points
         self.gp: GaussianProcessRegressor | None = None
 
@@ -43,10 +108,39 @@ class GPSurrogate:
         err = np.asarray(err, float)
         return err / (np.asarray(y, float) * np.log(10)) if self.log else err
 
+    def _priors(self) -> list[tuple]:
+        """One prior per entry of the kernel's theta: output scale, d length scales, noise."""
+        c, ell, noise = prior_set(self.priors, self.dim)
+        return [c] + [ell] * self.dim + [noise]
+
     def _kernel(self):
-        return (ConstantKernel(1.0, (1e-3, 1e3))
-                * Matern(length_scale=np.full(self.dim, 0.3), length_scale_bounds=(0.03, 30.0), nu=2.5)
-                + WhiteKernel(1e-4, (1e-9, 1e-1)))
+        centre = [math.exp(_prior_centre(*p)) for p in self._priors()]
+        return (ConstantKernel(centre[0], OUTPUTSCALE_BOUNDS)
+                * Matern(length_scale=np.array(centre[1:-1]), length_scale_bounds=LENGTH_BOUNDS, nu=2.5)
+                + WhiteKernel(float(np.clip(centre[-1], *NOISE_BOUNDS)), NOISE_BOUNDS))
+
+    def _map_optimizer(self, n_restarts: int):
+        """A scikit-learn ``optimizer`` callable: MAP instead of maximum likelihood,
+        multi-started from the priors' modes and ``n_restarts`` prior draws (seeded)."""
+        priors = self._priors()
+        rng = np.random.default_rng(self.seed)
+
+        def optimize(obj_func, theta0, bounds):
+            def neg_log_post(theta):
+                nll, grad = obj_func(theta, eval_gradient=True)
+                lp, dlp = _log_prior(theta, priors)
+                return nll - lp, grad - dlp
+
+            starts = [np.array([_prior_centre(*p) for p in priors])]
+            starts += [np.array([_prior_draw(rng, *p) for p in priors]) for _ in range(n_restarts)]
+            best = None
+            for s in starts:
+                r = minimize(neg_log_post, np.clip(s, bounds[:, 0], bounds[:, 1]), jac=True,
+                             method="L-BFGS-B", bounds=bounds)
+                if np.isfinite(r.fun) and (best is None or r.fun < best.fun):
+                    best = r
+            return (best.x, best.fun) if best is not None else (starts[0], np.inf)
+        return optimize
 
     def fit(self, U: np.ndarray, y: np.ndarray, y_err: np.ndarray | None = None) -> "GPSurrogate":
         U = np.asarray(U, float)
@@ -56,22 +150,29 @@ class GPSurrogate:
         e = np.zeros_like(z) if y_err is None else np.nan_to_num(self.transform_err(y, y_err)) / self.std
         alpha = e ** 2 + JITTER
         rng = np.random.default_rng(self.seed)
-        kernel = self._kernel()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            if len(z) > self.max_fit_points:
-                sub = rng.choice(len(z), self.max_fit_points, replace=False)
-                hp = GaussianProcessRegressor(kernel, alpha=alpha[sub], normalize_y=False,
-                                              n_restarts_optimizer=self.n_restarts,
-                                              random_state=self.seed).fit(U[sub], z[sub])
-                kernel = hp.kernel_
-                self.gp = GaussianProcessRegressor(kernel, alpha=alpha, optimizer=None).fit(U, z)
-            else:
-                self.gp = GaussianProcessRegressor(kernel, alpha=alpha, normalize_y=False,
-                                                   n_restarts_optimizer=self.n_restarts,
-                                                   random_state=self.seed).fit(U, z)
-        self.U, self.z, self.alpha = U, z, alpha
+            sub = (rng.choice(len(z), self.max_fit_points, replace=False)
+                   if len(z) > self.max_fit_points else slice(None))
+            # small data: several starts guard against a poor local optimum of the
+            # posterior; with > 100 points the data pin the hyperparameters, one extra start
+            restarts = self.n_restarts if len(z[sub]) <= 100 else min(self.n_restarts, 1)
+            hp = GaussianProcessRegressor(self._kernel(), alpha=alpha[sub], normalize_y=False,
+                                          optimizer=self._map_optimizer(restarts)).fit(U[sub], z[sub])
+            self.gp = (hp if isinstance(sub, slice)
+                       else GaussianProcessRegressor(hp.kernel_, alpha=alpha, optimizer=None).fit(U, z))
+        self.U, self.z, self.alpha, self.told_alpha = U, z, alpha, alpha
         return self
+
+    @property
+    def length_scales(self) -> np.ndarray:
+        """The fitted length scales (unit-cube units)."""
+        return np.atleast_1d(self.gp.kernel_.k1.k2.length_scale).astype(float)
+
+    @property
+    def noise(self) -> float:
+        """The fitted White-noise variance (standardized units)."""
+        return float(self.gp.kernel_.k2.noise_level)
 
     def condition(self, U_new: np.ndarray, z_new: np.ndarray) -> "GPSurrogate":
         """A copy conditioned on extra (standardized) observations, hyperparameters fixed:
@@ -86,9 +187,18 @@ class GPSurrogate:
         return other
 
     def predict_z(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation in standardized transformed units."""
+        """Mean and standard deviation of the latent function (the noise-free value, what
+        an acquisition improves on) in standardized transformed units: scikit-learn's
+        predictive std includes the White term, which is removed here."""
         m, s = self.gp.predict(np.atleast_2d(U), return_std=True)
-        return m, np.maximum(s, 1e-12)
+        return m, np.sqrt(np.maximum(s ** 2 - self.noise, 1e-24))
+
+    @property
+    def new_noise_z(self) -> float:
+        """Standard deviation of one new evaluation's measurement noise (standardized
+        units): the median of the errors the results were told with (0 when none were
+        told; the White term is then model misfit, not a property of the next run)."""
+        return float(np.sqrt(max(np.median(self.told_alpha) - JITTER, 0.0)))
 
     def predict(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation in transformed units (log10 y when log)."""
