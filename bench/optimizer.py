@@ -10,7 +10,8 @@
    variables on a grid, heteroscedastic noise in log space told as error bars, budget 15).
    Every method starts from the same 5 scrambled-Sobol points of the seed and sees the same
    noise draws (bench/problems.py).
-   - sse-driver: driver.optimize (defaults), recommending ``Optimizer.recommend()``;
+   - sse-driver: driver.optimize (defaults), recommending ``Optimizer.recommend()``; for
+     q > 1 also with ``batch="penalize"`` (local penalization instead of kriging believer);
    - skopt and BoTorch: bench/optimizer_peers.py, run by the peers' own Python
      (bench/.peers), never installed into the project's environment.
 2. Proposal latency (one ask) versus the number of observations: 100, 1,000, 5,000.
@@ -168,10 +169,14 @@ def main():
         print("| method | q | " + " | ".join(f"after {m}" for m in marks) + " | s/run |")
         print("|---|---|" + "---|" * len(marks) + "---|")
         for q in args.q:
-            for method in ["sse-driver", *peers]:
+            ours = ["sse-driver"] + (["sse-driver penalize"] if q > 1 else [])
+            for method in [*ours, *peers]:
                 t0 = time.perf_counter()
-                R = (np.array([run_ours(p, s, q, set(marks)) for s in range(args.seeds)])
-                     if method == "sse-driver" else np.array(run_peer(method, name, q, args.seeds, marks)))
+                if method in ours:
+                    kw = {"batch": "penalize"} if method.endswith("penalize") else {}
+                    R = np.array([run_ours(p, s, q, set(marks), **kw) for s in range(args.seeds)])
+                else:
+                    R = np.array(run_peer(method, name, q, args.seeds, marks))
                 dt = (time.perf_counter() - t0) / args.seeds
                 cells = []
                 for k in range(len(marks)):

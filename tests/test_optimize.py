@@ -276,3 +276,28 @@ def test_old_state_without_new_settings_still_loads():
     d = json.loads(opt.to_json())
     d.pop("n_starts")                        # a campaign saved before the setting existed
     assert Optimizer.from_json(json.dumps(d)).n_starts == opt.n_starts
+
+
+def test_local_penalization_batches():
+    from driver.optimize.optimizer import _LocalPenalty
+    sp = Space.from_dict({"variables": {"y": [0, 2], "z": [0, 0.25]},
+                          "constraints": [{"coeffs": {"y": 1, "z": 3}, "upper": 1.5}]})
+    f = lambda p: float(10 ** (-4 + p["y"] - 4 * p["z"]))      # noqa: E731
+    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5, batch="penalize")
+    for p in opt.ask(5):
+        opt.tell(p, {"s": f(p)}, {"s": 0.1 * f(p)})
+    batch = opt.ask(4)
+    X = sp.as_array(batch)
+    assert len(batch) == 4 and sp.feasible(X).all()
+    U = sp.to_unit(X)
+    assert (np.linalg.norm(U[:, None] - U[None], axis=-1) + np.eye(4)).min() > opt.min_distance
+    # the penalizer: strongest at a chosen point, vanishing far from it
+    models, _, _ = opt._fit()
+    Uf = sp.to_unit(sp.as_array([o.x for o in opt.observations]))
+    pen = _LocalPenalty(opt, models, Uf, np.random.default_rng(0))
+    pen.add(np.array([0.5, 0.5]))
+    a = pen.log(np.array([[0.5, 0.5], [0.55, 0.5], [0.0, 0.0]]))
+    assert a[0] <= a[1] < a[2] <= 0 and a[0] <= np.log(0.5) + 1e-9 and a[2] > -1e-3
+    assert json.loads(opt.to_json())["batch"] == "penalize"
+    with pytest.raises(ConfigError, match="batch"):
+        Optimizer(sp, [Objective("s")], batch="fantasy")

@@ -78,7 +78,8 @@ def build_optimizer(s: Settings) -> Optimizer:
     objs = [Objective(o.name, o.direction, o.log, w, optional=o.name in RATED)
             for o, w in zip(camp.objectives, weights)]
     return Optimizer(build_space(s), objs, seed=camp.seed, n_initial=camp.initial_design,
-                     acquisition=camp.acquisition, priors=camp.gp_priors)
+                     acquisition=camp.acquisition, priors=camp.gp_priors,
+                     batch=camp.batch_method)
 
 
 def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:

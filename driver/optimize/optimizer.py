@@ -85,6 +85,7 @@ class Optimizer:
     n_restarts: int = 3
     n_starts: int = 10           # gradient refinements of the acquisition per proposal
     priors: str = "gamma"        # GP hyperparameter priors (surrogate.prior_set)
+    batch: str = "believer"      # believer (kriging believer) | penalize (local penalization)
     observations: list[Observation] = field(default_factory=list)
     pending: list[dict[str, float]] = field(default_factory=list)
     n_asked: int = 0
@@ -96,6 +97,8 @@ class Optimizer:
             raise ConfigError("at least one objective is needed")
         if self.n_initial < 1:
             raise ConfigError("n_initial must be >= 1")
+        if self.batch not in ("believer", "penalize"):
+            raise ConfigError(f"batch must be believer or penalize, got {self.batch!r}")
         if self.priors not in PRIOR_SETS:
             raise ConfigError(f"priors must be one of {', '.join(PRIOR_SETS)}, got {self.priors!r}")
 
@@ -106,7 +109,7 @@ class Optimizer:
             "seed": self.seed, "n_initial": self.n_initial, "acquisition": self.acquisition,
             "beta": self.beta, "xi": self.xi, "min_distance": self.min_distance,
             "pool_size": self.pool_size, "n_restarts": self.n_restarts, "n_starts": self.n_starts,
-            "priors": self.priors,
+            "priors": self.priors, "batch": self.batch,
             "observations": [asdict(o) for o in self.observations], "pending": self.pending,
             "n_asked": self.n_asked})
 
@@ -220,9 +223,8 @@ class Optimizer:
         pend = self.pending + list(extra_pending)
         taken = [U_all] + ([self.space.to_unit(self.space.as_array(pend))] if pend else [])
         taken = np.vstack(taken) if taken else np.zeros((0, self.space.dim))
-        # believe pending points at their predicted means
-        if pend:
-            Up = self.space.to_unit(self.space.as_array(pend))
+        Up = self.space.to_unit(self.space.as_array(pend)) if pend else np.zeros((0, self.space.dim))
+        if pend and self.batch == "believer":   # believe pending points at their predicted means
             models = [(o, gp.condition(Up, gp.predict_z(Up)[0])) for o, gp in models]
         # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
         feas_obs = [o for o in self.observations if o.feasible and o.y is not None
@@ -231,15 +233,21 @@ class Optimizer:
         chosen = []
         # one new evaluation's noise on the fused scale (augmented EI)
         tau = float(np.sqrt(sum((o.weight * gp.new_noise_z) ** 2 for o, gp in models)))
+        penalty = _LocalPenalty(self, models, Uf, rng) if self.batch == "penalize" else None
+        if penalty is not None:
+            for u in Up:
+                penalty.add(u)
         for _ in range(q):
             # the incumbent: the evaluated point of best mu - sigma, its mean the threshold
             # (augmented EI's "effective best"; the best mean when the data are exact)
             mu_f, sd_f = self.fused(models, Uf)
             best = float(mu_f[int(np.argmax(mu_f - sd_f))])
+
             def acq_of(U, models=models, best=best):
                 mu, sd = self.fused(models, U)
-                return acquisition.score(self.acquisition, mu, sd, best, feasm.prob(U),
-                                         beta=self.beta, xi=self.xi, noise_sd=tau)
+                a = acquisition.score(self.acquisition, mu, sd, best, feasm.prob(U),
+                                      beta=self.beta, xi=self.xi, noise_sd=tau)
+                return a + penalty.log(U) if penalty is not None else a
 
             pool = self._pool(rng, models, Uf)
             acq = acq_of(pool)
@@ -254,8 +262,11 @@ class Optimizer:
                 break
             chosen.append(pick)
             taken = np.vstack([taken, pick])
-            models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
-                      for o, gp in models]
+            if penalty is not None:
+                penalty.add(pick)
+            else:
+                models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
+                          for o, gp in models]
         return self.space.as_dicts(self.space.from_unit(np.array(chosen))) if chosen else []
 
     def _refine(self, pool: np.ndarray, acq: np.ndarray, acq_of) -> tuple[np.ndarray, np.ndarray]:
@@ -350,3 +361,43 @@ class Optimizer:
         models, _, _ = self._fit()
         U = self.space.to_unit(self.space.as_array(points))
         return {o.name: gp.predict(U) for o, gp in models}
+
+
+class _LocalPenalty:
+    """Local penalization of a batch (J. Gonzalez, Z. Dai, P. Hennig, N. Lawrence, "Batch
+    Bayesian Optimization via Local Penalization", AISTATS 2016): each point already chosen
+    or pending, x_j, multiplies the acquisition by
+        phi_j(x) = Phi((L |x - x_j| - M + mu(x_j)) / s(x_j)),
+    the probability that x lies outside the ball x_j's result could still exclude, with L
+    a Lipschitz constant of the fused mean (the largest gradient norm over a Sobol sample)
+    and M the best mean at the evaluated points. Unlike the believer it does not pretend
+    the pending result is known, which matters when results are noisy."""
+
+    def __init__(self, opt: Optimizer, models, Uf: np.ndarray, rng):
+        self.opt, self.models = opt, models
+        d = opt.space.dim
+        U = opt.space.sobol_unit(256, int(rng.integers(2**31)))
+        h = 1e-5
+        step = np.where(U + h <= 1.0, h, -h)
+        shifted = (U[:, None, :] + step[:, None, :] * np.eye(d)[None]).reshape(-1, d)
+        m0 = opt.fused(models, U)[0]
+        g = (opt.fused(models, shifted)[0].reshape(len(U), d) - m0[:, None]) / step
+        self.L = max(float(np.max(np.linalg.norm(g, axis=1))), 1e-7)
+        self.M = float(np.max(opt.fused(models, Uf)[0]))
+        self.centres: list[np.ndarray] = []
+        self.mu: list[float] = []
+        self.sd: list[float] = []
+
+    def add(self, u: np.ndarray) -> None:
+        mu, sd = self.opt.fused(self.models, u[None, :])
+        self.centres.append(np.asarray(u, float))
+        self.mu.append(float(mu[0]))
+        self.sd.append(max(float(sd[0]), 1e-9))
+
+    def log(self, U: np.ndarray) -> np.ndarray:
+        from scipy.special import log_ndtr
+        out = np.zeros(len(U))
+        for c, mu, sd in zip(self.centres, self.mu, self.sd):
+            z = (self.L * np.linalg.norm(U - c, axis=1) - self.M + mu) / sd
+            out += log_ndtr(z)
+        return out
