@@ -85,25 +85,38 @@ def run_ours(p, seed, q, marks, **settings):
     return out
 
 
-def _peer_cache(method, name, q, seeds) -> Path:
-    """Peer results depend only on the problems and the peer script (same seeds, same
-    draws): they are cached under bench/.peers/results, keyed by those files' hash."""
+def _cache(method, name, q, seeds) -> Path:
+    """Results are deterministic given the seeds, the problems and the method's code: they
+    are cached under bench/.peers/results, keyed by the hash of those files (the peer
+    script for the peers, driver/optimize/*.py for sse-driver), so a rerun after an
+    unrelated change does not repeat an hour of BoTorch."""
     import hashlib
-    h = hashlib.sha256((HERE / "problems.py").read_bytes() + (HERE / "optimizer_peers.py").read_bytes())
-    return PEERS / "results" / f"{method}-{name}-q{q}-s{seeds}-{h.hexdigest()[:12]}.json"
+    code = ([HERE / "optimizer_peers.py"] if method in ("skopt", "botorch")
+            else [HERE / "optimizer.py", *sorted((HERE.parent / "driver" / "optimize").glob("*.py"))])
+    h = hashlib.sha256(b"".join(f.read_bytes() for f in [HERE / "problems.py", *code]))
+    return PEERS / "results" / f"{method.replace(' ', '-')}-{name}-q{q}-s{seeds}-{h.hexdigest()[:12]}.json"
+
+
+def cached(method, name, q, seeds, compute) -> tuple[list, float | None]:
+    """(regret per seed and mark, seconds per run when measured) from the cache or computed."""
+    path = _cache(method, name, q, seeds)
+    if path.exists():
+        d = json.loads(path.read_text())
+        return (d, None) if isinstance(d, list) else (d["regret"], d["s_per_run"])
+    t0 = time.perf_counter()
+    result = compute()
+    dt = (time.perf_counter() - t0) / seeds
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"regret": result, "s_per_run": dt}))
+    return result, dt
 
 
 def run_peer(method, name, q, seeds, marks):
-    cache = _peer_cache(method, name, q, seeds)
-    if cache.exists():
-        return json.loads(cache.read_text())
     cmd = [str(PEERS / "bin" / "python"), str(HERE / "optimizer_peers.py"), "--method", method,
            "--problem", name, "--q", str(q), "--seeds", str(seeds), "--marks", *map(str, marks)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(f"peer {method} failed on {name}: {r.stderr.strip().splitlines()[-1:]}")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(r.stdout)
     return json.loads(r.stdout)
 
 
@@ -157,7 +170,8 @@ def main():
             for q in args.q:
                 for method in peers:
                     t0 = time.perf_counter()
-                    run_peer(method, name, q, args.seeds, marks_of(PROBLEMS[name]))
+                    cached(method, name, q, args.seeds,
+                           lambda: run_peer(method, name, q, args.seeds, marks_of(PROBLEMS[name])))
                     print(f"{method} {name} q={q}: {time.perf_counter() - t0:.0f} s", flush=True)
         return
     print(f"# bench/optimizer {datetime.date.today()}: regret at the recommended point, "
@@ -171,18 +185,20 @@ def main():
         for q in args.q:
             ours = ["sse-driver"] + (["sse-driver penalize"] if q > 1 else [])
             for method in [*ours, *peers]:
-                t0 = time.perf_counter()
                 if method in ours:
                     kw = {"batch": "penalize"} if method.endswith("penalize") else {}
-                    R = np.array([run_ours(p, s, q, set(marks), **kw) for s in range(args.seeds)])
+                    R, dt = cached(method, name, q, args.seeds, lambda: [
+                        run_ours(p, s, q, set(marks), **kw) for s in range(args.seeds)])
                 else:
-                    R = np.array(run_peer(method, name, q, args.seeds, marks))
-                dt = (time.perf_counter() - t0) / args.seeds
+                    R, dt = cached(method, name, q, args.seeds,
+                                   lambda: run_peer(method, name, q, args.seeds, marks))
+                R = np.array(R)
                 cells = []
                 for k in range(len(marks)):
                     q1, med, q3 = np.percentile(R[:, k], [25, 50, 75])
                     cells.append(f"{med:.3g} [{q1:.2g}, {q3:.2g}]")
-                print(f"| {method} | {q} | " + " | ".join(cells) + f" | {dt:.1f} |", flush=True)
+                print(f"| {method} | {q} | " + " | ".join(cells) + (f" | {dt:.1f} |" if dt else " | n/a |"),
+                      flush=True)
     if not args.no_latency:
         print("\nproposal latency (one ask, 6-D Hartmann data)\n")
         print("| observations | seconds |")
