@@ -26,6 +26,8 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_ndtr
 
 from ..errors import ConfigError
 from . import acquisition
@@ -304,7 +306,6 @@ class Optimizer:
             grad = np.where(bad[:, None] | ~np.isfinite(ad), 0.0, (ad - a0[:, None]) / step)
             return -float(a0.sum()), -grad.ravel()
 
-        from scipy.optimize import minimize
         r = minimize(neg, np.array(starts).ravel(), jac=True, method="L-BFGS-B",
                      bounds=[(0.0, 1.0)] * (S * d), options={"maxiter": 200})
         U = self.space.snap_unit(np.clip(r.x.reshape(S, d), 0.0, 1.0))
@@ -395,7 +396,6 @@ class _LocalPenalty:
         self.sd.append(max(float(sd[0]), 1e-9))
 
     def log(self, U: np.ndarray) -> np.ndarray:
-        from scipy.special import log_ndtr
         out = np.zeros(len(U))
         for c, mu, sd in zip(self.centres, self.mu, self.sd):
             z = (self.L * np.linalg.norm(U - c, axis=1) - self.M + mu) / sd
