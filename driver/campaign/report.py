@@ -73,10 +73,10 @@ def recommendation(opt: Optimizer, evals: list[dict]) -> str | None:
     fused posterior mean), with the model's value of each objective. Unlike the best
     observed value, a lucky draw of a noisy MD estimate does not make it."""
     try:
-        rec = opt.recommend()
+        rec, pred = opt.recommend_with_prediction()
         if rec is None:
             return None
-        pred = opt.predict([rec.x])
+        pred = pred or opt.predict([rec.x])     # the fallback to best() fitted nothing
     except (ValueError, np.linalg.LinAlgError):
         return None
     e = next((e for e in evals if e["x"] == rec.x), None)

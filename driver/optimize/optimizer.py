@@ -293,18 +293,12 @@ class Optimizer:
             if len(starts) == self.n_starts:
                 break
         S, d = len(starts), self.space.dim
-        h = 1e-6
 
         def neg(flat):
-            U = flat.reshape(S, d)
-            step = np.where(U + h <= 1.0, h, -h)
-            shifted = U[:, None, :] + step[:, None, :] * np.eye(d)[None, :, :]
-            a = acq_of(np.vstack([U, shifted.reshape(-1, d)]))
-            a0, ad = a[:S], a[S:].reshape(S, d)
+            a0, grad = _value_and_gradient(acq_of, flat.reshape(S, d), 1e-6)
             bad = ~np.isfinite(a0)
-            a0 = np.where(bad, -1e6, a0)
-            grad = np.where(bad[:, None] | ~np.isfinite(ad), 0.0, (ad - a0[:, None]) / step)
-            return -float(a0.sum()), -grad.ravel()
+            grad = np.where(bad[:, None] | ~np.isfinite(grad), 0.0, grad)
+            return -float(np.where(bad, -1e6, a0).sum()), -grad.ravel()
 
         r = minimize(neg, np.array(starts).ravel(), jac=True, method="L-BFGS-B",
                      bounds=[(0.0, 1.0)] * (S * d), options={"maxiter": 200})
@@ -329,9 +323,7 @@ class Optimizer:
 
     # --------------------------------------------------------- queries
     def best(self) -> Observation | None:
-        # measured evaluations only: not prior data, not points whose objective was unmeasured
-        feas = [o for o in self.observations if o.feasible and o.y is not None
-                and o.source == "evaluation" and all(ob.name in o.y for ob in self.objectives)]
+        feas = self._measured()
         if not feas:
             return None
         return max(feas, key=lambda o: sum(ob.signed_weight * ob.scaled(o.y[ob.name])
@@ -347,21 +339,44 @@ class Optimizer:
         evaluated points" recommendation of noisy BO, e.g. BoTorch's tutorials; D. Huang
         et al., J. Glob. Optim. 34, 441 (2006)). With fewer than two such points, or
         noise-free data, it agrees with :meth:`best` up to the model's smoothing."""
-        feas = [o for o in self.observations if o.feasible and o.y is not None
-                and o.source == "evaluation" and all(ob.name in o.y for ob in self.objectives)]
+        return self.recommend_with_prediction()[0]
+
+    def recommend_with_prediction(self) -> tuple[Observation | None, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """:meth:`recommend` and the model's per-objective mean and std there (as
+        :meth:`predict`), from one fit; the prediction is empty when the recommendation
+        falls back to :meth:`best`."""
+        feas = self._measured()
         if len(feas) < 2:
-            return self.best()
+            return self.best(), {}
         models, _, _ = self._fit()
         if len(models) < len(self.objectives):
-            return self.best()
+            return self.best(), {}
         U = self.space.to_unit(self.space.as_array([o.x for o in feas]))
-        return feas[int(np.argmax(self.fused(models, U)[0]))]
+        i = int(np.argmax(self.fused(models, U)[0]))
+        return feas[i], {o.name: gp.predict(U[i:i + 1]) for o, gp in models}
+
+    def _measured(self) -> list[Observation]:
+        """Measured evaluations only: not prior data, not points whose objective was
+        unmeasured or that failed."""
+        return [o for o in self.observations if o.feasible and o.y is not None
+                and o.source == "evaluation" and all(ob.name in o.y for ob in self.objectives)]
 
     def predict(self, points: list[dict[str, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-objective mean and std (transformed units: log10 where ``log``)."""
         models, _, _ = self._fit()
         U = self.space.to_unit(self.space.as_array(points))
         return {o.name: gp.predict(U) for o, gp in models}
+
+
+def _value_and_gradient(f, U: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """f at each row of U (points in the unit box) and its gradient by forward differences
+    (backward at the upper face), from one batched call of f: f maps (n, d) -> (n,)."""
+    n, d = U.shape
+    step = np.where(U + h <= 1.0, h, -h)
+    shifted = (U[:, None, :] + step[:, None, :] * np.eye(d)[None]).reshape(-1, d)
+    a = f(np.vstack([U, shifted]))
+    a0 = a[:n]
+    return a0, (a[n:].reshape(n, d) - a0[:, None]) / step
 
 
 class _LocalPenalty:
@@ -376,13 +391,8 @@ class _LocalPenalty:
 
     def __init__(self, opt: Optimizer, models, Uf: np.ndarray, rng):
         self.opt, self.models = opt, models
-        d = opt.space.dim
         U = opt.space.sobol_unit(256, int(rng.integers(2**31)))
-        h = 1e-5
-        step = np.where(U + h <= 1.0, h, -h)
-        shifted = (U[:, None, :] + step[:, None, :] * np.eye(d)[None]).reshape(-1, d)
-        m0 = opt.fused(models, U)[0]
-        g = (opt.fused(models, shifted)[0].reshape(len(U), d) - m0[:, None]) / step
+        _, g = _value_and_gradient(lambda V: opt.fused(models, V)[0], U, 1e-5)
         self.L = max(float(np.max(np.linalg.norm(g, axis=1))), 1e-7)
         self.M = float(np.max(opt.fused(models, Uf)[0]))
         self.centres: list[np.ndarray] = []

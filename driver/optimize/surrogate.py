@@ -2,17 +2,14 @@
 
 - inputs: the free variables scaled to the unit cube (the optimizer does this);
 - outputs: optional log10 (conductivities span decades), then standardized;
-- kernel: Matern(nu = 5/2, one length scale per input: ARD) + White noise, no output
-  scale (the outputs are standardized), as in the "vanilla" BO of C. Hvarfner,
-  E. O. Hellsten, L. Nardi, ICML 2024 (arXiv:2402.02229), BoTorch's default since 0.12;
-- hyperparameter priors, the same paper's and BoTorch's: length scales
-  LogNormal(sqrt 2 + ln(d)/2, sqrt 3) (the dimension-scaled prior: longer scales in more
-  dimensions), noise variance LogNormal(-4, 1). The fit is maximum a posteriori (marginal
-  likelihood times prior), so 2-10 points cannot collapse the length scales to the data
-  spacing (a 6-point maximum-likelihood fit went to 0.01 and the surrogate became a flat
-  line with spikes);
-- multi-start: the MAP search starts from the prior's median and from ``n_restarts`` draws
-  of the prior (seeded), L-BFGS-B with the analytic gradient;
+- kernel: Constant x Matern(nu = 5/2, one length scale per input: ARD) + White noise;
+- hyperparameter priors (``prior_set``; ``gamma`` by default: BoTorch's SingleTaskGP set
+  up to 0.11; ``dimension-scaled``: Hvarfner et al., ICML 2024). The fit is maximum a
+  posteriori (marginal likelihood times prior), so 2-10 points cannot collapse the length
+  scales to the data spacing (maximum likelihood went to the 0.01 bound and the surrogate
+  became a flat line with spikes);
+- multi-start: the MAP search starts from the priors' modes and from ``n_restarts`` draws
+  of the priors (seeded), L-BFGS-B with the analytic gradient;
 - per-point noise: each result's own uncertainty becomes its ``alpha`` (variance in the
   standardized output units), so a noisy MD estimate pulls the mean less than a sharp one;
   the White term learns what the error bars do not say;
@@ -37,7 +34,13 @@ JITTER = 1e-8
 LENGTH_BOUNDS = (1e-2, 1e3)
 NOISE_BOUNDS = (1e-8, 1.0)
 OUTPUTSCALE_BOUNDS = (1e-2, 1e3)
-PRIOR_SETS = ("gamma", "dimension-scaled")
+_PRIORS = {   # name -> (output scale, length scale as a function of dim, noise variance)
+    "gamma": (("gamma", 2.0, 0.15), lambda dim: ("gamma", 3.0, 6.0), ("gamma", 1.1, 0.05)),
+    "dimension-scaled": (("gamma", 2.0, 0.15),
+                         lambda dim: ("lognormal", math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)),
+                         ("lognormal", -4.0, 1.0)),
+}
+PRIOR_SETS = tuple(_PRIORS)
 
 
 def prior_set(name: str, dim: int) -> tuple[tuple, tuple, tuple]:
@@ -53,12 +56,10 @@ def prior_set(name: str, dim: int) -> tuple[tuple, tuple, tuple]:
       (arXiv:2402.02229), BoTorch's default since 0.12, with the Gamma(2, 0.15) output
       scale (the paper drops the output scale; without it two standardized points, always
       at +-1, drive the length scale to their spacing - measured)."""
-    if name == "gamma":
-        return ("gamma", 2.0, 0.15), ("gamma", 3.0, 6.0), ("gamma", 1.1, 0.05)
-    if name == "dimension-scaled":
-        return (("gamma", 2.0, 0.15), ("lognormal", math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)),
-                ("lognormal", -4.0, 1.0))
-    raise ValueError(f"unknown GP prior set {name!r} (gamma, dimension-scaled)")
+    if name not in _PRIORS:
+        raise ValueError(f"unknown GP prior set {name!r} ({', '.join(PRIOR_SETS)})")
+    c, ell, noise = _PRIORS[name]
+    return c, ell(dim), noise
 
 
 def _log_prior(theta: np.ndarray, priors: list[tuple]) -> tuple[float, np.ndarray]:
