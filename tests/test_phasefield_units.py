@@ -134,3 +134,57 @@ def test_every_retry_scale_reaches_the_effective_steps(degraded):
         assert eff.dt_min <= eff.dt <= eff.dt_max and eff.dt_scale == 1.0
     for before, after in zip(steps, steps[1:]):
         assert after == pytest.approx(tuple(v / 10 for v in before))
+
+
+# ---------------------------------------------------------------- time-step control
+@pytest.mark.parametrize("theta", [0.5, 0.75, 1.0])
+def test_predictor_corrector_estimate_is_the_true_local_error(theta):
+    """One theta step of u' = lambda u from the exact u(t_n), after an uneven step history:
+    the estimate lte_factor * (u_theta - P) matches the true one-step error within 5 %
+    (the estimator's derivation, driver/phasefield/stepping.py), for second (CN) and first
+    order (theta > 1/2)."""
+    from driver.phasefield.stepping import extrapolate, lte_factor
+
+    lam = -3.0
+    exact = lambda t: np.exp(lam * t)  # noqa: E731
+    for k in (2e-3, 1e-3):
+        ts = [0.5, 0.5 + 1.7 * k, 0.5 + 2.3 * k]          # uneven earlier steps
+        t = ts[-1] + k
+        un = exact(ts[-1])
+        u_theta = un * (1 + (1 - theta) * k * lam) / (1 - theta * k * lam)
+        p = 2 if theta == 0.5 else 1
+        P = extrapolate(ts[-(p + 1):], [np.array([exact(s)]) for s in ts[-(p + 1):]], t)[0]
+        est = lte_factor(ts[-(p + 1):], t, theta) * (u_theta - P)
+        assert est == pytest.approx(u_theta - exact(t), rel=0.05)
+
+
+def test_extrapolation_is_exact_for_polynomials_of_its_order():
+    from driver.phasefield.stepping import extrapolate
+
+    ts = [0.0, 0.3, 1.0]
+    poly = lambda t: 2 - t + 0.5 * t * t  # noqa: E731
+    assert extrapolate(ts, [np.array([poly(t)]) for t in ts], 1.7)[0] == pytest.approx(poly(1.7))
+
+
+def test_step_rule_grows_shrinks_and_respects_limits():
+    from driver.phasefield.stepping import GROW, SAFETY, ErrorController
+
+    c = ErrorController(tolerance=1e-3, dt_min=1e-6, dt_max=0.5)
+    assert c.next_dt(0.1, 1.0, 0.5, accepted=False) == pytest.approx(0.1 * SAFETY)
+    assert c.next_dt(0.1, 1e-12, 0.5) == pytest.approx(0.1 * GROW)    # capped growth
+    assert c.next_dt(0.4, 1e-12, 0.5) == 0.5                            # dt_max
+    assert c.next_dt(1e-6, 1e6, 0.5, accepted=False) == 1e-6            # dt_min
+    # PI: at the same error, a step after a smaller error grows less than after a larger one
+    a = ErrorController(1e-3, 1e-6, 1.0)
+    a.next_dt(0.1, 0.1, 0.5)
+    b = ErrorController(1e-3, 1e-6, 1.0)
+    b.next_dt(0.1, 0.9, 0.5)
+    assert a.next_dt(0.1, 0.5, 0.5) < b.next_dt(0.1, 0.5, 0.5)
+
+
+def test_outputs_after_t_end_are_refused():
+    with pytest.raises(ValueError, match="outputs: 2 lies after t_end"):
+        PhaseFieldSettings.model_validate({"time": {"t_end": 1.0, "outputs": [0.5, 2.0]}})
+    with pytest.raises(ValueError, match="outputs_s: 2000 s lies after"):
+        PhaseFieldSettings.model_validate({"degradation": {"interfacial_energy_J_m2": 0.5,
+                                                           "outputs_s": [2000.0]}})

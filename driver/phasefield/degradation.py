@@ -105,6 +105,7 @@ def apply(settings: PhaseFieldSettings) -> tuple[PhaseFieldSettings, dict]:
     upd.mobility.kind, upd.mobility.m0 = "constant", 0.5
     upd.reaction.kind, upd.reaction.k = ("linear", d.reaction_rate_1_s * t0) if d.reaction_rate_1_s > 0 else ("none", 0.0)
     upd.time.t_end = d.t_end_s / t0
+    upd.time.outputs = [t / t0 for t in d.outputs_s]
     # step limits in the new time unit: at most t_end/100 per step, start well below it
     upd.time.dt_max = upd.time.t_end / 100
     upd.time.dt = min(upd.time.dt_max, 1e-3 * w * w)   # ~ relaxation time of the interface

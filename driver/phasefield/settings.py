@@ -92,7 +92,19 @@ class Time(Strict):
         "set them (degradation.apply included), so a retry that lowers it always takes "
         "smaller steps; a campaign's phase-field retry divides it by 10")
     adaptive: bool = True
+    controller: Literal["error", "newton"] = Field(
+        "error", description="how an adaptive run chooses dt: 'error' from the local "
+        "truncation error of each step (predictor-corrector estimate, driver/phasefield/"
+        "stepping.py), 'newton' from the Newton iteration count (x1.25 after <= 3, x0.7 "
+        "after >= 8; the rule before 2026-11-30)")
+    tolerance: PositiveFloat = Field(
+        3e-4, description="error controller: allowed local error per step, RMS over the mesh, "
+        "in units of c")
     t_end: PositiveFloat = 1e-4
+    outputs: list[PositiveFloat] = Field(
+        default_factory=list, max_length=10000, description="times the steps land on exactly "
+        "(checkpoints): the free energy and mass there are kept in result.json and a snapshot "
+        "is written; every value must lie in (0, t_end]")
     max_steps: PositiveInt = 100000
 
     def scaled(self) -> "Time":
@@ -108,6 +120,14 @@ class Time(Strict):
     @property
     def theta_value(self) -> float:
         return 1.0 if self.scheme == "backward_euler" else self.theta
+
+    @model_validator(mode="after")
+    def _outputs(self) -> "Time":
+        bad = [t for t in self.outputs if t > self.t_end]
+        if bad:
+            raise ValueError(f"outputs: {bad[0]:g} lies after t_end = {self.t_end:g}; list "
+                             "times in (0, t_end]")
+        return self
 
 
 class Solver(Strict):
@@ -139,6 +159,16 @@ class Degradation(Strict):
     shear_modulus_GPa: PositiveFloat | None = Field(None, description="electrolyte shear modulus "
                                                     "(or from md_result) for the Monroe-Newman factor")
     t_end_s: PositiveFloat = Field(1000.0, description="simulated time (second source document)")
+    outputs_s: list[PositiveFloat] = Field(
+        default_factory=list, max_length=10000, description="times (s) the steps land on "
+        "exactly; each in (0, t_end_s] (time.outputs in the model's own time unit)")
+
+    @model_validator(mode="after")
+    def _outputs(self) -> "Degradation":
+        bad = [t for t in self.outputs_s if t > self.t_end_s]
+        if bad:
+            raise ValueError(f"outputs_s: {bad[0]:g} s lies after t_end_s = {self.t_end_s:g}")
+        return self
 
 
 class Metrics(Strict):

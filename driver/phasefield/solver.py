@@ -4,8 +4,10 @@
 
 with natural (no-flux) boundaries, or periodic ones (driver/phasefield/periodic.py: Newton
 on the periodic subspace through a prolongation matrix). Time stepping is the theta method on the whole system
-(theta = 1/2 Crank-Nicolson, theta = 1 backward Euler) solved by PETSc SNES Newton; dt
-adapts to the Newton iteration count, and a failed step is retried at half dt.
+(theta = 1/2 Crank-Nicolson, theta = 1 backward Euler) solved by PETSc SNES Newton. dt adapts
+to each step's local truncation error (driver/phasefield/stepping.py; or, as before, to the
+Newton iteration count), steps land exactly on the output times, and a step whose Newton
+fails is retried at half dt.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dolfinx.fem.petsc import NonlinearProblem  # noqa: E402
 
 from ..errors import ConfigError, SSEError  # noqa: E402
 from .expr import Expression  # noqa: E402
+from .stepping import ErrorController  # noqa: E402
 from .settings import PhaseFieldSettings  # noqa: E402
 
 
@@ -86,7 +89,8 @@ class CahnHilliard:
         self.msh = mesh.create_rectangle(self.comm, [[0.0, 0.0], [d.lx, d.ly]], [d.nx, d.ny], cell)
         P1 = element("Lagrange", self.msh.basix_cell(), 1)
         self.ME = fem.functionspace(self.msh, mixed_element([P1, P1]))
-        self.V, self.c_dofs = self.ME.sub(0).collapse()
+        self.V, c_dofs = self.ME.sub(0).collapse()
+        self.c_dofs = np.asarray(c_dofs, dtype=np.int64).reshape(-1)   # DOLFINx gives [array]
         self.u, self.u0 = fem.Function(self.ME), fem.Function(self.ME)
         self.dt = fem.Constant(self.msh, float(s.time.dt))
         self._build_forms()
@@ -194,62 +198,107 @@ class CahnHilliard:
         return lo, hi
 
     # ------------------------------------------------------------- step
-    def step(self) -> int:
-        """One accepted step (retrying at smaller dt on failure); returns Newton iterations."""
+    def _solve_once(self, guess: np.ndarray | None) -> tuple[bool, int, int]:
+        """One Newton solve from ``guess`` (or the last state); (converged, its, reason)."""
+        if guess is not None:
+            self.u.x.array[:] = guess
+        self.problem.solve()
+        snes = self.problem.solver
+        reason, its = snes.getConvergedReason(), snes.getIterationNumber()
+        return bool(reason > 0 and np.all(np.isfinite(self.u.x.array))), its, reason
+
+    def _rms_owned_c(self, v: np.ndarray) -> float:
+        """RMS over every rank's owned c dofs of a vector on the mixed space's local array."""
+        n_own = self.V.dofmap.index_map.size_local * self.V.dofmap.index_map_bs
+        c = v[self.c_dofs[:n_own]]
+        sq = self.comm.allreduce(float(np.dot(c, c)), op=MPI.SUM)
+        n = self.comm.allreduce(len(c), op=MPI.SUM)
+        return float(np.sqrt(sq / max(n, 1)))
+
+    def step(self, t: float, ctrl: ErrorController | None = None) -> tuple[int, float | None]:
+        """One accepted step from t with the current dt (retried at smaller dt when Newton
+        fails or, with the error controller, when the local error exceeds the tolerance).
+        Returns (Newton iterations of the accepted solve, the controller's next dt or None)."""
         tcfg = self.settings.time
+        theta = float(self.theta.value)
         while True:
-            self.problem.solve()
-            snes = self.problem.solver
-            reason, its = snes.getConvergedReason(), snes.getIterationNumber()
-            finite = np.all(np.isfinite(self.u.x.array))
-            if reason > 0 and finite:
-                return its
+            dt = float(self.dt.value)
+            guess = ctrl.predictor(t + dt, theta) if ctrl is not None else None
+            ok, its, reason = self._solve_once(guess)
+            if ok and ctrl is not None and guess is not None and ctrl.can_estimate(theta):
+                err = ctrl.error(self.u.x.array, guess, t + dt, theta, self._rms_owned_c)
+                if err <= 1.0 or dt <= tcfg.dt_min * (1 + 1e-9):
+                    return its, ctrl.next_dt(dt, err, theta)
+                new_dt = ctrl.next_dt(dt, err, theta, accepted=False)
+                self.u.x.array[:] = self.u0.x.array   # too inaccurate: redo with new_dt
+                self.dt.value = new_dt
+                self.rejected += 1
+                continue
+            if ok:
+                return its, None
             self.u.x.array[:] = self.u0.x.array   # reject: back to the last accepted state
-            new_dt = 0.5 * float(self.dt.value)
+            self.rejected += 1
+            new_dt = 0.5 * dt
             if not tcfg.adaptive or new_dt < tcfg.dt_min:
                 raise ConvergenceError(
-                    f"Newton did not converge (reason {reason}) at dt = {float(self.dt.value):.3g}; "
+                    f"Newton did not converge (reason {reason}) at dt = {dt:.3g}; "
                     "lower time.dt / time.dt_min, refine the mesh, or check the parameters")
             self.dt.value = new_dt
 
     def run(self, out: Path | None = None, progress=None) -> list[StepRecord]:
-        """Integrate to t_end. Writes ``history.csv`` and snapshots into ``out`` (rank 0 /
-        collective XDMF) when given."""
+        """Integrate to t_end, landing exactly on ``time.outputs`` and on the snapshot times.
+        Writes ``history.csv`` and snapshots into ``out`` (rank 0 / collective XDMF) when
+        given; ``self.outputs`` holds (t, free energy, mass) at each output time."""
         tcfg, ocfg = self.settings.time, self.settings.output
         t, n = 0.0, 0
         history = [StepRecord(0, 0.0, float(self.dt.value), self.energy(), self.mass(),
                               *self.c_range(), 0)]
         snaps = ([tcfg.t_end * (i + 1) / ocfg.snapshots for i in range(ocfg.snapshots)]
                  if ocfg.snapshots else [])
+        stops = _merge_stops(tcfg.outputs, snaps, tcfg.t_end)
+        self.outputs, self.rejected = [], 0
+        ctrl = (ErrorController(tcfg.tolerance, tcfg.dt_min, tcfg.dt_max)
+                if tcfg.adaptive and tcfg.controller == "error" else None)
+        if ctrl is not None:
+            ctrl.accepted(0.0, self.u.x.array)
         writer = self._open_writer(out) if out is not None and snaps else None
         if writer is not None:
             self._write(writer, 0.0)
         t0 = time.perf_counter()
+        proposed = float(self.dt.value)
         try:
-            while t < tcfg.t_end * (1 - 1e-12):
+            while stops:
+                stop, is_output, is_snapshot = stops[0]
                 if n >= tcfg.max_steps:
                     raise ConvergenceError(f"reached time.max_steps = {tcfg.max_steps} at t = {t:.4g} "
                                            f"< t_end = {tcfg.t_end:.4g}; raise max_steps or dt_max")
-                self.dt.value = min(float(self.dt.value), tcfg.t_end - t)
+                # land on the next stop exactly; stretch a step by up to 10 % (never beyond
+                # dt_max) rather than leave a sliver
+                left = stop - t
+                fits = left <= tcfg.dt_max * (1 + 1e-9)
+                self.dt.value = left if proposed >= left / 1.1 and fits else proposed
                 # Rannacher start-up: backward Euler damps the stiff mesh-scale modes of the
                 # initial data that Crank-Nicolson would carry along with factor ~ -1
                 self.theta.value = 1.0 if n < tcfg.startup_euler_steps else tcfg.theta_value
-                its = self.step()
-                t += float(self.dt.value)
+                its, new_dt = self.step(t, ctrl)
+                landed = float(self.dt.value) == left
+                t = stop if landed else t + float(self.dt.value)
                 n += 1
                 self.u0.x.array[:] = self.u.x.array
+                if ctrl is not None:
+                    ctrl.accepted(t, self.u.x.array)
                 history.append(StepRecord(n, t, float(self.dt.value), self.energy(), self.mass(),
                                           *self.c_range(), its))
-                while writer is not None and snaps and t >= snaps[0] * (1 - 1e-9):
-                    self._write(writer, t)
-                    snaps.pop(0)
+                if landed:
+                    stops.pop(0)
+                    if is_output:
+                        self.outputs.append({"t": t, "free_energy": history[-1].energy,
+                                             "mass": history[-1].mass})
+                    if writer is not None and is_snapshot:
+                        self._write(writer, t)
                 if progress:
                     progress(history[-1])
-                if tcfg.adaptive:
-                    if its <= 3:
-                        self.dt.value = min(tcfg.dt_max, 1.25 * float(self.dt.value))
-                    elif its >= 8:
-                        self.dt.value = max(tcfg.dt_min, 0.7 * float(self.dt.value))
+                proposed = self._next_dt(float(self.dt.value), its, new_dt, landed, proposed)
         finally:
             if writer is not None:
                 writer.close()
@@ -257,6 +306,26 @@ class CahnHilliard:
         if out is not None and self.comm.rank == 0:
             write_history(Path(out) / "history.csv", history)
         return history
+
+    def _next_dt(self, dt: float, its: int, new_dt: float | None, landed: bool,
+                 proposed: float) -> float:
+        """The step after an accepted one. A step shortened to land on a stop says little
+        about the step that was wanted: the earlier proposal stands unless the short step
+        asks for less."""
+        tcfg = self.settings.time
+        if not tcfg.adaptive:
+            return proposed
+        if tcfg.controller == "error":
+            nxt = dt if new_dt is None else new_dt
+        elif its <= 3:
+            nxt = min(tcfg.dt_max, 1.25 * dt)
+        elif its >= 8:
+            nxt = max(tcfg.dt_min, 0.7 * dt)
+        else:
+            nxt = dt
+        if landed and dt < proposed:
+            return proposed if nxt >= dt else nxt
+        return nxt
 
     def _open_writer(self, out: Path):
         out = Path(out)
@@ -308,6 +377,24 @@ class CahnHilliard:
             ok = ~np.isnan(v)
             merged[ok] = v[ok]
         return merged.reshape(X.shape)
+
+
+def _merge_stops(outputs: list[float], snapshots: list[float],
+                 t_end: float) -> list[tuple[float, bool, bool]]:
+    """Times the steps must land on, as (t, is an output, is a snapshot), ascending; times
+    within 1e-9 t_end of each other are one stop (t_end * 10 / 10 need not equal t_end)."""
+    tagged = sorted([(t, True, False) for t in outputs] + [(t, False, True) for t in snapshots]
+                    + [(t_end, False, False)])
+    merged: list[list] = []
+    for t, o, sn in tagged:
+        if merged and t - merged[-1][0] <= 1e-9 * t_end:
+            merged[-1][0] = max(merged[-1][0], t)
+            merged[-1][1] |= o
+            merged[-1][2] |= sn
+        else:
+            merged.append([t, o, sn])
+    merged[-1][0] = t_end if abs(merged[-1][0] - t_end) <= 1e-9 * t_end else merged[-1][0]
+    return [(t, o, sn) for t, o, sn in merged]
 
 
 def write_history(path: Path, history: list[StepRecord]) -> None:

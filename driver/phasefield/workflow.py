@@ -89,6 +89,8 @@ def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, pro
             "scales": scales,
             "steps": len(history) - 1, "t_end": history[-1].t,
             "newton_iterations_total": int(sum(r.newton_its for r in history)),
+            "rejected_steps": ch.rejected,
+            "outputs": ch.outputs,
             "dt_min_used": float(min(r.dt for r in history[1:])) if len(history) > 1 else None,
             "dt_max_used": float(max(r.dt for r in history[1:])) if len(history) > 1 else None,
             "free_energy_initial": float(E[0]), "free_energy_final": float(E[-1]),
