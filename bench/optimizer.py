@@ -11,7 +11,8 @@
    Every method starts from the same 5 scrambled-Sobol points of the seed and sees the same
    noise draws (bench/problems.py).
    - sse-driver: driver.optimize (defaults), recommending ``Optimizer.recommend()``; for
-     q > 1 also with ``batch="penalize"`` (local penalization instead of kriging believer);
+     q > 1 also with each other batch method (kriging believer, fantasies, local
+     penalization: ``Optimizer.batch``);
    - skopt and BoTorch: bench/optimizer_peers.py, run by the peers' own Python
      (bench/.peers), never installed into the project's environment.
 2. Proposal latency (one ask) versus the number of observations: 100, 1,000, 5,000.
@@ -38,7 +39,9 @@ sys.path.insert(0, str(HERE))
 PEERS = HERE / ".peers"
 PEER_PACKAGES = ["torch==2.13.0", "botorch==0.18.1", "scikit-optimize==0.10.2"]
 
-from driver.optimize.optimizer import Objective, Observation, Optimizer  # noqa: E402
+from driver.optimize.optimizer import BATCH_METHODS, Objective, Observation, Optimizer  # noqa: E402
+
+DEFAULT_BATCH = Optimizer.batch     # the dataclass default: "sse-driver" rows use it
 from driver.optimize.space import Space  # noqa: E402
 from problems import PROBLEMS, hartmann6  # noqa: E402
 
@@ -129,18 +132,27 @@ def install_peers():
 
 
 def latency(sizes=(100, 1000, 5000)):
+    """Seconds of one ask(1) after n observations: exact results and no point running; and
+    as in an asynchronous campaign, results told with error bars (sd 0.1) while 3 asked
+    points are still running (the batch method then accounts for each of them)."""
     rows = []
     sp = Space.from_dict({"variables": {f"x{i}": [0.0, 1.0] for i in range(6)}})
-    rng = np.random.default_rng(0)
     for n in sizes:
-        opt = Optimizer(sp, [Objective("f", "min")], seed=0, n_initial=1)
-        for x in rng.random((n, 6)):
-            opt.observations.append(Observation({f"x{i}": float(v) for i, v in enumerate(x)},
-                                                {"f": hartmann6(x)}))
-        opt.n_asked = n
-        t0 = time.perf_counter()
-        opt.ask(1)
-        rows.append((n, time.perf_counter() - t0))
+        times = []
+        for noisy in (False, True):
+            rng = np.random.default_rng(0)
+            opt = Optimizer(sp, [Objective("f", "min")], seed=0, n_initial=1)
+            for x in rng.random((n, 6)):
+                opt.observations.append(Observation({f"x{i}": float(v) for i, v in enumerate(x)},
+                                                    {"f": hartmann6(x)},
+                                                    {"f": 0.1} if noisy else None))
+            opt.n_asked = n
+            if noisy:
+                opt.pending = [{f"x{i}": float(v) for i, v in enumerate(x)} for x in rng.random((3, 6))]
+            t0 = time.perf_counter()
+            opt.ask(1)
+            times.append(time.perf_counter() - t0)
+        rows.append((n, *times))
     return rows
 
 
@@ -183,10 +195,11 @@ def main():
         print("| method | q | " + " | ".join(f"after {m}" for m in marks) + " | s/run |")
         print("|---|---|" + "---|" * len(marks) + "---|")
         for q in args.q:
-            ours = ["sse-driver"] + (["sse-driver penalize"] if q > 1 else [])
+            ours = ["sse-driver"] + ([f"sse-driver {b}" for b in BATCH_METHODS if b != DEFAULT_BATCH]
+                                     if q > 1 else [])
             for method in [*ours, *peers]:
                 if method in ours:
-                    kw = {"batch": "penalize"} if method.endswith("penalize") else {}
+                    kw = {"batch": method.split()[1]} if " " in method else {}
                     R, dt = cached(method, name, q, args.seeds, lambda: [
                         run_ours(p, s, q, set(marks), **kw) for s in range(args.seeds)])
                 else:
@@ -201,10 +214,10 @@ def main():
                       flush=True)
     if not args.no_latency:
         print("\nproposal latency (one ask, 6-D Hartmann data)\n")
-        print("| observations | seconds |")
-        print("|---|---|")
-        for n, s in latency():
-            print(f"| {n} | {s:.2f} |", flush=True)
+        print("| observations | seconds, exact results | seconds, error bars + 3 running |")
+        print("|---|---|---|")
+        for n, s, s_async in latency():
+            print(f"| {n} | {s:.2f} | {s_async:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

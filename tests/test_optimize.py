@@ -300,4 +300,37 @@ def test_local_penalization_batches():
     assert a[0] <= a[1] < a[2] <= 0 and a[0] <= np.log(0.5) + 1e-9 and a[2] > -1e-3
     assert json.loads(opt.to_json())["batch"] == "penalize"
     with pytest.raises(ConfigError, match="batch"):
-        Optimizer(sp, [Objective("s")], batch="fantasy")
+        Optimizer(sp, [Objective("s")], batch="qei")
+
+
+def test_fantasy_batches_keep_a_noisy_result_uncertain_and_resume_identically():
+    """Fantasies (Snoek et al. 2012): a world told a noisy outcome keeps more latent
+    uncertainty at that point than the believer's noise-free belief, and less than before;
+    the worlds disagree about the outcome; a batch is feasible and spread; the state
+    round-trips to the same next batch."""
+    from driver.optimize.optimizer import FANTASIES, _fantasize
+    sp = Space.from_dict({"variables": {"y": [0, 2], "z": [0, 0.25]},
+                          "constraints": [{"coeffs": {"y": 1, "z": 3}, "upper": 1.5}]})
+    f = lambda p: float(10 ** (-4 + p["y"] - 4 * p["z"]))      # noqa: E731
+    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5, batch="fantasy")
+    for p in opt.ask(5):
+        opt.tell(p, {"s": f(p)}, {"s": 0.3 * f(p)})
+    models, _, _ = opt._fit()
+    gp = models[0][1]
+    u = np.array([0.9, 0.9])
+    told = _fantasize([(o, g.fantasies(FANTASIES)) for o, g in models], u, np.random.default_rng(0))
+    mu_w, sd_w = told[0][1].predict_z(u[None, :])          # one column per world
+    assert mu_w.shape == sd_w.shape == (1, FANTASIES)
+    sds, means = sd_w[0], mu_w[0]
+    believer = gp.condition(u[None, :], gp.predict_z(u[None, :])[0]).predict_z(u[None, :])[1][0]
+    tau = gp.new_noise_z
+    before = gp.predict_z(u[None, :])[1][0]
+    assert tau > 0 and all(believer * 1.05 < s < before for s in sds), (believer, sds, before)
+    assert np.std(means) > 0.1 * tau                    # the worlds disagree about u
+    state = opt.to_json()
+    batch = opt.ask(4)
+    X = sp.as_array(batch)
+    assert len(batch) == 4 and sp.feasible(X).all()
+    U = sp.to_unit(X)
+    assert (np.linalg.norm(U[:, None] - U[None], axis=-1) + np.eye(4)).min() > opt.min_distance
+    assert Optimizer.from_json(state).ask(4) == batch

@@ -104,9 +104,9 @@ class CampaignSettings(Strict):
         "async", description="async: propose as soon as a result arrives (workers never idle); "
         "sync: whole batches (the same seed gives the same proposals)")
     acquisition: Literal["ei", "ucb", "variance"] = "ei"
-    batch_method: Literal["believer", "penalize"] = Field(
+    batch_method: Literal["believer", "fantasy", "penalize"] = Field(
         "believer", description="how a batch (and points still running) is spread: kriging "
-        "believer or local penalization (docs/optimizer.md)")
+        "believer, fantasies or local penalization (docs/optimizer.md)")
     gp_priors: Literal["gamma", "dimension-scaled"] = Field(
         "gamma", description="GP hyperparameter priors (docs/optimizer.md): gamma = BoTorch's "
         "low-dimensional noisy-problem set, dimension-scaled = Hvarfner et al. 2024")

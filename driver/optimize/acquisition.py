@@ -12,7 +12,7 @@ each weighted by the probability of feasibility.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erfcx, log_ndtr, ndtr
+from scipy.special import erfcx, log_ndtr, logsumexp, ndtr
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -73,6 +73,16 @@ def score(kind: str, mu: np.ndarray, sigma: np.ndarray, best: float, p_feas: np.
     if kind == "variance":
         return np.log(sigma) + logp
     raise ValueError(f"unknown acquisition {kind!r} (ei, ucb, variance)")
+
+
+def average(kind: str, scores: np.ndarray) -> np.ndarray:
+    """The mean over fantasy worlds (the last axis) of an acquisition given as ``score``
+    returns it: log scores (ei, variance) are averaged as values (log-mean-exp), ucb
+    directly."""
+    S = np.asarray(scores, float)
+    if kind == "ucb":
+        return S.mean(axis=-1)
+    return logsumexp(S, axis=-1) - np.log(S.shape[-1])
 
 
 def probability_of_improvement_log(mu, sigma, best):

@@ -10,6 +10,9 @@
 - a batch of q is built by kriging believer: each chosen point is added to the GPs at
   its predicted mean (hyperparameters fixed) before the next is chosen; pending points
   (asked, not told) are believed the same way, so a campaign can ask while others run;
+  or by fantasies (Snoek, Larochelle & Adams, NeurIPS 2012): FANTASIES copies of the GPs,
+  each told a noisy outcome drawn from its own posterior at every chosen or pending
+  point, and the acquisition averaged over the copies; or by local penalization;
 - proposals closer than ``min_distance`` (unit-cube) to evaluated, pending or already
   chosen points are skipped.
 
@@ -33,6 +36,11 @@ from ..errors import ConfigError
 from . import acquisition
 from .space import Space
 from .surrogate import PRIOR_SETS, FeasibilityModel, GPSurrogate
+
+BATCH_METHODS = ("believer", "fantasy", "penalize")
+#: fantasies per batch (Snoek et al. 2012 average their acquisition over a few; each is one
+#: conditioned copy of every GP, so the cost of a q > 1 proposal grows with it)
+FANTASIES = 8
 
 
 @dataclass
@@ -87,7 +95,7 @@ class Optimizer:
     n_restarts: int = 3
     n_starts: int = 10           # gradient refinements of the acquisition per proposal
     priors: str = "gamma"        # GP hyperparameter priors (surrogate.prior_set)
-    batch: str = "believer"      # believer (kriging believer) | penalize (local penalization)
+    batch: str = "believer"      # believer | fantasy | penalize (docs/optimizer.md)
     observations: list[Observation] = field(default_factory=list)
     pending: list[dict[str, float]] = field(default_factory=list)
     n_asked: int = 0
@@ -99,8 +107,8 @@ class Optimizer:
             raise ConfigError("at least one objective is needed")
         if self.n_initial < 1:
             raise ConfigError("n_initial must be >= 1")
-        if self.batch not in ("believer", "penalize"):
-            raise ConfigError(f"batch must be believer or penalize, got {self.batch!r}")
+        if self.batch not in BATCH_METHODS:
+            raise ConfigError(f"batch must be one of {', '.join(BATCH_METHODS)}, got {self.batch!r}")
         if self.priors not in PRIOR_SETS:
             raise ConfigError(f"priors must be one of {', '.join(PRIOR_SETS)}, got {self.priors!r}")
 
@@ -203,13 +211,15 @@ class Optimizer:
         return models, feasm, U_all
 
     def fused(self, models, U) -> tuple[np.ndarray, np.ndarray]:
-        """Fused standardized mean and std of the weighted objectives (independent GPs)."""
-        m = np.zeros(len(U))
-        v = np.zeros(len(U))
+        """Fused standardized mean and std of the weighted objectives (independent GPs);
+        with fantasy GPs, one column per fantasy world."""
+        m, v = np.zeros(len(U)), np.zeros(len(U))
         for obj, gp in models:
             mu, s = gp.predict_z(U)
-            m += obj.signed_weight * mu
-            v += (obj.weight * s) ** 2
+            m = m[:, None] + 0 * mu if mu.ndim > m.ndim else m
+            v = v[:, None] + 0 * s if s.ndim > v.ndim else v
+            m = m + obj.signed_weight * mu
+            v = v + (obj.weight * s) ** 2
         return m, np.sqrt(v)
 
     def _propose(self, q: int, rng, extra_pending) -> list[dict[str, float]]:
@@ -222,11 +232,12 @@ class Optimizer:
                 if (self.observations or self.pending or extra_pending) else np.zeros((0, X.shape[1]))
             fresh = [x for x in X if len(known) == 0 or np.min(np.abs(known - x).sum(axis=1)) > 1e-12]
             return self.space.as_dicts(np.array(fresh[:q])) if fresh else []
+        method = self.batch
         pend = self.pending + list(extra_pending)
         taken = [U_all] + ([self.space.to_unit(self.space.as_array(pend))] if pend else [])
         taken = np.vstack(taken) if taken else np.zeros((0, self.space.dim))
         Up = self.space.to_unit(self.space.as_array(pend)) if pend else np.zeros((0, self.space.dim))
-        if pend and self.batch == "believer":   # believe pending points at their predicted means
+        if pend and method == "believer":   # believe pending points at their predicted means
             models = [(o, gp.condition(Up, gp.predict_z(Up)[0])) for o, gp in models]
         # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
         feas_obs = [o for o in self.observations if o.feasible and o.y is not None
@@ -235,20 +246,35 @@ class Optimizer:
         chosen = []
         # one new evaluation's noise on the fused scale (augmented EI)
         tau = float(np.sqrt(sum((o.weight * gp.new_noise_z) ** 2 for o, gp in models)))
-        penalty = _LocalPenalty(self, models, Uf, rng) if self.batch == "penalize" else None
+        penalty = _LocalPenalty(self, models, Uf, rng) if method == "penalize" else None
         if penalty is not None:
             for u in Up:
                 penalty.add(u)
+        # fantasies: every GP carries FANTASIES target columns (one per world) over shared
+        # inputs, so the worlds share one covariance and one Cholesky factor
+        fmodels, Uw = None, Uf
+        if method == "fantasy":
+            fmodels = [(o, gp.fantasies(FANTASIES)) for o, gp in models]
+            for u in Up:
+                fmodels, Uw = _fantasize(fmodels, u, rng), np.vstack([Uw, u[None, :]])
         for _ in range(q):
             # the incumbent: the evaluated point of best mu - sigma, its mean the threshold
-            # (augmented EI's "effective best"; the best mean when the data are exact)
-            mu_f, sd_f = self.fused(models, Uf)
-            best = float(mu_f[int(np.argmax(mu_f - sd_f))])
+            # (augmented EI's "effective best"; the best mean when the data are exact);
+            # each fantasy world has its own (its told points count as evaluated there)
+            mu_f, sd_f = self.fused(fmodels or models, Uw)
+            if mu_f.ndim == 2:
+                bests = mu_f[np.argmax(mu_f - sd_f, axis=0), np.arange(mu_f.shape[1])][None, :]
+            else:
+                bests = float(mu_f[int(np.argmax(mu_f - sd_f))])
 
-            def acq_of(U, models=models, best=best):
-                mu, sd = self.fused(models, U)
-                a = acquisition.score(self.acquisition, mu, sd, best, feasm.prob(U),
+            def acq_of(U, fmodels=fmodels, bests=bests):
+                mu, sd = self.fused(fmodels or models, U)
+                p = feasm.prob(U)
+                a = acquisition.score(self.acquisition, mu, sd, bests,
+                                      p[:, None] if mu.ndim == 2 else p,
                                       beta=self.beta, xi=self.xi, noise_sd=tau)
+                if a.ndim == 2:                       # the mean over the fantasy worlds
+                    a = acquisition.average(self.acquisition, a)
                 return a + penalty.log(U) if penalty is not None else a
 
             pool = self._pool(rng, models, Uf)
@@ -266,6 +292,8 @@ class Optimizer:
             taken = np.vstack([taken, pick])
             if penalty is not None:
                 penalty.add(pick)
+            elif method == "fantasy":
+                fmodels, Uw = _fantasize(fmodels, pick, rng), np.vstack([Uw, pick[None, :]])
             else:
                 models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
                           for o, gp in models]
@@ -377,6 +405,20 @@ def _value_and_gradient(f, U: np.ndarray, h: float) -> tuple[np.ndarray, np.ndar
     a = f(np.vstack([U, shifted]))
     a0 = a[:n]
     return a0, (a[n:].reshape(n, d) - a0[:, None]) / step
+
+
+def _fantasize(models, u: np.ndarray, rng) -> list:
+    """Every fantasy world (target column) of each GP told one outcome at ``u`` drawn from
+    that world's posterior predictive (latent sd and one new evaluation's noise), and
+    conditioned with that noise: the real result will be noisy, so each world keeps the
+    uncertainty a noisy result leaves near u."""
+    out = []
+    for obj, gp in models:
+        mu, sd = gp.predict_z(u[None, :])           # (1, worlds) each
+        tau = gp.new_noise_z
+        y = mu + np.sqrt(sd ** 2 + tau ** 2) * rng.standard_normal(mu.shape)
+        out.append((obj, gp.condition(u[None, :], y, noise_var=tau ** 2)))
+    return out
 
 
 class _LocalPenalty:

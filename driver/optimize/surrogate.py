@@ -175,16 +175,28 @@ class GPSurrogate:
         """The fitted White-noise variance (standardized units)."""
         return float(self.gp.kernel_.k2.noise_level)
 
-    def condition(self, U_new: np.ndarray, z_new: np.ndarray) -> "GPSurrogate":
-        """A copy conditioned on extra (standardized) observations, hyperparameters fixed:
-        the kriging-believer step of batch proposal."""
+    def condition(self, U_new: np.ndarray, z_new: np.ndarray,
+                  noise_var: float = 0.0) -> "GPSurrogate":
+        """A copy conditioned on extra (standardized) observations with measurement-noise
+        variance ``noise_var``, hyperparameters fixed: the kriging-believer (exact) or
+        fantasy (noisy) step of batch proposal."""
         other = object.__new__(GPSurrogate)
         other.__dict__.update(self.__dict__)
         U = np.vstack([self.U, U_new])
-        z = np.concatenate([self.z, z_new])
-        alpha = np.concatenate([self.alpha, np.full(len(z_new), JITTER)])
+        z = np.concatenate([self.z, np.asarray(z_new, float).reshape(-1, *self.z.shape[1:])])
+        alpha = np.concatenate([self.alpha, np.full(len(z_new), noise_var + JITTER)])
         other.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=alpha, optimizer=None).fit(U, z)
         other.U, other.z, other.alpha = U, z, alpha
+        return other
+
+    def fantasies(self, m: int) -> "GPSurrogate":
+        """A copy whose targets are m identical columns (fantasy worlds to be told different
+        outcomes by ``condition``); predictions then have one column per world."""
+        other = object.__new__(GPSurrogate)
+        other.__dict__.update(self.__dict__)
+        other.z = np.repeat(self.z[:, None], m, axis=1)
+        other.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=self.alpha,
+                                            optimizer=None).fit(self.U, other.z)
         return other
 
     def predict_z(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
