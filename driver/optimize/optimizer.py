@@ -38,8 +38,8 @@ from .space import Space
 from .surrogate import PRIOR_SETS, FeasibilityModel, GPSurrogate
 
 BATCH_METHODS = ("believer", "fantasy", "penalize")
-#: fantasies per batch (Snoek et al. 2012 average their acquisition over a few; each is one
-#: conditioned copy of every GP, so the cost of a q > 1 proposal grows with it)
+#: fantasy worlds per batch (Snoek et al. 2012 average their acquisition over a few); they
+#: share one covariance, so each GP carries them as target columns of one fit
 FANTASIES = 8
 
 
@@ -213,11 +213,11 @@ class Optimizer:
     def fused(self, models, U) -> tuple[np.ndarray, np.ndarray]:
         """Fused standardized mean and std of the weighted objectives (independent GPs);
         with fantasy GPs, one column per fantasy world."""
-        m, v = np.zeros(len(U)), np.zeros(len(U))
+        m = v = np.zeros(len(U))
         for obj, gp in models:
             mu, s = gp.predict_z(U)
-            m = m[:, None] + 0 * mu if mu.ndim > m.ndim else m
-            v = v[:, None] + 0 * s if s.ndim > v.ndim else v
+            if mu.ndim > m.ndim:            # fantasy GPs: broadcast to (points, worlds)
+                m, v = m[:, None], v[:, None]
             m = m + obj.signed_weight * mu
             v = v + (obj.weight * s) ** 2
         return m, np.sqrt(v)
