@@ -278,19 +278,29 @@ def test_old_state_without_new_settings_still_loads():
     assert Optimizer.from_json(json.dumps(d)).n_starts == opt.n_starts
 
 
-def test_local_penalization_batches():
-    from driver.optimize.optimizer import _LocalPenalty
+def _garnet_like(batch: str, rel_err: float) -> tuple[Space, Optimizer]:
+    """A constrained 2-variable space with a log-scale conductivity told with relative
+    errors, after its 5-point design."""
     sp = Space.from_dict({"variables": {"y": [0, 2], "z": [0, 0.25]},
                           "constraints": [{"coeffs": {"y": 1, "z": 3}, "upper": 1.5}]})
     f = lambda p: float(10 ** (-4 + p["y"] - 4 * p["z"]))      # noqa: E731
-    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5, batch="penalize")
+    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5, batch=batch)
     for p in opt.ask(5):
-        opt.tell(p, {"s": f(p)}, {"s": 0.1 * f(p)})
-    batch = opt.ask(4)
+        opt.tell(p, {"s": f(p)}, {"s": rel_err * f(p)})
+    return sp, opt
+
+
+def _assert_feasible_spread_batch(sp: Space, opt: Optimizer, batch: list) -> None:
     X = sp.as_array(batch)
     assert len(batch) == 4 and sp.feasible(X).all()
     U = sp.to_unit(X)
     assert (np.linalg.norm(U[:, None] - U[None], axis=-1) + np.eye(4)).min() > opt.min_distance
+
+
+def test_local_penalization_batches():
+    from driver.optimize.optimizer import _LocalPenalty
+    sp, opt = _garnet_like("penalize", 0.1)
+    _assert_feasible_spread_batch(sp, opt, opt.ask(4))
     # the penalizer: strongest at a chosen point, vanishing far from it
     models, _, _ = opt._fit()
     Uf = sp.to_unit(sp.as_array([o.x for o in opt.observations]))
@@ -309,12 +319,7 @@ def test_fantasy_batches_keep_a_noisy_result_uncertain_and_resume_identically():
     the worlds disagree about the outcome; a batch is feasible and spread; the state
     round-trips to the same next batch."""
     from driver.optimize.optimizer import FANTASIES, _fantasize
-    sp = Space.from_dict({"variables": {"y": [0, 2], "z": [0, 0.25]},
-                          "constraints": [{"coeffs": {"y": 1, "z": 3}, "upper": 1.5}]})
-    f = lambda p: float(10 ** (-4 + p["y"] - 4 * p["z"]))      # noqa: E731
-    opt = Optimizer(sp, [Objective("s", log=True)], seed=5, n_initial=5, batch="fantasy")
-    for p in opt.ask(5):
-        opt.tell(p, {"s": f(p)}, {"s": 0.3 * f(p)})
+    sp, opt = _garnet_like("fantasy", 0.3)
     models, _, _ = opt._fit()
     gp = models[0][1]
     u = np.array([0.9, 0.9])
@@ -329,8 +334,5 @@ def test_fantasy_batches_keep_a_noisy_result_uncertain_and_resume_identically():
     assert np.std(means) > 0.1 * tau                    # the worlds disagree about u
     state = opt.to_json()
     batch = opt.ask(4)
-    X = sp.as_array(batch)
-    assert len(batch) == 4 and sp.feasible(X).all()
-    U = sp.to_unit(X)
-    assert (np.linalg.norm(U[:, None] - U[None], axis=-1) + np.eye(4)).min() > opt.min_distance
+    _assert_feasible_spread_batch(sp, opt, batch)
     assert Optimizer.from_json(state).ask(4) == batch
