@@ -156,6 +156,48 @@ def latency(sizes=(100, 1000, 5000)):
     return rows
 
 
+# ---------------------------------------------------------------- two objectives
+BC_REF = np.array([18.0, 6.0])      # BoTorch's BraninCurrin reference point (minimization)
+BC_MAX_HV = 59.36011874867746       # BoTorch's BraninCurrin.max_hv
+
+
+def branin_currin(x: np.ndarray) -> np.ndarray:
+    """BraninCurrin (Belakaria, Deshwal, Doppa, NeurIPS 2019; as in BoTorch's test
+    functions): two objectives to minimize on the unit square."""
+    x0, x1 = x
+    u, v = 15 * x0 - 5, 15 * x1
+    b = (v - 5.1 / (4 * np.pi ** 2) * u ** 2 + 5 / np.pi * u - 6) ** 2 \
+        + 10 * (1 - 1 / (8 * np.pi)) * np.cos(u) + 10
+    x1c = max(x1, 1e-12)
+    c = (1 - np.exp(-1 / (2 * x1c))) * (2300 * x0 ** 3 + 1900 * x0 ** 2 + 2092 * x0 + 60) \
+        / (100 * x0 ** 3 + 500 * x0 ** 2 + 4 * x0 + 20)
+    return np.array([b, c])
+
+
+def run_moo(seed: int, acquisition: str, budget: int = 30, n0: int = 5) -> float:
+    """Hypervolume regret (max HV - HV of the evaluated points, w.r.t. BoTorch's reference
+    point) after ``budget`` evaluations, sequential, from the common 5 Sobol points."""
+    from scipy.stats import qmc
+
+    from driver.optimize.multiobjective import hypervolume
+    sp = Space.from_dict({"variables": {"x0": [0.0, 1.0], "x1": [0.0, 1.0]}})
+    opt = Optimizer(sp, [Objective("b", "min"), Objective("c", "min")], seed=seed,
+                    n_initial=n0, acquisition=acquisition)
+    Y = []
+
+    def tell(point):
+        y = branin_currin(np.array([point["x0"], point["x1"]]))
+        Y.append(y)
+        opt.tell(point, {"b": float(y[0]), "c": float(y[1])})
+
+    for u in qmc.Sobol(2, scramble=True, seed=seed).random_base2(3)[:n0]:
+        tell({"x0": float(u[0]), "x1": float(u[1])})
+    opt.n_asked = n0
+    while len(Y) < budget:
+        tell(opt.ask(1)[0])
+    return BC_MAX_HV - hypervolume(-np.array(Y), -BC_REF)
+
+
 CASES = [("branin", 1), ("branin", 4), ("hartmann6", 1), ("hartmann6", 4),
          ("hartmann6_noisy", 1), ("hartmann6_noisy", 4), ("campaign", 1), ("campaign", 4)]
 
@@ -169,7 +211,22 @@ def main():
     a.add_argument("--no-latency", action="store_true")
     a.add_argument("--peers-only", action="store_true", help="run (and cache) the peers' results only")
     a.add_argument("--install-peers", action="store_true", help="make bench/.peers and exit")
+    a.add_argument("--moo", action="store_true", help="two objectives only: EHVI vs the "
+                   "weighted EI on BraninCurrin (hypervolume regret), then exit")
     args = a.parse_args()
+    if args.moo:
+        print(f"# bench/optimizer --moo {datetime.date.today()}: BraninCurrin, 30 evaluations "
+              f"(5 common Sobol points), q = 1, hypervolume regret (max HV 59.36, BoTorch's "
+              f"reference point), median [Q1, Q3] over {args.seeds} seeds\n")
+        print("| acquisition | HV regret | s/run |")
+        print("|---|---|---|")
+        for acq in ("ehvi", "ei"):
+            t0 = time.perf_counter()
+            R = [run_moo(s, acq) for s in range(args.seeds)]
+            q1, med, q3 = np.percentile(R, [25, 50, 75])
+            print(f"| {acq} | {med:.3g} [{q1:.2g}, {q3:.2g}] | "
+                  f"{(time.perf_counter() - t0) / args.seeds:.1f} |", flush=True)
+        return
     if args.install_peers:
         install_peers()
         return

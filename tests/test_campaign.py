@@ -146,6 +146,8 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
     ("campaign: {family: garnet, variables: {z: [0, 0.25]}}\n", "pedone2006 has no term for La, La-O"),
     ("campaign: {family: garnet, dopant_M: Nb, variables: {y: [0, 0.5]}}\n"
      "md: {potential: deng_du2019}\n", "deng_du2019 has no term for Nb, Nb-O"),
+    ("campaign:\n  acquisition: ehvi\n  phasefield: true\n  objectives: [{name: sigma_300K}, "
+     "{name: Ea}, {name: shear_modulus}, {name: stability}]\n", "ehvi handles 1-3 objectives"),
 ])
 def test_bad_campaign_config_is_one_line(tmp_path, text, needle):
     cfg = tmp_path / "bad.yaml"

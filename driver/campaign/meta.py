@@ -40,8 +40,8 @@ def residuals(pred: dict, y: dict, objectives) -> list[float]:
 
 def calibration_decision(z2_history: list[float], acquisition: str, xi: float, beta: float,
                          window: int = 5) -> tuple[float, float, str | None]:
-    if len(z2_history) < window:
-        return xi, beta, None
+    if len(z2_history) < window or acquisition not in ("ei", "ucb"):
+        return xi, beta, None          # only EI's xi and UCB's beta steer exploration
     mz = float(np.mean(z2_history[-window:]))
     if mz > 4.0:
         if acquisition == "ucb":

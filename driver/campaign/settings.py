@@ -103,7 +103,10 @@ class CampaignSettings(Strict):
     mode: Literal["async", "sync"] = Field(
         "async", description="async: propose as soon as a result arrives (workers never idle); "
         "sync: whole batches (the same seed gives the same proposals)")
-    acquisition: Literal["ei", "ucb", "variance"] = "ei"
+    acquisition: Literal["ei", "ucb", "variance", "ehvi"] = Field(
+        "ei", description="ei: expected improvement of the weighted objectives; ehvi: "
+        "expected hypervolume improvement of 1-3 objectives, weights unused "
+        "(docs/optimizer.md); ucb; variance (pure exploration)")
     batch_method: Literal["believer", "fantasy", "penalize"] = Field(
         "believer", description="how a batch (and points still running) is spread: kriging "
         "believer, fantasies or local penalization (docs/optimizer.md)")
@@ -144,4 +147,9 @@ class CampaignSettings(Strict):
                              "or enable the phase field")
         if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
             raise ValueError("ahp_matrix must be n x n for the n objectives")
+        if self.acquisition == "ehvi" and len(self.objectives) > 3:
+            raise ValueError(f"acquisition ehvi handles 1-3 objectives, got "
+                             f"{len(self.objectives)}; use ei (weighted) or fewer objectives")
+        if self.acquisition == "ehvi" and self.batch_method == "fantasy":
+            raise ValueError("acquisition ehvi batches with batch_method believer or penalize")
         return self

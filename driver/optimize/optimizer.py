@@ -33,11 +33,15 @@ from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
 from ..errors import ConfigError
-from . import acquisition
+from . import acquisition, multiobjective
 from .space import Space
 from .surrogate import PRIOR_SETS, FeasibilityModel, GPSurrogate
 
 BATCH_METHODS = ("believer", "fantasy", "penalize")
+ACQUISITIONS = ("ei", "ucb", "variance", "ehvi")
+#: Monte Carlo samples of the objectives' joint posterior per candidate for EHVI (fixed
+#: base samples per proposal, so the acquisition is smooth for the gradient step)
+EHVI_SAMPLES = 64
 #: fantasy worlds per batch (Snoek et al. 2012 average their acquisition over a few); they
 #: share one covariance, so each GP carries them as target columns of one fit
 FANTASIES = 8
@@ -101,14 +105,20 @@ class Optimizer:
     n_asked: int = 0
 
     def __post_init__(self):
-        if self.acquisition not in ("ei", "ucb", "variance"):
-            raise ConfigError(f"acquisition must be ei, ucb or variance, got {self.acquisition!r}")
+        if self.acquisition not in ACQUISITIONS:
+            raise ConfigError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, "
+                              f"got {self.acquisition!r}")
         if not self.objectives:
             raise ConfigError("at least one objective is needed")
         if self.n_initial < 1:
             raise ConfigError("n_initial must be >= 1")
         if self.batch not in BATCH_METHODS:
             raise ConfigError(f"batch must be one of {', '.join(BATCH_METHODS)}, got {self.batch!r}")
+        if self.acquisition == "ehvi" and len(self.objectives) > 3:
+            raise ConfigError(f"acquisition ehvi handles 1-3 objectives, got {len(self.objectives)}; "
+                              "use ei (weighted objectives) or fewer objectives")
+        if self.acquisition == "ehvi" and self.batch == "fantasy":
+            raise ConfigError("acquisition ehvi batches by believer or penalize, not fantasy")
         if self.priors not in PRIOR_SETS:
             raise ConfigError(f"priors must be one of {', '.join(PRIOR_SETS)}, got {self.priors!r}")
 
@@ -257,7 +267,11 @@ class Optimizer:
             fmodels = [(o, gp.fantasies(FANTASIES)) for o, gp in models]
             for u in Up:
                 fmodels, Uw = _fantasize(fmodels, u, rng), np.vstack([Uw, u[None, :]])
+        ehvi = _EHVI(models, Uf, rng) if self.acquisition == "ehvi" else None
+        front_U = np.vstack([Uf, Up]) if method == "believer" else Uf
         for _ in range(q):
+            if ehvi is not None:       # the front: believed points count as evaluated
+                ehvi.set_front(models, front_U)
             # the incumbent: the evaluated point of best mu - sigma, its mean the threshold
             # (augmented EI's "effective best"; the best mean when the data are exact);
             # each fantasy world has its own (its told points count as evaluated there)
@@ -267,9 +281,12 @@ class Optimizer:
             else:
                 bests = float(mu_f[int(np.argmax(mu_f - sd_f))])
 
-            def acq_of(U, fmodels=fmodels, bests=bests):
-                mu, sd = self.fused(fmodels or models, U)
+            def acq_of(U, fmodels=fmodels, bests=bests, models=models):
                 p = feasm.prob(U)
+                if ehvi is not None:
+                    a = ehvi.log(models, U) + np.log(np.clip(p, 1e-300, 1.0))
+                    return a + penalty.log(U) if penalty is not None else a
+                mu, sd = self.fused(fmodels or models, U)
                 a = acquisition.score(self.acquisition, mu, sd, bests,
                                       p[:, None] if mu.ndim == 2 else p,
                                       beta=self.beta, xi=self.xi, noise_sd=tau)
@@ -297,6 +314,7 @@ class Optimizer:
             else:
                 models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
                           for o, gp in models]
+                front_U = np.vstack([front_U, pick[None, :]])
         return self.space.as_dicts(self.space.from_unit(np.array(chosen))) if chosen else []
 
     def _refine(self, pool: np.ndarray, acq: np.ndarray, acq_of) -> tuple[np.ndarray, np.ndarray]:
@@ -419,6 +437,34 @@ def _fantasize(models, u: np.ndarray, rng) -> list:
         y = mu + np.sqrt(sd ** 2 + tau ** 2) * rng.standard_normal(mu.shape)
         out.append((obj, gp.condition(u[None, :], y, noise_var=tau ** 2)))
     return out
+
+
+class _EHVI:
+    """Expected hypervolume improvement of the objectives (standardized, signed so that
+    larger is better) over the Pareto front of the models' means at the evaluated points
+    (driver/optimize/multiobjective.py), by Monte Carlo with fixed base samples: each
+    candidate's independent GP posteriors are sampled EHVI_SAMPLES times. Objective
+    weights do not enter: the front is what is improved."""
+
+    def __init__(self, models, Uf: np.ndarray, rng):
+        self.sign = np.array([1.0 if o.direction == "max" else -1.0 for o, _ in models])
+        self.Z = rng.standard_normal((EHVI_SAMPLES, len(models)))
+        self.r = multiobjective.reference_point(self._means(models, Uf))
+
+    def _means(self, models, U):
+        return np.stack([gp.predict_z(U)[0] for _, gp in models], axis=-1) * self.sign
+
+    def set_front(self, models, U: np.ndarray) -> None:
+        V = self._means(models, U)
+        self.P = V[multiobjective.pareto_mask(V)]
+
+    def log(self, models, U: np.ndarray) -> np.ndarray:
+        pred = [gp.predict_z(U) for _, gp in models]
+        mu = np.stack([m for m, _ in pred], axis=-1) * self.sign
+        sd = np.stack([s for _, s in pred], axis=-1)
+        Y = mu[:, None, :] + sd[:, None, :] * self.Z[None, :, :]
+        e = multiobjective.hvi(Y, self.P, self.r).mean(axis=1)
+        return np.log(np.maximum(e, 1e-300))
 
 
 class _LocalPenalty:
