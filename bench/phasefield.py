@@ -99,8 +99,7 @@ def pfhub_worker(impl: str, n: int, tol: float) -> None:
 def pfhub_main(a) -> None:
     from driver.mpi import mpirun_command
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     rows = []
     runs = [(impl, tol) for impl in a.impls
             for tol in (a.reference_tolerances or [a.tolerance] if impl == "reference" else [a.tolerance])]
@@ -161,8 +160,7 @@ def main() -> None:
                    choices=["reference", "error", "newton"], help="--pfhub: which to run")
     p.add_argument("--pfhub-worker", nargs=3, metavar=("IMPL", "N", "TOL"), help=argparse.SUPPRESS)
     a = p.parse_args()
-    if a.pfhub_worker:
-        sys.path.insert(0, str(ROOT / "bench"))
+    if a.pfhub_worker:             # bench/ is on sys.path: this script's own folder
         pfhub_worker(a.pfhub_worker[0], int(a.pfhub_worker[1]), float(a.pfhub_worker[2]))
         return
     if a.pfhub:

@@ -242,12 +242,11 @@ class Optimizer:
                 if (self.observations or self.pending or extra_pending) else np.zeros((0, X.shape[1]))
             fresh = [x for x in X if len(known) == 0 or np.min(np.abs(known - x).sum(axis=1)) > 1e-12]
             return self.space.as_dicts(np.array(fresh[:q])) if fresh else []
-        method = self.batch
         pend = self.pending + list(extra_pending)
         taken = [U_all] + ([self.space.to_unit(self.space.as_array(pend))] if pend else [])
         taken = np.vstack(taken) if taken else np.zeros((0, self.space.dim))
         Up = self.space.to_unit(self.space.as_array(pend)) if pend else np.zeros((0, self.space.dim))
-        if pend and method == "believer":   # believe pending points at their predicted means
+        if pend and self.batch == "believer":   # believe pending points at their predicted means
             models = [(o, gp.condition(Up, gp.predict_z(Up)[0])) for o, gp in models]
         # the incumbent comes from our own evaluations, never from prior (e.g. experimental) data
         feas_obs = [o for o in self.observations if o.feasible and o.y is not None
@@ -256,43 +255,47 @@ class Optimizer:
         chosen = []
         # one new evaluation's noise on the fused scale (augmented EI)
         tau = float(np.sqrt(sum((o.weight * gp.new_noise_z) ** 2 for o, gp in models)))
-        penalty = _LocalPenalty(self, models, Uf, rng) if method == "penalize" else None
+        penalty = _LocalPenalty(self, models, Uf, rng) if self.batch == "penalize" else None
         if penalty is not None:
             for u in Up:
                 penalty.add(u)
         # fantasies: every GP carries FANTASIES target columns (one per world) over shared
         # inputs, so the worlds share one covariance and one Cholesky factor
         fmodels, Uw = None, Uf
-        if method == "fantasy":
+        if self.batch == "fantasy":
             fmodels = [(o, gp.fantasies(FANTASIES)) for o, gp in models]
             for u in Up:
                 fmodels, Uw = _fantasize(fmodels, u, rng), np.vstack([Uw, u[None, :]])
         ehvi = _EHVI(models, Uf, rng) if self.acquisition == "ehvi" else None
-        front_U = np.vstack([Uf, Up]) if method == "believer" else Uf
+        front_U = np.vstack([Uf, Up]) if self.batch == "believer" else Uf
         for _ in range(q):
             if ehvi is not None:       # the front: believed points count as evaluated
                 ehvi.set_front(models, front_U)
-            # the incumbent: the evaluated point of best mu - sigma, its mean the threshold
-            # (augmented EI's "effective best"; the best mean when the data are exact);
-            # each fantasy world has its own (its told points count as evaluated there)
-            mu_f, sd_f = self.fused(fmodels or models, Uw)
-            if mu_f.ndim == 2:
-                bests = mu_f[np.argmax(mu_f - sd_f, axis=0), np.arange(mu_f.shape[1])][None, :]
-            else:
-                bests = float(mu_f[int(np.argmax(mu_f - sd_f))])
 
-            def acq_of(U, fmodels=fmodels, bests=bests, models=models):
-                p = feasm.prob(U)
-                if ehvi is not None:
-                    a = ehvi.log(models, U) + np.log(np.clip(p, 1e-300, 1.0))
-                    return a + penalty.log(U) if penalty is not None else a
-                mu, sd = self.fused(fmodels or models, U)
-                a = acquisition.score(self.acquisition, mu, sd, bests,
-                                      p[:, None] if mu.ndim == 2 else p,
-                                      beta=self.beta, xi=self.xi, noise_sd=tau)
-                if a.ndim == 2:                       # the mean over the fantasy worlds
-                    a = acquisition.average(self.acquisition, a)
-                return a + penalty.log(U) if penalty is not None else a
+                def base(U, models=models):
+                    return ehvi.log(models, U) + np.log(np.clip(feasm.prob(U), 1e-300, 1.0))
+            else:
+                # the incumbent: the evaluated point of best mu - sigma, its mean the
+                # threshold (augmented EI's "effective best"; the best mean when the data
+                # are exact); each fantasy world has its own (its told points count as
+                # evaluated there)
+                mu_f, sd_f = self.fused(fmodels or models, Uw)
+                if mu_f.ndim == 2:
+                    bests = mu_f[np.argmax(mu_f - sd_f, axis=0), np.arange(mu_f.shape[1])][None, :]
+                else:
+                    bests = float(mu_f[int(np.argmax(mu_f - sd_f))])
+
+                def base(U, fmodels=fmodels, bests=bests, models=models):
+                    mu, sd = self.fused(fmodels or models, U)
+                    p = feasm.prob(U)
+                    a = acquisition.score(self.acquisition, mu, sd, bests,
+                                          p[:, None] if mu.ndim == 2 else p,
+                                          beta=self.beta, xi=self.xi, noise_sd=tau)
+                    # with fantasies, the mean over the worlds
+                    return acquisition.average(self.acquisition, a) if a.ndim == 2 else a
+
+            def acq_of(U, base=base):
+                return base(U) + penalty.log(U) if penalty is not None else base(U)
 
             pool = self._pool(rng, models, Uf)
             acq = acq_of(pool)
@@ -309,7 +312,7 @@ class Optimizer:
             taken = np.vstack([taken, pick])
             if penalty is not None:
                 penalty.add(pick)
-            elif method == "fantasy":
+            elif self.batch == "fantasy":
                 fmodels, Uw = _fantasize(fmodels, pick, rng), np.vstack([Uw, pick[None, :]])
             else:
                 models = [(o, gp.condition(pick[None, :], gp.predict_z(pick[None, :])[0]))
@@ -449,19 +452,20 @@ class _EHVI:
     def __init__(self, models, Uf: np.ndarray, rng):
         self.sign = np.array([1.0 if o.direction == "max" else -1.0 for o, _ in models])
         self.Z = rng.standard_normal((EHVI_SAMPLES, len(models)))
-        self.r = multiobjective.reference_point(self._means(models, Uf))
+        self.r = multiobjective.reference_point(self._predict(models, Uf)[0])
 
-    def _means(self, models, U):
-        return np.stack([gp.predict_z(U)[0] for _, gp in models], axis=-1) * self.sign
+    def _predict(self, models, U) -> tuple[np.ndarray, np.ndarray]:
+        """Signed means and sds, (points, objectives), one prediction per GP."""
+        pred = [gp.predict_z(U) for _, gp in models]
+        return (np.stack([m for m, _ in pred], axis=-1) * self.sign,
+                np.stack([s for _, s in pred], axis=-1))
 
     def set_front(self, models, U: np.ndarray) -> None:
-        V = self._means(models, U)
+        V = self._predict(models, U)[0]
         self.P = V[multiobjective.pareto_mask(V)]
 
     def log(self, models, U: np.ndarray) -> np.ndarray:
-        pred = [gp.predict_z(U) for _, gp in models]
-        mu = np.stack([m for m, _ in pred], axis=-1) * self.sign
-        sd = np.stack([s for _, s in pred], axis=-1)
+        mu, sd = self._predict(models, U)
         Y = mu[:, None, :] + sd[:, None, :] * self.Z[None, :, :]
         e = multiobjective.hvi(Y, self.P, self.r).mean(axis=1)
         return np.log(np.maximum(e, 1e-300))

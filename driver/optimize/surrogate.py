@@ -180,23 +180,22 @@ class GPSurrogate:
         """A copy conditioned on extra (standardized) observations with measurement-noise
         variance ``noise_var``, hyperparameters fixed: the kriging-believer (exact) or
         fantasy (noisy) step of batch proposal."""
-        other = object.__new__(GPSurrogate)
-        other.__dict__.update(self.__dict__)
-        U = np.vstack([self.U, U_new])
-        z = np.concatenate([self.z, np.asarray(z_new, float).reshape(-1, *self.z.shape[1:])])
-        alpha = np.concatenate([self.alpha, np.full(len(z_new), noise_var + JITTER)])
-        other.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=alpha, optimizer=None).fit(U, z)
-        other.U, other.z, other.alpha = U, z, alpha
-        return other
+        return self._refit(
+            np.vstack([self.U, U_new]),
+            np.concatenate([self.z, np.asarray(z_new, float).reshape(-1, *self.z.shape[1:])]),
+            np.concatenate([self.alpha, np.full(len(z_new), noise_var + JITTER)]))
 
     def fantasies(self, m: int) -> "GPSurrogate":
         """A copy whose targets are m identical columns (fantasy worlds to be told different
         outcomes by ``condition``); predictions then have one column per world."""
+        return self._refit(self.U, np.repeat(self.z[:, None], m, axis=1), self.alpha)
+
+    def _refit(self, U: np.ndarray, z: np.ndarray, alpha: np.ndarray) -> "GPSurrogate":
+        """A copy on these data with the fitted hyperparameters kept (one Cholesky)."""
         other = object.__new__(GPSurrogate)
         other.__dict__.update(self.__dict__)
-        other.z = np.repeat(self.z[:, None], m, axis=1)
-        other.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=self.alpha,
-                                            optimizer=None).fit(self.U, other.z)
+        other.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=alpha, optimizer=None).fit(U, z)
+        other.U, other.z, other.alpha = U, z, alpha
         return other
 
     def predict_z(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -189,10 +189,14 @@ class CahnHilliard:
     def mass(self) -> float:
         return self.comm.allreduce(fem.assemble_scalar(self._mass_form), op=MPI.SUM)
 
-    def c_range(self) -> tuple[float, float]:
-        c = self.u.x.array[self.c_dofs]
+    def _owned_c(self, v: np.ndarray) -> np.ndarray:
+        """The c values this rank owns, from a vector on the mixed space's local array (the
+        collapsed map lists owned dofs first, then ghosts)."""
         n_own = self.V.dofmap.index_map.size_local * self.V.dofmap.index_map_bs
-        c = c[:n_own] if len(c) >= n_own else c
+        return v[self.c_dofs[:n_own]]
+
+    def c_range(self) -> tuple[float, float]:
+        c = self._owned_c(self.u.x.array)
         lo = self.comm.allreduce(float(c.min()) if len(c) else np.inf, op=MPI.MIN)
         hi = self.comm.allreduce(float(c.max()) if len(c) else -np.inf, op=MPI.MAX)
         return lo, hi
@@ -209,8 +213,7 @@ class CahnHilliard:
 
     def _rms_owned_c(self, v: np.ndarray) -> float:
         """RMS over every rank's owned c dofs of a vector on the mixed space's local array."""
-        n_own = self.V.dofmap.index_map.size_local * self.V.dofmap.index_map_bs
-        c = v[self.c_dofs[:n_own]]
+        c = self._owned_c(v)
         sq = self.comm.allreduce(float(np.dot(c, c)), op=MPI.SUM)
         n = self.comm.allreduce(len(c), op=MPI.SUM)
         return float(np.sqrt(sq / max(n, 1)))
@@ -225,7 +228,7 @@ class CahnHilliard:
             dt = float(self.dt.value)
             guess = ctrl.predictor(t + dt, theta) if ctrl is not None else None
             ok, its, reason = self._solve_once(guess)
-            if ok and ctrl is not None and guess is not None and ctrl.can_estimate(theta):
+            if ok and ctrl is not None and ctrl.can_estimate(theta):   # then guess exists
                 err = ctrl.error(self.u.x.array, guess, t + dt, theta, self._rms_owned_c)
                 if err <= 1.0 or dt <= tcfg.dt_min * (1 + 1e-9):
                     return its, ctrl.next_dt(dt, err, theta)
@@ -393,7 +396,7 @@ def _merge_stops(outputs: list[float], snapshots: list[float],
             merged[-1][2] |= sn
         else:
             merged.append([t, o, sn])
-    merged[-1][0] = t_end if abs(merged[-1][0] - t_end) <= 1e-9 * t_end else merged[-1][0]
+    merged[-1][0] = t_end        # the last stop holds t_end (nothing lies beyond it)
     return [(t, o, sn) for t, o, sn in merged]
 
 

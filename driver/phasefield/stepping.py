@@ -18,9 +18,11 @@ Here the predictor is the Lagrange polynomial through the last p + 1 accepted st
 so LTE = (u_theta - P) * C k^(p+1) / (C k^(p+1) + prod_i (t - t_i) / (p+1)!).
 The predictor is also Newton's initial guess, which saves iterations.
 
-Step rule (Hairer, Norsett & Wanner, Solving ODEs I, 2nd ed., sec. II.4): with
-err = RMS(LTE) / tolerance, accept when err <= 1; the next step is
-dt * min(grow, max(shrink, safety * err^(-1/(p+1)))).
+Step rule: with err = RMS(LTE) / tolerance, a step is accepted when err <= 1. After an
+accepted step the next is the PI rule dt * safety * err^(-0.7/(p+1)) * err_prev^(0.4/(p+1))
+(Gustafsson, ACM TOMS 17, 533 (1991); Hairer & Wanner, Solving ODEs II, sec. IV.2); after a
+rejection the elementary rule dt * safety * err^(-1/(p+1)) (Hairer, Norsett & Wanner, Solving
+ODEs I, sec. II.4); the factor always within [SHRINK, GROW].
 """
 
 from __future__ import annotations
