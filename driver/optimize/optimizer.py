@@ -40,10 +40,12 @@ from .surrogate import PRIOR_SETS, FeasibilityModel, GPSurrogate
 BATCH_METHODS = ("believer", "fantasy", "penalize")
 ACQUISITIONS = ("ei", "ucb", "variance", "ehvi")
 #: Monte Carlo samples of the objectives' joint posterior per candidate for EHVI (fixed
-#: base samples per proposal, so the acquisition is smooth for the gradient step)
+#: base samples per proposal, so the acquisition is smooth for the gradient step); 64 is a
+#: cost choice (the MC error of a mean of 64 is 1/8 of one sample's spread), not tuned
 EHVI_SAMPLES = 64
 #: fantasy worlds per batch (Snoek et al. 2012 average their acquisition over a few); they
-#: share one covariance, so each GP carries them as target columns of one fit
+#: share one covariance, so each GP carries them as target columns of one fit; 8 is a cost
+#: choice, not tuned (docs/benchmarks.md measures the method as built)
 FANTASIES = 8
 
 

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAFETY = 0.9      # Hairer-Norsett-Wanner's usual factor
-GROW = 2.0        # at most x2 per step: the LTE model assumes a smooth step sequence
-SHRINK = 0.2
+SAFETY = 0.9      # Hairer-Norsett-Wanner's usual factor (Solving ODEs I, sec. II.4)
+GROW = 2.0        # at most x2 per step: the LTE model assumes a smooth step sequence (HNW
+                  # allow up to 1.5-5; the smaller bound is our choice, not tuned to a result)
+SHRINK = 0.2      # at least x0.2, HNW's facmin
 
 
 def order_and_constant(theta: float) -> tuple[int, float]:
