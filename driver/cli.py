@@ -232,6 +232,19 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
     _refuse_existing(out / RESULT, args.force, "phasefield")
     comm = MPI.COMM_WORLD
     r = run_phasefield(settings, out, comm)
+    if comm.rank == 0 and r.get("model") == "li_penetration":
+        if not r["measurable"]:
+            print(f"not measurable: {r['not_measurable_reason']}")
+        else:
+            m = r["metrics"]
+            i, a = m["critical_current_mA_cm2"], m["current_amplification"]
+            print(f"critical current density {i['median']:.3g} mA/cm2 (95 %: "
+                  f"{i['interval_95'][0]:.3g} .. {i['interval_95'][1]:.3g}); tip focusing A = "
+                  f"{a['median']:.3g}, Wa = {m['wagner_number']['median']:.3g}, K_IC = "
+                  f"{m['fracture_toughness_MPa_m05']['median']:.3g} MPa m^1/2")
+            print(f"  sigma: {m['inputs']['source']}")
+        print(f"wrote {out / RESULT}")
+        return 0
     if comm.rank == 0:
         m = r["metrics"]
         w = m["interface_width"]
@@ -423,14 +436,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
         for r in led.reviews():
             reviews.setdefault(r["proposal_id"], []).append(
                 r["action"] + (f" {r['rating']:g}" if r["rating"] is not None and r["action"] == "rate" else ""))
-        print(f"{'id':>4}  {'status':<7} {'formula':<28} {'x':<22} {'sigma_hot':>10} {'stability':>9}  reviews")
+        print(f"{'id':>4}  {'status':<7} {'formula':<28} {'x':<22} {'sigma_hot':>10} {'stability':>12}  reviews")
         for e in led.evaluations():
             o = e["outputs"] or {}
             sig = o.get("sigma_hot")
-            stab = o.get("stability")
+            stab = (f"{o['critical_current']:.3g} mA/cm2" if o.get("critical_current") is not None
+                    else "" if o.get("stability") is None else f"{o['stability']:.3f}")
             print(f"{e['proposal_id']:>4}  {e['status']:<7} {str(o.get('formula', '')):<28} "
                   f"{json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in e['x'].items()}):<22} "
-                  f"{'' if sig is None else f'{sig:.3g}':>10} {'' if stab is None else f'{stab:.3f}':>9}  "
+                  f"{'' if sig is None else f'{sig:.3g}':>10} {stab:>12}  "
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
     act = acts[0]

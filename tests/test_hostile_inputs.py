@@ -191,9 +191,9 @@ def test_a_campaign_with_null_objectives_reports_and_keeps_proposing(tmp_path):
 
 def test_md_only_campaign_with_a_phase_field_objective_is_refused(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("campaign:\n  phasefield: false\n")   # default objectives include stability
+    cfg.write_text("campaign:\n  phasefield: false\n")   # default objectives: critical_current
     assert_one_line_error(run_cli("config", "validate", str(cfg)),
-                          "objective stability comes from the phase field")
+                          "objective critical_current comes from the phase-field stage")
     assert_one_line_error(run_cli("run", str(cfg), "--out", str(tmp_path / "o")),
                           "campaign.phasefield: false")
     assert not (tmp_path / "o").exists()

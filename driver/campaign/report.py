@@ -22,7 +22,9 @@ LEDGER = "ledger.sqlite"
 COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realized", "T_hot_K",
            "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
            "Ea_err", "shear_modulus", "shear_modulus_err", "bulk_modulus", "stability",
-           "degraded_fraction", "phasefield_D_source", "expert_rating", "n_ratings", "seconds",
+           "degraded_fraction", "critical_current", "critical_current_err",
+           "critical_current_interval_95", "critical_current_note", "current_amplification",
+           "fracture_toughness", "phasefield_D_source", "expert_rating", "n_ratings", "seconds",
            "errors", "run_dir"]
 
 
@@ -198,6 +200,50 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
     return fig_entry, table
 
 
+def stability_cell(o: dict) -> str:
+    """The interface-stability result of one evaluation as table text, with its interval."""
+    if o.get("critical_current") is not None:
+        lo, hi = o["critical_current_interval_95"]
+        return f"i_crit {o['critical_current']:.3g} mA/cm2 (95 %: {lo:.3g}-{hi:.3g})"
+    if o.get("critical_current_note"):
+        return f"i_crit not measurable: {o['critical_current_note']}"
+    return _fmt(o.get("stability")) if o.get("stability") is not None else ""
+
+
+def stability_figure(done: list[dict]) -> tuple[str, str] | None:
+    """Critical current density per candidate with its 95 % interval (the li_penetration
+    model), and whether the candidates differ by more than their intervals."""
+    import matplotlib.pyplot as plt
+
+    pts = [e for e in done if e["outputs"].get("critical_current") is not None]
+    if not pts:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    v = np.array([e["outputs"]["critical_current"] for e in pts])
+    lo = np.array([e["outputs"]["critical_current_interval_95"][0] for e in pts])
+    hi = np.array([e["outputs"]["critical_current_interval_95"][1] for e in pts])
+    ids = [e["proposal_id"] for e in pts]
+    ax.errorbar(range(len(pts)), v, yerr=[v - lo, hi - v], fmt="o", capsize=3)
+    ax.set_xticks(range(len(pts)), [f"#{i}" for i in ids], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("critical current density (mA/cm$^2$)")
+    ax.set_xlabel("evaluation")
+    fig.tight_layout()
+    return (f"Interface stability: critical current density for Li penetration with 95 % "
+            f"intervals ({distinct_note(lo, hi)})", _png(fig))
+
+
+def distinct_note(lo: np.ndarray, hi: np.ndarray) -> str:
+    """Do the candidates' 95 % intervals separate? Counted over pairs."""
+    n = len(lo)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if not pairs:
+        return "one candidate"
+    apart = sum(1 for i, j in pairs if lo[i] > hi[j] or lo[j] > hi[i])
+    return (f"{apart} of {len(pairs)} pairs of candidates differ by more than their intervals"
+            if apart else "no two candidates differ by more than their intervals")
+
+
 def _fmt(v, spec: str = ".3g") -> str:
     return "" if v is None else format(v, spec)
 
@@ -322,6 +368,10 @@ def write_report(out: str | Path) -> Path:
     except Exception as exc:  # too few results for a model: say so instead of failing the report
         figs.append((f"Surrogate: not available yet ({html.escape(str(exc))[:120]})", None))
 
+    stab = stability_figure(done)
+    if stab:
+        figs.append(stab)
+
     exp_fig, exp_table = experiment_section(out, evals)
     if exp_fig:
         figs.append(exp_fig)
@@ -335,7 +385,7 @@ def write_report(out: str | Path) -> Path:
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
             e["proposal_id"], e["status"], (e["outputs"] or {}).get("formula", ""),
             json.dumps(e["x"]), _fmt((e["outputs"] or {}).get("sigma_hot")),
-            (e["outputs"] or {}).get("stability", ""), e["attempts"],
+            stability_cell(e["outputs"] or {}), e["attempts"],
             "; ".join(f"{x['stage']}: {x['class']}" for x in (e["errors"] or [])))) + "</tr>"
         for e in evals)
     body = "".join(f"<h2>{t}</h2>" + (f'<img src="data:image/png;base64,{b}">' if b else "") for t, b in figs)
@@ -358,7 +408,7 @@ Table: <a href="results.csv">results.csv</a>.</p>
 {body}
 {exp_table}
 {shap}
-<h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
+<h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>interface stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
 {reviews_html}
 <h2>Events</h2><ul>{ev}</ul></body></html>"""
     path = out / "report.html"

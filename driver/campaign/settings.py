@@ -15,7 +15,9 @@ OUTPUTS = {
     "Ea": "activation energy (eV)",
     "shear_modulus": "0 K VRH shear modulus (GPa)",
     "bulk_modulus": "0 K VRH bulk modulus (GPa)",
-    "stability": "phase-field stability score S in [0, 1]",
+    "stability": "Cahn-Hilliard degradation score S in [0, 1] (stability_model: degradation)",
+    "critical_current": "critical current density for Li penetration through a surface flaw "
+                        "(mA/cm2, with its interval; stability_model: li_penetration, the default)",
     "expert_rating": "a reviewer's rating 0-5 (`sse-driver review DIR --rate ID VALUE`), the "
                      "mean when rated more than once; told to the optimizer when it arrives",
 }
@@ -23,7 +25,7 @@ OUTPUTS = {
 
 class ObjectiveSpec(Strict):
     name: Literal["sigma_hot", "sigma_300K", "Ea", "shear_modulus", "bulk_modulus", "stability",
-                  "expert_rating"]
+                  "critical_current", "expert_rating"]
     direction: Literal["max", "min"] = "max"
     log: bool = False
     weight: float = Field(1.0, ge=0)
@@ -93,7 +95,7 @@ class CampaignSettings(Strict):
         description="nasicon: x; garnet: y, z -> [low, high]; the step is set from the supercell")
     objectives: list[ObjectiveSpec] = Field(
         default_factory=lambda: [ObjectiveSpec(name="sigma_hot", log=True, weight=0.7),
-                                 ObjectiveSpec(name="stability", weight=0.3)])
+                                 ObjectiveSpec(name="critical_current", log=True, weight=0.3)])
     ahp_matrix: list[list[float]] | None = Field(
         None, description="pairwise comparisons of the objectives; replaces their weights")
     initial_design: PositiveInt = Field(
@@ -116,7 +118,13 @@ class CampaignSettings(Strict):
     budget: Budget = Budget()
     retry: Retry = Retry()
     task_timeout_s: PositiveFloat | None = Field(3600.0, description="per stage subprocess")
-    phasefield: bool = Field(True, description="run the degradation phase field per candidate")
+    phasefield: bool = Field(True, description="run the interface-stability stage (DOLFINx) "
+                             "per candidate, the model stability_model names")
+    stability_model: Literal["li_penetration", "degradation"] = Field(
+        "li_penetration", description="li_penetration: critical current density for Li "
+        "penetration through a Li-filled surface flaw, from the MD conductivity and moduli, with "
+        "its interval (objective critical_current, mA/cm2); degradation: the Cahn-Hilliard "
+        "degradation score (objective stability, dimensionless); docs/phasefield.md")
     interfacial_energy_J_m2: PositiveFloat = Field(
         0.5, description="gamma for the degradation model: an assumption of the campaign, "
         "recorded with each result (no literature default is claimed)")
@@ -141,10 +149,17 @@ class CampaignSettings(Strict):
         if self.prior.enabled and [o.name for o in self.objectives] != ["sigma_300K"]:
             raise ValueError("prior: experimental data are room-temperature conductivities, "
                              "comparable only to a single objective sigma_300K")
-        if not self.phasefield and "stability" in [o.name for o in self.objectives]:
-            raise ValueError("objective stability comes from the phase field, which "
-                             "campaign.phasefield: false turns off; remove it from objectives "
-                             "or enable the phase field")
+        names = [o.name for o in self.objectives]
+        for name, model in (("stability", "degradation"), ("critical_current", "li_penetration")):
+            if name not in names:
+                continue
+            if not self.phasefield:
+                raise ValueError(f"objective {name} comes from the phase-field stage, which "
+                                 "campaign.phasefield: false turns off; remove it from objectives "
+                                 "or enable the phase field")
+            if self.stability_model != model:
+                raise ValueError(f"objective {name} comes from stability_model: {model} (this "
+                                 f"campaign runs {self.stability_model}); change one of them")
         if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
             raise ValueError("ahp_matrix must be n x n for the n objectives")
         if self.acquisition == "ehvi" and len(self.objectives) > 3:

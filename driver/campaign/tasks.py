@@ -125,6 +125,43 @@ def _diffusive_Ts(md_result: dict) -> int:
     return sum(1 for t in md_result["temperatures"] if t["diffusive"] and (t["D_cm2_s"] or 0) > 0)
 
 
+def _degradation_block(s, camp, md_result: dict, md_path: str) -> dict:
+    """The Cahn-Hilliard degradation inputs for one candidate (stability_model: degradation),
+    with ``_source`` saying where D came from."""
+    deg = dict(s.phasefield.degradation.model_dump(mode="json", exclude_none=True)) \
+        if s.phasefield.degradation else {}
+    deg["interfacial_energy_J_m2"] = deg.get("interfacial_energy_J_m2", camp.interfacial_energy_J_m2)
+    if _diffusive_Ts(md_result) >= 2 and "D_cm2_s" not in deg:
+        deg["md_result"] = md_path
+        deg["_source"] = "MD Arrhenius"
+    else:
+        deg.pop("md_result", None)
+        deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
+        deg["_source"] = ("config" if deg.get("D_cm2_s")
+                          else "cited LAGP default (MD had < 2 diffusive T)")
+    return deg
+
+
+def stability_outputs(pf_result: dict | None) -> dict:
+    """What the interface-stability stage adds to a record: the degradation score, or the
+    critical current density (mA/cm2) with its error (median x sd of ln, for the log-space
+    surrogate) and 95 % interval; null with the reason when the MD did not measure enough."""
+    if pf_result is None:
+        return {"stability": None, "stability_err": None, "degraded_fraction": None}
+    if pf_result.get("model") != "li_penetration":
+        return {"stability": pf_result["metrics"]["stability_score"], "stability_err": None,
+                "degraded_fraction": pf_result["metrics"]["degraded_fraction"]}
+    m = pf_result["metrics"]
+    if m is None:
+        return {"critical_current": None, "critical_current_err": None,
+                "critical_current_note": pf_result["not_measurable_reason"]}
+    i = m["critical_current_mA_cm2"]
+    return {"critical_current": i["median"], "critical_current_err": i["median"] * i["ln_sd"],
+            "critical_current_interval_95": i["interval_95"],
+            "current_amplification": m["current_amplification"]["median"],
+            "fracture_toughness": m["fracture_toughness_MPa_m05"]["median"]}
+
+
 def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> dict:
     hot = max(md_result["temperatures"], key=lambda t: t["temperature_K"])
     arr = md_result.get("arrhenius")
@@ -140,9 +177,7 @@ def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> di
            "shear_modulus": e["shear_vrh_GPa"], "shear_modulus_err": e["shear_vrh_err_GPa"],
            "bulk_modulus": e["bulk_vrh_GPa"], "bulk_modulus_err": e["bulk_vrh_err_GPa"],
            "lattice_A": md_result["npt_lowest_T"]["lattice_A"],
-           "stability": pf_result["metrics"]["stability_score"] if pf_result else None,
-           "stability_err": None,
-           "degraded_fraction": pf_result["metrics"]["degraded_fraction"] if pf_result else None,
+           **stability_outputs(pf_result),
            "phasefield_D_source": D_source}
     return out
 
@@ -236,19 +271,19 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
     pf_result, D_source = None, None
     if camp.phasefield:
         pf = s.phasefield.model_dump(mode="json", exclude_none=True)
-        deg = dict(s.phasefield.degradation.model_dump(mode="json", exclude_none=True)) \
-            if s.phasefield.degradation else {}
-        deg["interfacial_energy_J_m2"] = deg.get("interfacial_energy_J_m2", camp.interfacial_energy_J_m2)
         md_path = str(adir / "md" / "result.json")
-        if _diffusive_Ts(md_result) >= 2 and "D_cm2_s" not in deg:
-            deg["md_result"] = md_path
-            D_source = "MD Arrhenius"
+        if camp.stability_model == "li_penetration":
+            pf.pop("degradation", None)
+            pen = dict(pf.get("penetration") or {})
+            for k in ("sigma_S_cm", "sigma_ln_err", "bulk_modulus_GPa", "bulk_modulus_err_GPa",
+                      "shear_modulus_GPa", "shear_modulus_err_GPa"):
+                pen.pop(k, None)         # the candidate's own MD, never a config value
+            pf["penetration"] = {**pen, "md_result": md_path}
+            D_source = "MD Arrhenius sigma(T), VRH moduli"
         else:
-            deg.pop("md_result", None)
-            deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
-            D_source = ("config" if deg.get("D_cm2_s")
-                        else "cited LAGP default (MD had < 2 diffusive T)")
-        pf["degradation"] = deg
+            pf.pop("penetration", None)
+            pf["degradation"] = _degradation_block(s, camp, md_result, md_path)
+            D_source = pf["degradation"].pop("_source")
         for pf_attempt in (1, 2):
             (adir / "pf.yaml").write_text(yaml.safe_dump({"phasefield": pf}))
             rc, err = run_stage(_cli(["phasefield", str(adir / "pf.yaml"), "--out", str(adir / "pf"),

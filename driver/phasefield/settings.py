@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from ..schema_base import Strict
+from .penetration import Penetration
 
 
 class Domain(Strict):
@@ -189,9 +190,15 @@ class PhaseFieldSettings(Strict):
     output: Output = Output()
     metrics: Metrics = Metrics()
     degradation: Degradation | None = None
+    penetration: Penetration | None = Field(
+        None, description="when given, the run is the Li-penetration (critical current) model "
+        "on a Li-filled flaw (driver/phasefield/penetration.py) instead of Cahn-Hilliard")
 
     @model_validator(mode="after")
     def _checks(self) -> "PhaseFieldSettings":
         if self.time.dt_min > self.time.dt or self.time.dt > self.time.dt_max:
             raise ValueError("time: need dt_min <= dt <= dt_max")
+        if self.penetration is not None and self.degradation is not None:
+            raise ValueError("give either penetration (critical current) or degradation "
+                             "(Cahn-Hilliard), not both")
         return self

@@ -56,11 +56,66 @@ def effective_settings(settings: PhaseFieldSettings) -> tuple[PhaseFieldSettings
     return settings, scales
 
 
-def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, progress=None) -> dict:
-    from .solver import CahnHilliard
+def field_plot_penetration(path: Path, r: dict) -> None:
+    """A(Wa) with the draws' range: where the candidate sits on the current-focusing curve."""
+    import matplotlib
 
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = r["metrics"]
+    g = m["amplification_grid"]
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    ax.semilogx(g["wagner_number"], g["A"], "o-", ms=3, label="FEM, A(Wa)")
+    lo, hi = m["wagner_number"]["interval_95"]
+    ax.axvspan(lo, hi, alpha=0.2, label="95 % of the MD draws")
+    ax.set_xlabel("Wagner number sigma R / l")
+    ax.set_ylabel("tip current focusing A")
+    i = m["critical_current_mA_cm2"]
+    ax.set_title(f"i_crit = {i['median']:.3g} mA/cm2 (95 %: {i['interval_95'][0]:.3g}-"
+                 f"{i['interval_95'][1]:.3g})", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_penetration(settings: PhaseFieldSettings, out: Path, comm) -> dict:
+    """The critical-current model: ``result.json`` with every metric and its unit. A
+    candidate whose MD did not measure sigma well enough gets a result saying so
+    (``measurable: false`` and why), not an error: that is data for the campaign."""
+    import time
+
+    from . import penetration as pen
+    t0 = time.time()
+    try:
+        met, why = pen.evaluate(settings.penetration, comm), None
+    except pen.NotMeasurable as exc:
+        met, why = None, str(exc)
+    result = None
+    if comm.rank == 0:
+        result = {"schema": "sse-driver/penetration-result/1", "model": "li_penetration",
+                  "settings": settings.model_dump(mode="json"), "measurable": met is not None,
+                  "not_measurable_reason": why, "metrics": met,
+                  "files": {"image": "field.png"} if met else {},
+                  "provenance": {"sse_driver": __version__, "python": platform.python_version(),
+                                 "mpi_ranks": comm.size, "seconds": time.time() - t0}}
+        if met:
+            field_plot_penetration(out / "field.png", result)
+        atomic_write_json(out / RESULT, result)
+    return comm.bcast(result, root=0)
+
+
+def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, progress=None) -> dict:
     comm = comm or MPI.COMM_WORLD
     out = Path(out).resolve()
+    if settings.penetration is not None:
+        if comm.rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+        comm.Barrier()
+        return run_penetration(settings, out, comm)
+    from .solver import CahnHilliard
+
     settings, scales = effective_settings(settings)
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)

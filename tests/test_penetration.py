@@ -1,0 +1,153 @@
+"""The Li-penetration (critical current) model: verification of the DOLFINx current
+distribution against analytic limits, mesh convergence, serial vs two ranks, the physics'
+monotonicity and error propagation (driver/phasefield/flaw.py, penetration.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from driver.mpi import MPI  # noqa: F401  (mpi4py before dolfinx)
+from driver.phasefield import penetration as pen
+from driver.phasefield.flaw import FlawMesh, current_amplification
+
+from conftest import assert_one_line_error, run_cli, run_mpi
+
+
+@pytest.mark.parametrize("wa", [0.01, 0.1, 1.0, 10.0])
+def test_resistive_half_circle_matches_the_exact_secondary_distribution(wa):
+    # phi = E0 (r - B a^2 / r) cos(theta), B = (1 - Wa) / (1 + Wa): A = 2 / (1 + Wa)
+    A = current_amplification(1.0, [wa], FlawMesh(64, 128), plane="dirichlet")[0]
+    assert A == pytest.approx(2 / (1 + wa), rel=2e-3)
+
+
+def test_half_ellipse_primary_limit_and_mesh_convergence():
+    # Wa -> 0: the potential-flow tip field of an ellipse along its major axis, 1 + l / b
+    errs = []
+    for r in (32, 64, 128):
+        A = current_amplification(10.0, [1e-6], FlawMesh(r, 2 * r))[0]
+        errs.append(abs(A / 11.0 - 1))
+    assert errs[-1] < 0.02                                   # default mesh: within 2 %
+    assert errs[0] > 2 * errs[1] > 4 * errs[2]               # converging, ~first order or better
+    A2 = current_amplification(2.0, [1e-6], FlawMesh(128, 256))[0]
+    assert A2 == pytest.approx(3.0, rel=0.01)
+
+
+def test_focusing_falls_smoothly_from_the_primary_to_the_uniform_limit():
+    wa = np.logspace(-4, 3, 15)
+    A = current_amplification(10.0, wa, FlawMesh(64, 128))
+    low = wa <= 10
+    assert np.all(np.diff(A[low]) < 0)                       # more interface resistance: less focusing
+    assert A[0] > 10                                         # the primary limit, 1 + l/b = 11
+    # uniform limit: within 3 % of 1 (the flaw's extra Li area draws current in 2-D, so the
+    # tip sits just below the far-field density: 0.974 at Wa = 30, 0.990 at 1000)
+    assert np.all(np.abs(A[~low] - 1) < 0.03)
+
+
+def _settings(**over) -> pen.Penetration:
+    base = dict(sigma_S_cm=1e-4, bulk_modulus_GPa=110.0, shear_modulus_GPa=40.0,
+                samples=16, radial_cells=48, angular_cells=96)
+    return pen.Penetration(**{**base, **over})
+
+
+def test_critical_current_responds_as_the_physics_says_and_never_saturates():
+    sig = np.logspace(-8, -2, 7)       # D over 6 decades at a fixed Li density
+    i = [pen.evaluate(_settings(sigma_S_cm=s))["critical_current_mA_cm2"]["nominal"] for s in sig]
+    assert np.all(np.diff(i) > 0)                            # better conductor: less focusing
+    assert i[-1] / i[0] > 3                                  # a real range, not a clipped score
+    G = [pen.evaluate(_settings(shear_modulus_GPa=g))["critical_current_mA_cm2"]["nominal"]
+         for g in (20, 40, 60, 80, 100)]
+    assert np.all(np.diff(G) > 0)                            # stiffer: tougher (Griffith)
+    L = [pen.evaluate(_settings(flaw_length_um=l))["critical_current_mA_cm2"]["nominal"]
+         for l in (1, 10, 100)]
+    assert np.all(np.diff(L) < 0)                            # larger flaws open first
+
+
+def test_closed_form_parts():
+    E, nu = pen.youngs_poisson(np.array(100.0), np.array(60.0))
+    assert E == pytest.approx(150.0) and nu == pytest.approx(0.25)
+    K = pen.griffith_toughness(150e9, 0.25, 1.0)
+    assert K == pytest.approx(math.sqrt(2 * 150e9 / 0.9375))
+    # eta_c = V_Li p_c / F, p_c = K / (Y sqrt(pi l)): 1 MPa m^1/2, 10 um -> p_c = 159.3 MPa;
+    # x 12.998 cm3/mol / 96485 C/mol -> 21.46 mV
+    assert pen.critical_overpotential(1e6, 1e-5) * 1e3 == pytest.approx(21.46, abs=0.01)
+
+
+def test_uncertainty_is_propagated_from_the_md_intervals():
+    exact = pen.evaluate(_settings())["critical_current_mA_cm2"]
+    assert exact["interval_95"][0] == pytest.approx(exact["interval_95"][1])   # no MD error, no spread
+    r = pen.evaluate(_settings(sigma_ln_err=1.0, samples=400))
+    i = r["critical_current_mA_cm2"]
+    assert i["interval_95"][0] < i["nominal"] < i["interval_95"][1]
+    # delta method: d ln i / d ln sigma = - d ln A / d ln Wa, from the FEM table itself
+    g = r["amplification_grid"]
+    slope = np.gradient(np.log(g["A"]), np.log(g["wagner_number"]))
+    k = int(np.argmin(np.abs(np.log(np.array(g["wagner_number"]) / r["wagner_number"]["nominal"]))))
+    assert i["ln_sd"] == pytest.approx(abs(slope[k]) * 1.0, rel=0.35)
+
+
+def _md_result(tmp_path, temps):
+    p = tmp_path / "md_result.json"
+    p.write_text(json.dumps({
+        "elastic": {"bulk_vrh_GPa": 110.0, "bulk_vrh_err_GPa": 10.0, "shear_vrh_GPa": 40.0,
+                    "shear_vrh_err_GPa": 1.0},
+        "temperatures": [{"temperature_K": T, "diffusive": True, "sigma_S_cm": s,
+                          "sigma_err_S_cm": 0.1 * s} for T, s in temps]}))
+    return p
+
+
+def test_cli_from_an_md_result_serial_and_two_ranks_agree(tmp_path):
+    md = _md_result(tmp_path, [(800, 0.01), (1000, 0.03), (1200, 0.06)])
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(yaml.safe_dump({"phasefield": {"penetration": {
+        "md_result": str(md), "samples": 32, "radial_cells": 48, "angular_cells": 96}}}))
+    r1 = run_cli("phasefield", str(cfg), "--out", str(tmp_path / "s"))
+    assert r1.returncode == 0, r1.stderr
+    assert "critical current density" in r1.stdout and "Arrhenius fit" in r1.stdout
+    r2 = run_mpi(2, "-m", "driver.cli", "phasefield", str(cfg), "--out", str(tmp_path / "p"))
+    assert r2.returncode == 0, r2.stderr
+    a = json.loads((tmp_path / "s" / "result.json").read_text())
+    b = json.loads((tmp_path / "p" / "result.json").read_text())
+    assert b["provenance"]["mpi_ranks"] == 2
+    assert a["metrics"]["amplification_grid"]["A"] == pytest.approx(
+        b["metrics"]["amplification_grid"]["A"], rel=1e-8)
+    m = a["metrics"]
+    assert m["units"]["critical_current_mA_cm2"] == "mA/cm2"
+    assert m["inputs"]["shear_modulus_err_GPa"] == 1.0
+    lo, hi = m["critical_current_mA_cm2"]["interval_95"]
+    assert 0 < lo < m["critical_current_mA_cm2"]["median"] < hi
+
+
+def test_an_md_without_two_diffusive_temperatures_is_a_result_not_a_crash(tmp_path):
+    md = _md_result(tmp_path, [(1500, 0.1)])
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(yaml.safe_dump({"phasefield": {"penetration": {"md_result": str(md)}}}))
+    r = run_cli("phasefield", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 0 and "not measurable" in r.stdout
+    res = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert res["measurable"] is False and "Arrhenius" in res["not_measurable_reason"]
+    from driver.campaign.tasks import stability_outputs
+    out = stability_outputs(res)
+    assert out["critical_current"] is None and "diffusive" in out["critical_current_note"]
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("phasefield:\n  penetration: {flaw_length_um: 5}\n", "give md_result, or sigma_S_cm"),
+    ("phasefield:\n  penetration: {md_result: NOPE}\n", "penetration.md_result"),
+    ("phasefield:\n  penetration: {sigma_S_cm: 1e-4, flaw_aspect: 0.5}\n", "flaw_aspect"),
+    ("phasefield:\n  penetration: {sigma_S_cm: 1e-4}\n  degradation: {interfacial_energy_J_m2: 1}\n",
+     "not both"),
+    ("campaign:\n  stability_model: degradation\n", "objective critical_current comes from"),
+    ("campaign:\n  objectives: [{name: stability}]\n", "objective stability comes from"),
+])
+def test_bad_penetration_input_is_one_line(tmp_path, text, needle):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    cmd = ("run", str(cfg), "--out", str(tmp_path / "o")) if text.startswith("campaign") \
+        else ("phasefield", str(cfg), "--out", str(tmp_path / "o"))
+    assert_one_line_error(run_cli(*cmd), needle)
+    assert not (tmp_path / "o" / "result.json").exists()
