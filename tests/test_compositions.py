@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driver.errors import CompositionError
+from driver.families import garnet as G, nasicon as N
 from driver.md import compositions as C
 
 
@@ -27,16 +28,16 @@ def test_parse_known_electrolytes(formula, family, vars_):
 def test_every_point_of_the_spaces_is_neutral():
     for x in (0.0, 0.13, 0.5, 0.8):
         for M in ("Ge", "Ti"):
-            if x <= C.NASICON_BOUNDS[M][1]:
-                assert C.nasicon(x, M).charge() == pytest.approx(0, abs=1e-12)
+            if x <= N.BOUNDS[M][1]:
+                assert N.make(x, M).charge() == pytest.approx(0, abs=1e-12)
     for y in (0.0, 0.25, 1.0, 2.0):
         for z in (0.0, 0.1, 0.25):
             for M, T in (("Ta", "Al"), ("Nb", "Ga")):
-                assert C.garnet(y, z, M, T).charge() == pytest.approx(0, abs=1e-12)
+                assert G.make(y, z, M, T).charge() == pytest.approx(0, abs=1e-12)
 
 
 def test_formula_roundtrip():
-    c = C.garnet(0.5, 0.1, "Nb", "Ga")
+    c = G.make(0.5, 0.1, "Nb", "Ga")
     assert C.parse(c.formula).variables == pytest.approx(c.variables)
 
 
@@ -56,5 +57,5 @@ def test_bad_formulas_say_why(formula, needle):
 
 def test_bounds_are_settings():
     with pytest.raises(CompositionError):
-        C.nasicon(0.9)
-    assert C.nasicon(0.9, bounds={"Ge": (0.0, 1.0)}).variables["x"] == 0.9
+        N.make(0.9)
+    assert N.make(0.9, bounds={"Ge": (0.0, 1.0)}).variables["x"] == 0.9

@@ -13,6 +13,7 @@ from driver.campaign.meta import calibration_decision, md_extension, residuals
 from driver.kb.feasibility import feasibility
 from driver.kb.ingest import ingest, obelix_csv
 from driver.kb.store import KB
+from driver.families import garnet as G, nasicon as N
 from driver.md import compositions as C
 from driver.optimize.optimizer import Objective, Optimizer
 from driver.optimize.space import Space
@@ -22,13 +23,13 @@ from tests.conftest import run_cli
 def test_feasibility_scores_with_reasons(tmp_path):
     kb = KB(tmp_path / "kb.sqlite")
     ingest(kb, obelix_csv())
-    made = feasibility(C.garnet(0.0, 0.25, T="Ga"), kb)         # synthesized: evidence wins
+    made = feasibility(G.make(0.0, 0.25, T="Ga"), kb)         # synthesized: evidence wins
     assert made.score == pytest.approx(1.0) and any("doi:" in r for r in made.reasons)
-    heur = feasibility(C.garnet(0.5, 0.2, "Nb", "Al"))          # no KB: heuristics only
+    heur = feasibility(G.make(0.5, 0.2, "Nb", "Al"))          # no KB: heuristics only
     assert heur.factors["radius"] < 0.5 and heur.score == pytest.approx(heur.factors["radius"])
     assert any("Shannon radius mismatch 33.9 %" in r for r in heur.reasons)
-    assert feasibility(C.nasicon(0.5)).factors["radius"] == 1.0  # Al/Ge: 0.9 % mismatch
-    assert feasibility(C.nasicon(0.0)).score == 1.0
+    assert feasibility(N.make(0.5)).factors["radius"] == 1.0  # Al/Ge: 0.9 % mismatch
+    assert feasibility(N.make(0.0)).score == 1.0
 
 
 def test_md_extension_rule():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from driver.families import garnet as G, nasicon as N
 from driver.md import compositions as C
 from driver.md import structures as S
 
@@ -17,12 +18,12 @@ def _min_li_li(structure):
 
 
 @pytest.mark.parametrize("cand,sc,expected", [
-    (C.nasicon(0.5), (1, 1, 1), {"Li": 9, "Al": 3, "Ge": 9, "P": 18, "O": 72}),
-    (C.nasicon(0.0, "Ti"), (1, 1, 1), {"Li": 6, "Ti": 12, "P": 18, "O": 72}),
-    (C.garnet(0, 0), (1, 1, 1), {"Li": 56, "La": 24, "Zr": 16, "O": 96}),
-    (C.garnet(0.5, 0, "Ta"), (1, 1, 1), {"Li": 52, "La": 24, "Zr": 12, "Ta": 4, "O": 96}),
-    (C.garnet(0, 0.25, "Ta", "Ga"), (1, 1, 1), {"Li": 50, "Ga": 2, "La": 24, "Zr": 16, "O": 96}),
-    (C.garnet(2.0, 0, "Nb"), (1, 1, 1), {"Li": 40, "La": 24, "Nb": 16, "O": 96}),
+    (N.make(0.5), (1, 1, 1), {"Li": 9, "Al": 3, "Ge": 9, "P": 18, "O": 72}),
+    (N.make(0.0, "Ti"), (1, 1, 1), {"Li": 6, "Ti": 12, "P": 18, "O": 72}),
+    (G.make(0, 0), (1, 1, 1), {"Li": 56, "La": 24, "Zr": 16, "O": 96}),
+    (G.make(0.5, 0, "Ta"), (1, 1, 1), {"Li": 52, "La": 24, "Zr": 12, "Ta": 4, "O": 96}),
+    (G.make(0, 0.25, "Ta", "Ga"), (1, 1, 1), {"Li": 50, "Ga": 2, "La": 24, "Zr": 16, "O": 96}),
+    (G.make(2.0, 0, "Nb"), (1, 1, 1), {"Li": 40, "La": 24, "Nb": 16, "O": 96}),
 ])
 def test_counts_match_stoichiometry_exactly(cand, sc, expected):
     b = S.build(cand, sc, seed=2)
@@ -32,21 +33,21 @@ def test_counts_match_stoichiometry_exactly(cand, sc, expected):
 
 
 def test_supercell_scales_and_realizes_nearest_composition():
-    b = S.build(C.nasicon(0.3), (2, 1, 1), seed=1)   # 6*0.3*2 = 3.6 Al -> 4
+    b = S.build(N.make(0.3), (2, 1, 1), seed=1)   # 6*0.3*2 = 3.6 Al -> 4
     assert b.counts["Al"] == 4 and b.counts["Li"] == 16
     assert b.realized["x"] == pytest.approx(4 / 12)
     assert len(b.structure) == 16 + 4 + 20 + 36 + 144  # Li Al Ge P O
 
 
 def test_same_seed_same_structure_other_seed_other_decoration():
-    a = S.build(C.garnet(0.5, 0.1), (1, 1, 1), seed=11).structure
-    b = S.build(C.garnet(0.5, 0.1), (1, 1, 1), seed=11).structure
-    c = S.build(C.garnet(0.5, 0.1), (1, 1, 1), seed=12).structure
+    a = S.build(G.make(0.5, 0.1), (1, 1, 1), seed=11).structure
+    b = S.build(G.make(0.5, 0.1), (1, 1, 1), seed=11).structure
+    c = S.build(G.make(0.5, 0.1), (1, 1, 1), seed=12).structure
     assert a == b
     assert a != c
 
 
 def test_lagp_prototype_lattice_is_the_cited_refinement():
-    b = S.build(C.nasicon(0.5), (1, 1, 1), seed=1)
+    b = S.build(N.make(0.5), (1, 1, 1), seed=1)
     assert b.structure.lattice.abc == pytest.approx((8.25658, 8.25658, 20.6523))  # ICSD 263763
     assert b.structure.lattice.angles == pytest.approx((90, 90, 120))

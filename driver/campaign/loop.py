@@ -36,17 +36,20 @@ from .ledger import Ledger
 
 LEDGER = "ledger.sqlite"
 RATED = ("expert_rating",)    # objectives that come from reviews, not from the evaluation
-Z = {"nasicon": 6, "garnet": 8}   # formula units per conventional cell of the prototypes
 
 
 def build_space(s: Settings) -> Space:
     """The composition space on its realizable grid: 1/(Z x cells) per variable."""
+    from .. import families
+
     camp = s.campaign
+    fam = families.get(camp.family)
     cells = int(np.prod(s.md.supercell))
-    step = 1.0 / (Z[camp.family] * cells)
+    step = 1.0 / (fam.Z * cells)            # Z: formula units per prototype cell
     d = {"variables": {k: [v[0], v[1], step] for k, v in camp.variables.items()}}
-    if camp.family == "garnet" and {"y", "z"} <= set(camp.variables):
-        d["constraints"] = [{"coeffs": {"y": 1, "z": 3}, "upper": 7.0}]   # Li >= 0
+    cons = fam.constraints(camp.variables)
+    if cons:
+        d["constraints"] = cons
     return Space.from_dict(d, source="campaign.variables")
 
 
@@ -99,13 +102,7 @@ def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:
             sigma = float(r["Ionic conductivity (S cm-1)"])
         except (CompositionError, ValueError):
             continue
-        if cand.family != camp.family:
-            continue
-        if camp.family == "nasicon" and cand.species["M"] != camp.framework:
-            continue
-        if camp.family == "garnet" and (
-                (cand.variables.get("y", 0) > 0 and cand.species["M"] != camp.dopant_M)
-                or (cand.variables.get("z", 0) > 0 and cand.species["T"] != camp.dopant_T)):
+        if cand.family != camp.family or not cand.spec.matches_campaign(camp, cand):
             continue
         x = {k: cand.variables[k] for k in camp.variables}
         if all(camp.variables[k][0] <= v <= camp.variables[k][1] for k, v in x.items()):

@@ -6,7 +6,11 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
+from .. import families
 from ..schema_base import Strict
+
+#: the family names a campaign accepts: every module registered in driver/families/
+FamilyName = Literal[tuple(families.FAMILIES)]  # type: ignore[valid-type]
 
 #: what an evaluation can report, for objectives (docs/campaign.md)
 OUTPUTS = {
@@ -86,7 +90,7 @@ class CampaignSettings(Strict):
         description="screening: evaluate exactly these compositions (formulas or CIFs), in "
         "order, instead of proposals from the optimizer; same Dask execution, ledger, resume, "
         "retries, status and report (docs/campaign.md)")
-    family: Literal["nasicon", "garnet"] = "nasicon"
+    family: FamilyName = "nasicon"  # type: ignore[valid-type]
     framework: Literal["Ge", "Ti"] = "Ge"          # NASICON M
     dopant_M: Literal["Ta", "Nb"] = "Ta"           # garnet, on Zr
     dopant_T: Literal["Al", "Ga"] = "Al"           # garnet, on Li
@@ -138,7 +142,7 @@ class CampaignSettings(Strict):
 
     @model_validator(mode="after")
     def _vars(self) -> "CampaignSettings":
-        allowed = {"nasicon": {"x"}, "garnet": {"y", "z"}}[self.family]
+        allowed = set(families.get(self.family).VARIABLES)
         bad = set(self.variables) - allowed
         if bad or not self.variables:
             raise ValueError(f"variables for {self.family} are {', '.join(sorted(allowed))}; got "

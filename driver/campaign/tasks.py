@@ -31,16 +31,16 @@ from pathlib import Path
 
 import yaml
 
-from ..md.compositions import Candidate, garnet, nasicon
+from .. import families
+from ..md.compositions import Candidate
 
 NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout"}
 
 
 def candidate(camp, x: dict) -> Candidate:
-    if camp.family == "nasicon":
-        return nasicon(x["x"], camp.framework, bounds={camp.framework: (0.0, 2.0)})
-    return garnet(x.get("y", 0.0), x.get("z", 0.0), camp.dopant_M, camp.dopant_T,
-                  bounds={"y": (0.0, 2.0), "z": (0.0, 7.0 / 3.0)})
+    """The composition of a campaign point (its family builds it; the campaign's box may
+    reach the chemistry's limits)."""
+    return families.get(camp.family).from_campaign(camp, x)
 
 
 def _cli(args: list[str], ranks: int) -> list[str]:

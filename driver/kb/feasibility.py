@@ -26,20 +26,6 @@ from pymatgen.core import Species
 
 from ..md.compositions import Candidate
 
-# host site, its species and coordination, for each dopant role
-SITES = {
-    ("garnet", "M"): ("Zr", 4, "VI"),      # Ta5+/Nb5+ on the octahedral 16a Zr site
-    ("garnet", "T"): ("Li", 1, "IV"),      # Al3+/Ga3+ on the tetrahedral 24d Li site
-    ("nasicon", "Al"): (None, 4, "VI"),    # Al3+ on the octahedral 12c M4+ site
-}
-DOPANT_OX = {"Ta": 5, "Nb": 5, "Al": 3, "Ga": 3}
-KNOWN_MECHANISMS = {
-    ("garnet", "M"): "M5+ on Zr4+ compensated by one Li vacancy (e.g. Li6.4La3Zr1.4Ta0.6O12, doi:10.1039/c2jm31413d)",
-    ("garnet", "T"): "T3+ on Li+ compensated by two further Li vacancies (e.g. Li6.25Ga0.25La3Zr2O12, doi:10.1016/j.matchemphys.2012.03.054)",
-    ("nasicon", "Al"): "Al3+ on M4+ compensated by one interstitial Li (LAGP/LATP, doi:10.1021/acsami.8b00842)",
-}
-
-
 @dataclass
 class Feasibility:
     score: float
@@ -47,31 +33,25 @@ class Feasibility:
     reasons: list[str] = field(default_factory=list)
 
 
-def radius_mismatch(dopant: str, host: str, host_ox: int, cn: str) -> float:
-    r_d = Species(dopant, DOPANT_OX[dopant]).get_shannon_radius(cn)
+def radius_mismatch(dopant: str, dopant_ox: int, host: str, host_ox: int, cn: str) -> float:
+    r_d = Species(dopant, dopant_ox).get_shannon_radius(cn)
     r_h = Species(host, host_ox).get_shannon_radius(cn)
     return abs(r_d - r_h) / r_h
 
 
 def feasibility(cand: Candidate, kb=None) -> Feasibility:
     reasons, factors = [], {}
-    dopants = []
-    if cand.family == "garnet":
-        if cand.variables.get("y", 0) > 0:
-            dopants.append(("M", cand.species["M"], "Zr", 4, "VI"))
-        if cand.variables.get("z", 0) > 0:
-            dopants.append(("T", cand.species["T"], "Li", 1, "IV"))
-    elif cand.variables.get("x", 0) > 0:
-        dopants.append(("Al", "Al", cand.species["M"], 4, "VI"))
+    fam = cand.spec                   # the family module knows its sites and mechanisms
+    dopants = fam.dopants(cand)
     f_mech, f_rad = 1.0, 1.0
     for role, el, host, hox, cn in dopants:
-        mech = KNOWN_MECHANISMS.get((cand.family, role))
+        mech = fam.MECHANISMS.get(role)
         if mech:
             reasons.append(f"{el}: known charge compensation: {mech}")
         else:
             f_mech *= 0.5
             reasons.append(f"{el}: no reported compensation mechanism in this family (x0.5)")
-        mm = radius_mismatch(el, host, hox, cn)
+        mm = radius_mismatch(el, fam.OXIDATION[el], host, hox, cn)
         f = 1.0 if mm <= 0.15 else math.exp(-(mm - 0.15) / 0.15)
         f_rad *= f
         reasons.append(f"{el} on {host}{hox}+ ({cn}): Shannon radius mismatch {100 * mm:.1f} % "
@@ -81,7 +61,7 @@ def feasibility(cand: Candidate, kb=None) -> Feasibility:
     factors["mechanism"], factors["radius"] = f_mech, f_rad
     f_known = 0.0   # no evidence of synthesis unless the knowledge base shows it
     if kb is not None:
-        fam = {"garnet": "garnet", "nasicon": "NASICON"}[cand.family]
+        fam = fam.KB_NAME
         nn = kb.neighbours(cand.formula, k=1, family=fam)
         if nn:
             d = nn[0]["fraction_distance"]

@@ -60,19 +60,19 @@ def _orbits(cif_name: str) -> tuple[Lattice, str, dict[str, np.ndarray]]:
     return lat, sg, orbits
 
 
-def _tile(frac: np.ndarray, sc: tuple[int, int, int]) -> np.ndarray:
+def tile(frac: np.ndarray, sc: tuple[int, int, int]) -> np.ndarray:
     shifts = np.array([(i, j, k) for i in range(sc[0]) for j in range(sc[1]) for k in range(sc[2])])
     return ((frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3)) / np.array(sc)
 
 
-def _count(amount_per_cell: float, what: str, realized_note: list) -> int:
+def count(amount_per_cell: float, what: str, realized_note: list) -> int:
     n = int(round(amount_per_cell))
     if abs(n - amount_per_cell) > 1e-6:
         realized_note.append(what)
     return n
 
 
-def _fill(rng, candidates: np.ndarray, n: int, lattice: Lattice, fixed: np.ndarray,
+def fill(rng, candidates: np.ndarray, n: int, lattice: Lattice, fixed: np.ndarray,
           what: str, tries: int = 50) -> np.ndarray:
     """``n`` of ``candidates`` (fractional) chosen at random with no pair closer than
     MIN_LI_LI and none that close to ``fixed``.
@@ -108,47 +108,12 @@ def _fill(rng, candidates: np.ndarray, n: int, lattice: Lattice, fixed: np.ndarr
 
 def build(cand: Candidate, supercell=(1, 1, 1), seed: int = 1) -> Built:
     sc = tuple(int(s) for s in supercell)
-    ncell = sc[0] * sc[1] * sc[2]
     rng = np.random.default_rng(seed)
     inexact: list[str] = []
-    if cand.family == "nasicon":
-        lat, _, orb = _orbits("nasicon_LAGP_1xf.cif")
-        Z = 6
-        M = cand.species["M"]
-        m_sites = _tile(orb["Ge2"], sc)
-        n_al = _count(Z * cand.variables["x"] * ncell, "x", inexact)
-        al_idx = rng.choice(len(m_sites), n_al, replace=False)
-        is_al = np.zeros(len(m_sites), bool)
-        is_al[al_idx] = True
-        big = Lattice(lat.matrix * np.array(sc)[:, None])
-        li_m1 = _tile(orb["Li1"], sc)
-        li_m2 = _fill(rng, _tile(orb["Li0"], sc), n_al, big, li_m1, "extra Li on M2")
-        groups = [("Li", np.vstack([li_m1, li_m2])), ("Al", m_sites[is_al]),
-                  (M, m_sites[~is_al]), ("P", _tile(orb["P4"], sc)),
-                  ("O", np.vstack([_tile(orb["O5"], sc), _tile(orb["O6"], sc)]))]
-        realized = {"x": n_al / (Z * ncell)}
-    elif cand.family == "garnet":
-        lat, _, orb = _orbits("garnet_LLZTO_2wb.cif")
-        Z = 8
-        y, z = cand.variables["y"], cand.variables["z"]
-        Mel, Tel = cand.species["M"], cand.species["T"]
-        big = Lattice(lat.matrix * np.array(sc)[:, None])
-        b_sites = _tile(orb["Zr3"], sc)
-        n_m = _count(Z * y * ncell, "y", inexact)
-        m_idx = rng.choice(len(b_sites), n_m, replace=False)
-        is_m = np.zeros(len(b_sites), bool)
-        is_m[m_idx] = True
-        tet = _tile(orb["Li0"], sc)
-        octa = _tile(orb["Li1"], sc)
-        n_t = _count(Z * z * ncell, "z", inexact)
-        t_pos = _fill(rng, tet, n_t, big, np.zeros((0, 3)), f"{Tel} on 24d")
-        n_li = Z * ncell * 7 - n_m - 3 * n_t
-        li_pos = _fill(rng, np.vstack([tet, octa]), n_li, big, t_pos, "Li")
-        groups = [("Li", li_pos), (Tel, t_pos), ("La", _tile(orb["La2"], sc)),
-                  ("Zr", b_sites[~is_m]), (Mel, b_sites[is_m]), ("O", _tile(orb["O5"], sc))]
-        realized = {"y": n_m / (Z * ncell), "z": n_t / (Z * ncell)}
-    else:
-        raise CompositionError(f"unknown family {cand.family!r}")
+    fam = cand.spec
+    lat, _, orb = _orbits(fam.PROTOTYPE)
+    big = Lattice(lat.matrix * np.array(sc)[:, None])
+    groups, realized = fam.decorate(cand, sc, rng, orb, big, inexact)
     species, coords = [], []
     for el, pos in groups:
         species += [el] * len(pos)

@@ -1,0 +1,45 @@
+"""Material families as plug-ins: one module per family owns everything specific to it.
+
+A family module defines (see ``garnet.py`` for the documented reference):
+
+- ``NAME``, ``KB_NAME`` (its name in the knowledge base), ``VARIABLES`` (composition
+  variables), ``BOUNDS`` (the optimizer's default box, sourced), ``PHYSICAL_BOUNDS`` (what can
+  exist), ``Z`` (formula units per prototype cell), ``PROTOTYPE`` (shipped CIF),
+  ``ELEMENT_ORDER`` (formula order), ``ANION`` and ``ANION_COUNT`` (amounts are per that
+  many anions), ``CLAIM`` (what the family is, for messages), ``OXIDATION`` (formal charges), ``SETTINGS_SPECIES``
+  (role -> the campaign key that picks its element), ``MECHANISMS`` (charge compensation
+  per dopant role, sourced);
+- ``amounts(variables, species)``, ``make(...)``, ``claims(elements)``,
+  ``from_formula(formula, elements, per_anion, bounds)``, ``from_campaign(camp, x)``,
+  ``constraints(variables)``, ``matches_campaign(camp, cand)``, ``decorate(cand, sc, rng,
+  orbits, big_lattice)``, ``dopants(cand)``.
+
+Nothing outside a family module names a family: the composition parser, the structure
+builder, the campaign, the feasibility heuristics and the checks ask this registry.
+Adding a family is one new module here plus its entry in ``FAMILIES``, and its tests.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import garnet, nasicon
+
+#: in the order formulas are offered to them (the first whose ``claims`` accepts parses it)
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon)}
+
+
+def get(name: str) -> ModuleType:
+    """The family module called ``name`` (KeyError naming the known ones otherwise)."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise KeyError(f"unknown family {name!r}; known: {', '.join(FAMILIES)}") from None
+
+
+def physical_bounds() -> dict[str, tuple[float, float]]:
+    """Every family's own limits (what can exist), merged: keys are family-specific."""
+    out: dict[str, tuple[float, float]] = {}
+    for m in FAMILIES.values():
+        out.update(m.PHYSICAL_BOUNDS)
+    return out
