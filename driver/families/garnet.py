@@ -81,8 +81,13 @@ def from_formula(formula: str, els: set[str], g, bounds: dict | None):
 
 def from_campaign(camp, x: dict):
     """A campaign point; the campaign's box may reach the physical limits."""
-    return make(x.get("y", 0.0), x.get("z", 0.0), camp.dopant_M, camp.dopant_T,
-                bounds=PHYSICAL_BOUNDS)
+    sp = _species(camp)
+    return make(x.get("y", 0.0), x.get("z", 0.0), sp["M"], sp["T"], bounds=PHYSICAL_BOUNDS)
+
+
+def _species(camp) -> dict[str, str]:
+    """The campaign's element for each dopant role (its SETTINGS_SPECIES keys)."""
+    return {role: getattr(camp, key) for role, key in SETTINGS_SPECIES.items()}
 
 
 def constraints(variables) -> list[dict]:
@@ -94,8 +99,9 @@ def constraints(variables) -> list[dict]:
 
 def matches_campaign(camp, cand) -> bool:
     """A known member that belongs to the campaign's dopant choice (for priors)."""
-    return not ((cand.variables.get("y", 0) > 0 and cand.species["M"] != camp.dopant_M)
-                or (cand.variables.get("z", 0) > 0 and cand.species["T"] != camp.dopant_T))
+    sp = _species(camp)
+    return not ((cand.variables.get("y", 0) > 0 and cand.species["M"] != sp["M"])
+                or (cand.variables.get("z", 0) > 0 and cand.species["T"] != sp["T"]))
 
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:

@@ -68,7 +68,8 @@ def from_formula(formula: str, els: set[str], g, bounds: dict | None):
 
 
 def from_campaign(camp, x: dict):
-    return make(x["x"], camp.framework, bounds={camp.framework: (0.0, 2.0)})
+    M = getattr(camp, SETTINGS_SPECIES["M"])
+    return make(x["x"], M, bounds={M: PHYSICAL_BOUNDS[M]})
 
 
 def constraints(variables) -> list[dict]:
@@ -76,7 +77,7 @@ def constraints(variables) -> list[dict]:
 
 
 def matches_campaign(camp, cand) -> bool:
-    return cand.species["M"] == camp.framework
+    return cand.species["M"] == getattr(camp, SETTINGS_SPECIES["M"])
 
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
