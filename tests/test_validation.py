@@ -201,6 +201,10 @@ def test_validate_smoke_subset_scores_what_it_ran_and_resumes(tmp_path):
     cov = sum(1 for p in have if p["pred_lo95"] <= p["exp"] <= p["pred_hi95"])
     assert a["coverage95"] == pytest.approx(cov / 3) and a["n_missing"] == 3 - len(have)
     assert res["cost_core_hours"] > 0
+    # both conductivity estimators are scored: tracer (the objective) and collective
+    assert [p["label"] for p in res["pairs_collective"]] == [p["label"] for p in pairs]
+    assert set(res["scores_collective"]) == set(res["scores"])
+    assert "collective (charge) diffusivity" in r.stdout or "collective diffusivity" in r.stdout
     assert (out / "parity.png").stat().st_size > 10_000
     assert "Spearman" in (out / "validation.html").read_text()
     # the same command again resumes: nothing is run twice
@@ -298,6 +302,22 @@ def test_unmeasured_sigma_300K_is_told_as_highly_uncertain_not_dropped():
     # its error is UNMEASURED_SPREAD decades in log space (delta method)
     assert o.y_err["sigma_300K"] / (o.y["sigma_300K"] * np.log(10)) == pytest.approx(UNMEASURED_SPREAD)
     assert opt.best().x == {"x": 0.2}                              # never the best
+
+
+def test_collective_arrhenius_fits_the_charge_conductivity_over_the_same_temperatures():
+    from driver.md.workflow import arrhenius_summary
+
+    per_T = [{"temperature_K": T, "diffusive": d, "sigma_S_cm": s, "sigma_err_S_cm": 0.1 * s,
+              "sigma_collective_S_cm": 2.5 * s, "sigma_collective_err_S_cm": 0.25 * s}
+             for T, s, d in ((800.0, 1e-3, True), (1000.0, 5e-3, True), (1200.0, 1.2e-2, True),
+                             (1400.0, 9.0, False))]
+    _, tr, _ = arrhenius_summary(per_T)
+    used, co, _ = arrhenius_summary(per_T, "sigma_collective")
+    assert [p["temperature_K"] for p in used] == [800.0, 1000.0, 1200.0]   # diffusive only
+    assert co["Ea_eV"] == pytest.approx(tr["Ea_eV"])                       # a constant H_R
+    assert co["sigma_300K_S_cm"] == pytest.approx(2.5 * tr["sigma_300K_S_cm"])
+    per_T[0]["sigma_collective_S_cm"] = per_T[1]["sigma_collective_S_cm"] = None
+    assert arrhenius_summary(per_T, "sigma_collective")[1] is None          # < 2 temperatures
 
 
 def test_combine_replicas_uses_the_between_replica_spread_with_student_t():

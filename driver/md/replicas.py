@@ -127,6 +127,7 @@ def combine(results: list[dict]) -> dict:
     out = copy.deepcopy(first)
     out.update({
         "temperatures": per_T, "arrhenius": arr, "arrhenius_note": note,
+        "arrhenius_collective": arrhenius_summary(per_T, "sigma_collective")[1],
         "elastic": _combine_elastic(results),
         "replicas": [{"seed": r["settings"]["seed"], "run_dir": r["provenance"].get("run_dir"),
                       "formula": r["formula"],
