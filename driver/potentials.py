@@ -13,16 +13,11 @@ from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
 from pathlib import Path
 
+from . import forcefields
 from .config import safe_yaml
 from .errors import CoverageError, UserError
 from .resources import data_dir
 from .schema_base import line_breakers
-
-#: Pair-term parameter names per functional form, in LAMMPS pair_coeff order.
-FORM_PARAMS = {"pedone": ("D0", "a", "r0", "C0"), "buck_core": ("A", "rho", "C"),
-               "softbv": ("D0", "r_min", "alpha")}
-#: Forms LAMMPS runs from a pair table written beside the deck (driver/pairforms.py).
-TABULATED = ("buck_core", "softbv")
 
 #: A potential's ``name`` names a file in the run folder (``NAME.table``): a plain name.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -96,7 +91,8 @@ class Potential:
     path: Path
     sha256: str = field(repr=False)
     table: dict = field(default_factory=dict)
-    #: softbv only: per-species principal quantum number ``n`` and covalent ``radius``.
+    #: form-specific data (softbv: per-species principal quantum number ``n`` and
+    #: covalent ``radius``, and the screening factor); see driver/forcefields/
     species_props: dict = field(default_factory=dict)
     screening_factor: float = 0.0
     _files: dict = field(default_factory=dict, repr=False, compare=False)  # files() memo
@@ -139,35 +135,25 @@ class Potential:
     def table_name(self) -> str:
         return f"{self.name}.table"
 
+    @property
+    def spec(self):
+        """The form's module (driver/forcefields/)."""
+        return forcefields.get(self.form)
+
     @staticmethod
-    def _type_pairs(type_of: dict[str, int]):
+    def type_pairs(type_of: dict[str, int]):
         """(species_i, species_j) for every type pair i <= j."""
         for a, ta in type_of.items():
             for b, tb in type_of.items():
                 if ta <= tb:
                     yield a, b
 
-    def _short_pairs(self, type_of: dict[str, int]):
+    def short_pairs(self, type_of: dict[str, int]):
         """(type_i, type_j, species_i, species_j, params) for pairs with a short-range term."""
-        for a, b in self._type_pairs(type_of):
+        for a, b in self.type_pairs(type_of):
             params = self.pairs.get(frozenset((a, b)))
             if params is not None:
                 yield type_of[a], type_of[b], a, b, params
-
-    def _table_sections(self, type_of: dict[str, int]) -> dict:
-        """Section keyword -> r -> (E, -dE/dr) for every tabulated pair present."""
-        from . import pairforms as pf
-        form = pf.buck_core_energy_force if self.form == "buck_core" else pf.morse_bv
-        out = {f"{a}-{b}": (lambda r, p=p: form(r, *p))
-               for _, _, a, b, p in self._short_pairs(type_of)}
-        if self.form == "softbv":   # like ions: the screened repulsion from per-species data
-            for a, b in self._type_pairs(type_of):
-                if f"{a}-{b}" not in out:
-                    pa, pb = self.species_props[a], self.species_props[b]
-                    qq = self.charges[a] * self.charges[b] / (pa["n"] * pb["n"]) ** 0.5
-                    rho = self.screening_factor * (pa["radius"] + pb["radius"])
-                    out[f"{a}-{b}"] = lambda r, qq=qq, rho=rho: pf.screened_coulomb(r, qq, rho)
-        return out
 
     def files(self, type_of: dict[str, int]) -> dict[str, str]:
         """Files the pair lines read (name -> text), written beside the deck.
@@ -175,7 +161,7 @@ class Potential:
         Tabulated forms get one LAMMPS table file holding the pairs present; the sections
         follow from the parameters, so the file is reproducible from the YAML.
         """
-        if self.form not in TABULATED:
+        if not self.spec.TABULATED:
             return {}
         key = tuple(sorted(type_of.items()))
         if key not in self._files:    # one table per type map: every stage reuses it
@@ -184,7 +170,7 @@ class Potential:
                       f"doi:{self.citation['doi']}\n{self.form} form tabulated by sse-driver "
                       "(driver/pairforms.py); energies in eV shifted to 0 at the cutoff, "
                       "forces in eV/A")
-            self._files[key] = lammps_table(self._table_sections(type_of), self.table["r_min"],
+            self._files[key] = lammps_table(self.spec.table_sections(self, type_of), self.table["r_min"],
                                             self.short_cutoff, self.table["points"], header)
         return {self.table_name: self._files[key]}
 
@@ -194,32 +180,7 @@ class Potential:
 
         ``table_path``: where the deck finds :meth:`files` (default: beside the deck).
         """
-        rc = f"{self.short_cutoff:g}"
-        if self.form == "pedone":
-            lines = [f"pair_style hybrid/overlay pedone {rc} coul/long {coul_cutoff:g}",
-                     "pair_coeff * * coul/long"]
-            for ta, tb, a, b, params in self._short_pairs(type_of):
-                nums = " ".join(f"{p:.6f}" for p in params)
-                lines.append(f"pair_coeff {ta} {tb} pedone {nums}  # {a}-{b}")
-            lines.append("pair_modify shift yes")
-        elif self.form == "buck_core":
-            path = table_path or self.table_name
-            points = int(self.table["points"])
-            lines = [f"pair_style hybrid/overlay table spline {points} coul/long {coul_cutoff:g}",
-                     "pair_coeff * * coul/long"]
-            for ta, tb, a, b, _ in self._short_pairs(type_of):
-                lines.append(f"pair_coeff {ta} {tb} table {path} {a}-{b} {rc}")
-        elif self.form == "softbv":
-            # Every interaction is short-ranged (screened): one table style, no kspace.
-            path = table_path or self.table_name
-            lines = [f"pair_style table spline {int(self.table['points'])}"]
-            for a, b in self._type_pairs(type_of):
-                lines.append(f"pair_coeff {type_of[a]} {type_of[b]} {path} {a}-{b} {rc}")
-            return lines
-        else:
-            raise UserError(f"{self.path}: form {self.form!r} is not supported "
-                            f"(known: {', '.join(FORM_PARAMS)})")
-        return lines + [f"kspace_style pppm {kspace_accuracy:g}"]
+        return self.spec.pair_lines(self, type_of, coul_cutoff, kspace_accuracy, table_path)
 
 
 def _parse(path: Path) -> Potential:
@@ -231,9 +192,10 @@ def _parse(path: Path) -> Potential:
                              "pairs, lammps)")
         name, cit = _checked_header(doc)
         form = doc["form"]
-        if not isinstance(form, str) or form not in FORM_PARAMS:
-            raise ValueError(f"form {form!r} is not one of {', '.join(FORM_PARAMS)}")
-        names = FORM_PARAMS[form]
+        if not isinstance(form, str) or form not in forcefields.FORMS:
+            raise ValueError(f"form {form!r} is not one of {', '.join(forcefields.FORMS)}")
+        spec = forcefields.get(form)
+        names = spec.PARAMS
         charges = {_species_symbol(s, "species"): float(v["charge"])
                    for s, v in doc["species"].items()}
         pairs = {}
@@ -248,23 +210,8 @@ def _parse(path: Path) -> Potential:
         if doc.get("coulomb_only") not in (None, "cation-cation", "like-sign"):
             raise ValueError("coulomb_only is cation-cation or like-sign")
         table = {}
-        props, f_screen = {}, 0.0
-        if form == "softbv":
-            props = {s: {"n": int(v["n"]), "radius": float(v["radius"])}
-                     for s, v in doc["species"].items()}
-            f_screen = float(doc["screening_factor"])
-            if doc.get("coulomb_only") != "like-sign":
-                raise ValueError("softbv needs coulomb_only: like-sign (like ions interact by "
-                                 "the screened repulsion only)")
-            for pair in pairs:
-                if sorted(charges[x] < 0 for x in pair) != [False, True]:
-                    name = "-".join(sorted(pair) * (3 - len(pair)))   # {Li} -> Li-Li
-                    raise ValueError(f"softbv pair {name} must join a cation "
-                                     "and an anion (like ions repel by the screened term)")
-            if f_screen <= 0 or any(p["n"] < 1 or p["radius"] <= 0 for p in props.values()):
-                raise ValueError("softbv needs screening_factor > 0 and, per species, n >= 1 "
-                                 "and radius > 0")
-        if form in TABULATED:
+        extra = spec.parse_extra(doc, charges, pairs)
+        if spec.TABULATED:
             t = doc["lammps"]["table"]
             table = {"r_min": float(t["r_min"]), "points": int(t["points"])}
             if not 0 < table["r_min"] < float(doc["lammps"]["short_cutoff"]) or table["points"] < 100:
@@ -279,8 +226,7 @@ def _parse(path: Path) -> Potential:
             coulomb_only=doc.get("coulomb_only"),
             short_cutoff=float(doc["lammps"]["short_cutoff"]),
             styles=styles,
-            path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table,
-            species_props=props, screening_factor=f_screen)
+            path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table, **extra)
     except KeyError as exc:
         raise UserError(f"{path}: malformed potential file: {exc!s} is missing") from None
     except (TypeError, ValueError, AttributeError) as exc:

@@ -58,3 +58,29 @@ def test_no_code_outside_the_family_modules_names_a_family():
 def test_unknown_family_is_named():
     with pytest.raises(KeyError, match="known: garnet, nasicon"):
         families.get("perovskite")
+
+
+# ----------------------------------------------------------- force-field forms as plug-ins
+FORM_REQUIRED = ("NAME", "PARAMS", "TABULATED", "parse_extra", "table_sections", "pair_lines")
+
+
+def test_every_force_field_form_is_complete_and_used_by_a_shipped_file():
+    from driver import forcefields, potentials
+
+    for name, form in forcefields.FORMS.items():
+        missing = [a for a in FORM_REQUIRED if not hasattr(form, a)]
+        assert not missing, f"{name} lacks {missing}"
+    used = {potentials.load(p).form for p in potentials.available()}
+    assert used == set(forcefields.FORMS)
+
+
+def test_no_code_outside_the_form_modules_names_a_form():
+    from driver import forcefields
+
+    root = Path(forcefields.__file__).parents[1]
+    pat = re.compile(r"""["'](%s)["']""" % "|".join(forcefields.FORMS))
+    hits = [f"{p.relative_to(root)}:{i}: {line.strip()}"
+            for p in root.rglob("*.py") if "forcefields" not in p.parts
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if pat.search(line.split("#")[0])]
+    assert not hits, "\n".join(hits)

@@ -16,7 +16,7 @@ def test_every_potential_cites_and_is_neutral_capable(name):
     assert pot.citation["year"] and pot.citation["authors"]
     assert pot.anions, "a rigid-ion oxide potential has at least one anion"
     for pair, params in pot.pairs.items():
-        assert len(params) == len(potentials.FORM_PARAMS[pot.form])
+        assert len(params) == len(pot.spec.PARAMS)
         assert all(s in pot.charges for s in pair)
 
 

@@ -1,0 +1,28 @@
+"""Force-field forms as plug-ins: one module per functional form of ``potentials/*.yaml``.
+
+A form module defines:
+
+- ``NAME`` (the file's ``form:``), ``PARAMS`` (pair-term parameter names, in LAMMPS
+  pair_coeff order), ``TABULATED`` (LAMMPS reads a pair table written beside the deck);
+- ``parse_extra(doc, charges, pairs) -> dict``: checks and reads what the form needs beyond
+  charges and pair rows (keyword arguments of ``Potential``; ``{}`` when nothing);
+- ``table_sections(pot, type_of) -> {section: r -> (E, F)}`` (tabulated forms);
+- ``pair_lines(pot, type_of, coul_cutoff, kspace_accuracy, table_path) -> list[str]``: the
+  pair_style / pair_coeff / kspace_style lines.
+
+``driver/potentials.py`` (loading, coverage, the table file) asks this registry and names no
+form; adding a form is one module here, its entry in ``FORMS``, a parameter file citing
+its source, and tests.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import buck_core, pedone, softbv
+
+FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv)}
+
+
+def get(name: str) -> ModuleType:
+    return FORMS[name]
