@@ -94,6 +94,8 @@ def pairs_from_ledger(campaign_dir: Path, vs: ValidationSet,
     """Experiment vs prediction for every set entry, and the evaluations behind them."""
     from ..campaign.ledger import Ledger
 
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator {estimator!r} is not one of {', '.join(ESTIMATORS)}")
     led = Ledger(campaign_dir / "ledger.sqlite", readonly=True)
     evals = led.evaluations()
     led.close()
