@@ -34,7 +34,7 @@ from ..mpi import MPI
 
 import ufl  # noqa: E402
 from dolfinx import fem, mesh  # noqa: E402
-from dolfinx.fem.petsc import LinearProblem  # noqa: E402
+import dolfinx.fem.petsc as fem_petsc  # noqa: E402
 
 FLAW, PLANE, FAR = 1, 2, 3          # facet tags
 
@@ -54,26 +54,22 @@ class FlawMesh:
     domain_factor: float = 100.0
 
 
-def _coords(l: float, b: float):
-    """(mu0, map) of the elliptic (or polar, l = b) coordinates with the flaw at mu = mu0."""
+def _coords(l: float, b: float, far: float):
+    """(mu0, mu1, map) of the elliptic (or polar, l = b) coordinates: the flaw at mu = mu0,
+    the far ellipse (semi-axis ``far`` along y) at mu = mu1."""
     if abs(l - b) < 1e-12 * l:
-        return np.log(l), (lambda mu, nu: (np.exp(mu) * np.sin(nu), np.exp(mu) * np.cos(nu)))
+        return np.log(l), np.log(far), (lambda mu, nu: (np.exp(mu) * np.sin(nu),
+                                                        np.exp(mu) * np.cos(nu)))
     c = np.sqrt(l * l - b * b)
-    mu0 = np.arctanh(b / l)
-    return mu0, (lambda mu, nu: (c * np.sinh(mu) * np.sin(nu), c * np.cosh(mu) * np.cos(nu)))
+    return np.arctanh(b / l), np.arccosh(far / c), (
+        lambda mu, nu: (c * np.sinh(mu) * np.sin(nu), c * np.cosh(mu) * np.cos(nu)))
 
 
 def build_mesh(l_over_b: float, res: FlawMesh, comm=None):
     """The scaled (l = 1) half plane above the electrode with the half-elliptic flaw, and its
     facet tags (FLAW, PLANE, FAR)."""
     comm = comm or MPI.COMM_WORLD
-    l, b = 1.0, 1.0 / l_over_b
-    mu0, to_xy = _coords(l, b)
-    # mu1: the far ellipse's semi-axis along y is domain_factor * l
-    if abs(l - b) < 1e-12:
-        mu1 = np.log(res.domain_factor)
-    else:
-        mu1 = np.arccosh(res.domain_factor / np.sqrt(l * l - b * b))
+    mu0, mu1, to_xy = _coords(1.0, 1.0 / l_over_b, res.domain_factor)
     msh = mesh.create_rectangle(comm, [np.array([mu0, -np.pi / 2]), np.array([mu1, np.pi / 2])],
                                 [res.radial, res.angular], mesh.CellType.triangle,
                                 diagonal=mesh.DiagonalType.crossed)
@@ -101,34 +97,48 @@ def current_amplification(l_over_b: float, wagner: float | np.ndarray, res: Flaw
 
     ``plane='dirichlet'`` holds the flat electrode at the Li potential (no interface
     resistance there): only for the half-circle verification case. One mesh and one
-    assembled Laplacian serve every Wa (only the Robin term changes)."""
+    assembled Laplacian serve every Wa: the operator is K + M_Li / Wa, re-factorized per Wa
+    on the same sparsity (K: the Laplacian, M_Li: the mass matrix on the Li surfaces)."""
+    from petsc4py import PETSc
+
     comm = comm or MPI.COMM_WORLD
     msh, tags = build_mesh(l_over_b, res, comm)
     V = fem.functionspace(msh, ("Lagrange", res.degree))
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     ds = ufl.Measure("ds", domain=msh, subdomain_data=tags)
     n = ufl.FacetNormal(msh)
-    inv_wa = fem.Constant(msh, 1.0)
     robin = ds((FLAW, PLANE)) if plane == "robin" else ds(FLAW)
-    a = ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx + inv_wa * u * v * robin
-    L = n[1] * v * ds(FAR)
     bcs = []
     if plane == "dirichlet":
         dofs = fem.locate_dofs_topological(V, msh.topology.dim - 1, tags.find(PLANE))
         bcs = [fem.dirichletbc(0.0, dofs, V)]
+    K = fem_petsc.assemble_matrix(fem.form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx), bcs=bcs)
+    M = fem_petsc.assemble_matrix(fem.form(u * v * robin), bcs=bcs, diag=0.0)
+    K.assemble()
+    M.assemble()
+    b = fem_petsc.assemble_vector(fem.form(n[1] * v * ds(FAR)))
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    fem_petsc.set_bc(b, bcs)            # the Dirichlet value is 0: no lifting needed
+    A = K.duplicate(copy=True)
+    ksp = PETSc.KSP().create(comm)
+    ksp.setType("preonly")
+    ksp.getPC().setType("lu")
+    ksp.getPC().setFactorSolverType("mumps")
+    phi = fem.Function(V)
     # the tip: the flaw point on the y axis (scaled y = 1)
     tip_dofs = fem.locate_dofs_geometrical(V, lambda p: np.isclose(p[0], 0.0, atol=1e-9)
                                            & np.isclose(p[1], 1.0, atol=1e-9))
+    owned = tip_dofs[tip_dofs < V.dofmap.index_map.size_local]
     out = []
-    for k, wa in enumerate(np.atleast_1d(np.asarray(wagner, float))):
-        inv_wa.value = 1.0 / wa
-        problem = LinearProblem(a, L, bcs=bcs, petsc_options_prefix=f"flaw{k}_",
-                                petsc_options={"ksp_type": "preonly", "pc_type": "lu",
-                                               "pc_factor_mat_solver_type": "mumps"})
-        phi = problem.solve()
-        if isinstance(phi, tuple):
-            phi = phi[0]
-        local = phi.x.array[tip_dofs[tip_dofs < V.dofmap.index_map.size_local]]
+    for wa in np.atleast_1d(np.asarray(wagner, float)):
+        K.copy(A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        A.axpy(1.0 / wa, M, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        ksp.setOperators(A)
+        ksp.solve(b, phi.x.petsc_vec)
+        phi.x.scatter_forward()
+        local = phi.x.array[owned]
         tip = comm.allreduce(float(local[0]) if len(local) else -np.inf, op=MPI.MAX)
         out.append(tip / wa)
+    for obj in (ksp, A, K, M, b):
+        obj.destroy()
     return np.array(out)
