@@ -177,6 +177,17 @@ class Arrhenius:
     quantity: str
 
 
+def diffusive_points(per_T: list[dict], value: str, error: str):
+    """The temperatures an Arrhenius fit may use: diffusive, with a positive ``value`` and a
+    finite ``error``; returned as (those entries, T, value, error arrays). Values pass through
+    float(), so an MD result read from a file that holds something else raises ValueError,
+    TypeError or KeyError for the caller to report."""
+    used = [p for p in per_T if p.get("diffusive") and float(p.get(value) or 0) > 0
+            and p.get(error) is not None and np.isfinite(float(p[error]))]
+    T, y, e = (np.array([float(p[k]) for p in used]) for k in ("temperature_K", value, error))
+    return used, T, y, e
+
+
 def arrhenius_fit(T: np.ndarray, y: np.ndarray, y_err: np.ndarray, T_target: float = 300.0,
                   times_T: bool = True, quantity: str = "sigma") -> Arrhenius:
     """Weighted fit of ln(y T) = ln A - Ea/(k_B T) (``times_T``; conductivity) or

@@ -109,16 +109,12 @@ def arrhenius_summary(per_T: list[dict], key: str = "sigma") -> tuple[list[dict]
     an error bar: (temperatures used, fit dict or None, note saying how or why not).
     ``key='sigma_collective'`` fits the conductivity from the collective (charge) diffusivity
     instead (measured Haven ratio), over the same diffusive temperatures where it exists."""
-    val, err = f"{key}_S_cm", f"{key}_err_S_cm"
-    used = [p for p in per_T if p["diffusive"] and p.get(val) is not None and p[val] > 0
-            and p.get(err) is not None and np.isfinite(p[err])]
+    used, T, y, e = A.diffusive_points(per_T, f"{key}_S_cm", f"{key}_err_S_cm")
     if len(used) < 2:
         return used, None, (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
                             "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
                             "raise T or enlarge the supercell)")
-    fit = A.arrhenius_fit(np.array([p["temperature_K"] for p in used]),
-                          np.array([p[val] for p in used]),
-                          np.array([p[err] for p in used]), 300.0)
+    fit = A.arrhenius_fit(T, y, e, 300.0)
     arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
            "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
            "chi2_per_dof": fit.chi2_per_dof,

@@ -16,7 +16,6 @@ reported free energy (rho L^2 per unit depth).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -46,31 +45,20 @@ def default_D_cm2_s(T: float = 298.15) -> tuple[float, str]:
 def from_md_result(path: str, T: float) -> tuple[float, float | None, str]:
     """D(T) from an MD result's diffusive temperatures (Arrhenius fit of D), and its
     shear modulus."""
+    from ..md.analysis import diffusive_points
+    from .mdresult import read
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"degradation.md_result: {p} not found")
-    not_md = (f"degradation.md_result: {p} is not the result.json of `sse-driver md`; point "
-              "at one, or give D_cm2_s")
-    if p.stat().st_size > 64 * 1024 * 1024:
-        raise ConfigError(not_md)
+    r, not_md = read(path, "degradation.md_result", "D_cm2_s")
     try:
-        r = json.loads(p.read_bytes().decode("utf-8"))
-        pts = [t for t in r["temperatures"] if t.get("diffusive")
-               and float(t.get("D_cm2_s") or 0) > 0 and t.get("D_err_cm2_s") is not None
-               and np.isfinite(float(t["D_err_cm2_s"]))]
+        pts, T_, D, D_err = diffusive_points(r["temperatures"], "D_cm2_s", "D_err_cm2_s")
         G = (r.get("elastic") or {}).get("shear_vrh_GPa")
         G = None if G is None else float(G)
-        for t in pts:
-            float(t["temperature_K"]), float(t["D_cm2_s"])
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         raise ConfigError(not_md) from None
     if len(pts) < 2:
         raise ConfigError(f"degradation.md_result: {p} has {len(pts)} diffusive temperature(s); "
                           "an Arrhenius D(T) needs 2 (run the MD longer) or give D_cm2_s")
-    fit = arrhenius_fit(np.array([t["temperature_K"] for t in pts]),
-                        np.array([t["D_cm2_s"] for t in pts]),
-                        np.array([t["D_err_cm2_s"] for t in pts]), T, times_T=False,
-                        quantity="D")
+    fit = arrhenius_fit(T_, D, D_err, T, times_T=False, quantity="D")
     return fit.value_target, G, (f"Arrhenius fit of MD D(T) from {p} (Ea = {fit.Ea_eV:.3f} "
                                  f"+- {fit.Ea_err_eV:.3f} eV) at {T:g} K")
 

@@ -31,10 +31,8 @@ intervals (ln sigma normal, K and G normal), the same draws for every candidate 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from pydantic import Field, PositiveFloat, PositiveInt
@@ -109,9 +107,14 @@ def griffith_toughness(E_Pa, nu, gamma_J_m2):
     return np.sqrt(2 * gamma_J_m2 * E_Pa / (1 - nu * nu))
 
 
+def critical_pressure(K_IC, l_m: float, Y: float = EDGE_CRACK_Y):
+    """p_c = K_IC / (Y sqrt(pi l)) (Pa): the Li pressure that opens the flaw."""
+    return K_IC / (Y * math.sqrt(math.pi * l_m))
+
+
 def critical_overpotential(K_IC, l_m: float, Y: float = EDGE_CRACK_Y):
-    """eta_c = V_Li p_c / F with p_c = K_IC / (Y sqrt(pi l)) (V)."""
-    return LI_MOLAR_VOLUME_M3 * K_IC / (Y * math.sqrt(math.pi * l_m)) / FARADAY
+    """eta_c = V_Li p_c / F (V)."""
+    return LI_MOLAR_VOLUME_M3 * critical_pressure(K_IC, l_m, Y) / FARADAY
 
 
 def wagner_number(sigma_S_cm, R_ohm_cm2: float, l_m: float):
@@ -122,31 +125,23 @@ def wagner_number(sigma_S_cm, R_ohm_cm2: float, l_m: float):
 def inputs_from_md(s: Penetration) -> Inputs:
     """sigma(T_op), K and G from the settings, else from the MD result (the rule in the
     docstring of Penetration.max_interval_decades). Raises NotMeasurable."""
-    from ..md.analysis import arrhenius_fit
+    from ..md.analysis import arrhenius_fit, diffusive_points
+    from .mdresult import read
     given = (s.sigma_S_cm, s.bulk_modulus_GPa, s.shear_modulus_GPa)
     if s.md_result is None and None in given:
         raise ConfigError("penetration: give md_result, or sigma_S_cm, bulk_modulus_GPa and "
                           "shear_modulus_GPa")
     pts: list = []
     if s.md_result is not None:
-        p = Path(s.md_result)
-        bad = (f"penetration.md_result: {p} is not the result.json of `sse-driver md`; point at "
-               "one, or give sigma_S_cm, bulk_modulus_GPa and shear_modulus_GPa")
-        if not p.is_file():
-            raise ConfigError(f"penetration.md_result: {p} not found")
-        if p.stat().st_size > 64 * 1024 * 1024:
-            raise ConfigError(bad)
+        r, bad = read(s.md_result, "penetration.md_result",
+                      "sigma_S_cm, bulk_modulus_GPa and shear_modulus_GPa")
         try:
-            r = json.loads(p.read_bytes().decode("utf-8"))
             e = r["elastic"]
             K, G = float(e["bulk_vrh_GPa"]), float(e["shear_vrh_GPa"])
             Ke = float(e.get("bulk_vrh_err_GPa") or 0.0)
             Ge = float(e.get("shear_vrh_err_GPa") or 0.0)
-            pts = [(float(t["temperature_K"]), float(t["sigma_S_cm"]), float(t["sigma_err_S_cm"]))
-                   for t in r["temperatures"] if t.get("diffusive")
-                   and float(t.get("sigma_S_cm") or 0) > 0 and t.get("sigma_err_S_cm") is not None
-                   and math.isfinite(float(t["sigma_err_S_cm"]))]
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+            pts, T, y, y_err = diffusive_points(r["temperatures"], "sigma_S_cm", "sigma_err_S_cm")
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise ConfigError(bad) from None
         if not all(math.isfinite(v) and v > 0 for v in (K, G)):
             raise ConfigError(bad)
@@ -156,8 +151,7 @@ def inputs_from_md(s: Penetration) -> Inputs:
         if len(pts) < 2:
             raise NotMeasurable(f"{len(pts)} diffusive MD temperature(s): sigma({s.temperature_K:g}"
                                 " K) needs an Arrhenius fit over >= 2")
-        T, y, e = (np.array(v) for v in zip(*pts))
-        fit = arrhenius_fit(T, y, e, s.temperature_K)
+        fit = arrhenius_fit(T, y, y_err, s.temperature_K)
         sig, sig_err = fit.value_target, fit.value_target_err_log
         width = 2 * 1.96 * sig_err / math.log(10)
         if not math.isfinite(width) or width > s.max_interval_decades:
@@ -237,7 +231,7 @@ def evaluate(s: Penetration, comm=None) -> dict:
         "wagner_number": summary(wa),
         "fracture_toughness_MPa_m05": summary(K_IC / 1e6),
         "critical_overpotential_mV": summary(eta_c * 1e3),
-        "critical_pressure_MPa": summary(K_IC / (s.geometry_factor * math.sqrt(math.pi * l_m)) / 1e6),
+        "critical_pressure_MPa": summary(critical_pressure(K_IC, l_m, s.geometry_factor) / 1e6),
         "youngs_modulus_GPa": summary(E), "poisson_ratio": summary(nu),
         "inputs": {"sigma_S_cm": inp.sigma_S_cm, "sigma_ln_err": inp.sigma_ln_err,
                    "bulk_modulus_GPa": inp.K_GPa, "bulk_modulus_err_GPa": inp.K_err_GPa,

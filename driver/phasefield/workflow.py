@@ -109,17 +109,15 @@ def run_penetration(settings: PhaseFieldSettings, out: Path, comm) -> dict:
 def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, progress=None) -> dict:
     comm = comm or MPI.COMM_WORLD
     out = Path(out).resolve()
-    if settings.penetration is not None:
-        if comm.rank == 0:
-            out.mkdir(parents=True, exist_ok=True)
-        comm.Barrier()
-        return run_penetration(settings, out, comm)
-    from .solver import CahnHilliard
-
-    settings, scales = effective_settings(settings)
+    if settings.penetration is None:
+        settings, scales = effective_settings(settings)   # config errors before any folder
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     comm.Barrier()
+    if settings.penetration is not None:
+        return run_penetration(settings, out, comm)
+    from .solver import CahnHilliard
+
     ch = CahnHilliard(settings, comm)
     ch.set_initial()
     history = ch.run(out, progress)
