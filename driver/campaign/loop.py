@@ -55,14 +55,21 @@ def build_space(s: Settings) -> Space:
 
 def campaign_species(s: Settings) -> set[str]:
     """Every element a composition of the campaign space can contain. Each amount is linear
-    in the variables, so an element present anywhere in the box is present at a corner."""
+    in the variables, so an element present anywhere in the box is present at a corner. The
+    amounts are evaluated at every corner, also one a family constraint excludes (argyrodite
+    br + i <= 1): the maximum of a linear amount over the allowed part is at most its maximum
+    over the box, so no element is missed (one only the excluded part has would be refused
+    too: the safe side for a coverage check)."""
     from itertools import product
 
-    from .tasks import candidate
+    from .. import families
 
+    fam = families.get(s.campaign.family)
+    species = {role: getattr(s.campaign, key) for role, key in fam.SETTINGS_SPECIES.items()}
     names = list(s.campaign.variables)
     corners = product(*(s.campaign.variables[n] for n in names))
-    return set().union(*(candidate(s.campaign, dict(zip(names, c))).amounts for c in corners))
+    return {el for c in corners
+            for el, a in fam.amounts(dict(zip(names, c)), species).items() if a > 1e-9}
 
 
 def check_potential_coverage(s: Settings) -> None:

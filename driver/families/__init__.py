@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import garnet, nasicon
+from . import argyrodite, garnet, nasicon
 
 #: in the order formulas are offered to them (the first whose ``claims`` accepts parses it)
-FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon)}
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon, argyrodite)}
 
 
 def get(name: str) -> ModuleType:

@@ -57,7 +57,7 @@ def feasibility(cand: Candidate, kb=None) -> Feasibility:
         reasons.append(f"{el} on {host}{hox}+ ({cn}): Shannon radius mismatch {100 * mm:.1f} % "
                        f"(factor {f:.2f}; 15 % rule of thumb)")
     if not dopants:
-        reasons.append("undoped parent composition: no substitution to judge")
+        reasons.append("no aliovalent substitution to judge (a parent or isovalent composition)")
     factors["mechanism"], factors["radius"] = f_mech, f_rad
     f_known = 0.0   # no evidence of synthesis unless the knowledge base shows it
     if kb is not None:
