@@ -6,13 +6,20 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= runs/demo
 
-.PHONY: demo test doctor lock clean-venv
+.PHONY: demo test doctor lock clean-venv mlip
 demo: $(STAMP)
 	$(VENV)/bin/sse-driver demo --out $(OUT)
 
 test: $(STAMP)
 	@.ci/slurm-local install || echo "note: the Slurm tests will be skipped (see above)"
 	$(PY) -m pytest -q -ra tests
+
+# Optional: the ML potential (potentials/sevennet0.yaml). About 6 GB (torch with its CUDA
+# libraries from PyPI, also on machines without a GPU); the base pins stay as they are.
+mlip: $(VENV)/.mlip
+$(VENV)/.mlip: $(STAMP) requirements-mlip.lock
+	$(PY) -m pip install --disable-pip-version-check -q -c requirements.lock -r requirements-mlip.lock
+	@touch $(VENV)/.mlip
 
 doctor: $(STAMP)
 	$(VENV)/bin/sse-driver doctor

@@ -95,6 +95,8 @@ class Potential:
     #: covalent ``radius``, and the screening factor); see driver/forcefields/
     species_props: dict = field(default_factory=dict)
     screening_factor: float = 0.0
+    #: ML potentials: the package and model name (driver/forcefields/mlip_external.py)
+    model: dict = field(default_factory=dict)
     _files: dict = field(default_factory=dict, repr=False, compare=False)  # files() memo
 
     @property
@@ -104,6 +106,8 @@ class Potential:
     def missing(self, species: set[str]) -> list[str]:
         """Species without a charge, and pairs without a term, e.g. ``['La', 'La-O']``."""
         out = [s for s in sorted(species) if s not in self.charges]
+        if self.spec.COVERS_ALL_PAIRS:
+            return out
         for a, b in combinations_with_replacement(sorted(species), 2):
             if frozenset((a, b)) in self.pairs:
                 continue
@@ -199,7 +203,7 @@ def _parse(path: Path) -> Potential:
         charges = {_species_symbol(s, "species"): float(v["charge"])
                    for s, v in doc["species"].items()}
         pairs = {}
-        for row in doc["pairs"]:
+        for row in doc["pairs"] or []:
             a, b, *vals = row
             for x in (a, b):
                 if x not in charges:

@@ -61,7 +61,9 @@ def test_unknown_family_is_named():
 
 
 # ----------------------------------------------------------- force-field forms as plug-ins
-FORM_REQUIRED = ("NAME", "PARAMS", "TABULATED", "parse_extra", "table_sections", "pair_lines")
+FORM_REQUIRED = ("NAME", "PARAMS", "TABULATED", "COVERS_ALL_PAIRS", "MIN_FTOL", "parse_extra",
+                 "table_sections",
+                 "pair_lines", "external_forces")
 
 
 def test_every_force_field_form_is_complete_and_used_by_a_shipped_file():

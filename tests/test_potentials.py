@@ -14,7 +14,8 @@ def test_every_potential_cites_and_is_neutral_capable(name):
     pot = potentials.load(name)
     assert pot.citation["doi"].startswith("10.")
     assert pot.citation["year"] and pot.citation["authors"]
-    assert pot.anions, "a rigid-ion oxide potential has at least one anion"
+    # a rigid-ion potential has at least one anion; an ML model carries no charges
+    assert pot.anions or (pot.spec.COVERS_ALL_PAIRS and not any(pot.charges.values()))
     for pair, params in pot.pairs.items():
         assert len(params) == len(pot.spec.PARAMS)
         assert all(s in pot.charges for s in pair)
@@ -240,3 +241,27 @@ def test_pair_table_is_built_once_per_type_map(monkeypatch):
     first = pot.files({"Li": 1, "O": 2})
     assert pot.files({"O": 2, "Li": 1}) == first and len(calls) == 1
     assert pot.files({"Li": 1, "La": 2, "O": 3}) != first and len(calls) == 2
+
+
+def test_ml_potential_file_names_a_shipped_model_and_covers_by_species():
+    """sevennet0 loads without the ML extra (the model is imported only to run): no pair
+    rows, coverage by species alone, and only allowlisted packages and models."""
+    pot = potentials.load("sevennet0")
+    assert pot.form == "mlip_external" and pot.model == {"package": "sevenn", "name": "7net-0"}
+    assert pot.missing({"Li", "P", "S", "Cl"}) == [] and pot.missing({"Li", "Xe"}) == ["Xe"]
+    assert pot.pair_lines({"Li": 1, "S": 2}, 10.0, 1e-5)[:3] == [
+        "pair_style zero 5", "pair_coeff * *", "fix sse_mlip all external pf/callback 1 1"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("package: sevenn", "package: os"), "model.package must be one of sevenn"),
+    (("name: 7net-0}", "name: my-weights.pth}"), "model.name must be one of 7net-0"),
+    (("Li: {charge: 0}", "Li: {charge: 1}"), "charge 0"),
+])
+def test_ml_potential_file_is_data_not_code(tmp_path, edit, message):
+    from driver.resources import data_dir
+    text = (data_dir("potentials") / "sevennet0.yaml").read_text().replace(*edit)
+    p = tmp_path / "ml.yaml"
+    p.write_text(text)
+    with pytest.raises(UserError, match=message):
+        potentials.load(str(p))

@@ -8,7 +8,10 @@ A form module defines:
   charges and pair rows (keyword arguments of ``Potential``; ``{}`` when nothing);
 - ``table_sections(pot, type_of) -> {section: r -> (E, F)}`` (tabulated forms);
 - ``pair_lines(pot, type_of, coul_cutoff, kspace_accuracy, table_path) -> list[str]``: the
-  pair_style / pair_coeff / kspace_style lines.
+  pair_style / pair_coeff / kspace_style lines (and any fix the form needs);
+- ``COVERS_ALL_PAIRS`` (a many-body model needs only its species, no pair rows) and
+  ``external_forces(pot, type_of, comm) -> None | factory(lmp) -> callback`` (forces
+  computed in Python through LAMMPS's ``fix external``; ``None`` for LAMMPS pair styles).
 
 ``driver/potentials.py`` (loading, coverage, the table file) asks this registry and names no
 form; adding a form is one module here, its entry in ``FORMS``, a parameter file citing
@@ -19,9 +22,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import buck_core, pedone, softbv
+from . import buck_core, mlip_external, pedone, softbv
 
-FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv)}
+FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv, mlip_external)}
 
 
 def get(name: str) -> ModuleType:

@@ -7,6 +7,9 @@ from __future__ import annotations
 NAME = "buck_core"
 PARAMS = ("A", "rho", "C")
 TABULATED = True
+COVERS_ALL_PAIRS = False
+#: minimizer force tolerance (LAMMPS minimize ftol, eV/A, as written in the decks)
+MIN_FTOL = "1.0e-8"
 
 
 def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
@@ -28,3 +31,8 @@ def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy
     for ta, tb, a, b, _ in pot.short_pairs(type_of):
         lines.append(f"pair_coeff {ta} {tb} table {path} {a}-{b} {rc}")
     return lines + [f"kspace_style pppm {kspace_accuracy:g}"]
+
+
+def external_forces(pot, type_of: dict[str, int], comm):
+    """No Python callback: LAMMPS evaluates the pair style itself."""
+    return None

@@ -6,6 +6,9 @@ from __future__ import annotations
 NAME = "pedone"
 PARAMS = ("D0", "a", "r0", "C0")
 TABULATED = False
+COVERS_ALL_PAIRS = False
+#: minimizer force tolerance (LAMMPS minimize ftol, eV/A, as written in the decks)
+MIN_FTOL = "1.0e-8"
 
 
 def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
@@ -25,3 +28,8 @@ def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy
         nums = " ".join(f"{p:.6f}" for p in params)
         lines.append(f"pair_coeff {ta} {tb} pedone {nums}  # {a}-{b}")
     return lines + ["pair_modify shift yes", f"kspace_style pppm {kspace_accuracy:g}"]
+
+
+def external_forces(pot, type_of: dict[str, int], comm):
+    """No Python callback: LAMMPS evaluates the pair style itself."""
+    return None

@@ -7,6 +7,9 @@ from __future__ import annotations
 NAME = "softbv"
 PARAMS = ("D0", "r_min", "alpha")
 TABULATED = True
+COVERS_ALL_PAIRS = False
+#: minimizer force tolerance (LAMMPS minimize ftol, eV/A, as written in the decks)
+MIN_FTOL = "1.0e-8"
 
 
 def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
@@ -49,3 +52,8 @@ def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy
     for a, b in pot.type_pairs(type_of):
         lines.append(f"pair_coeff {type_of[a]} {type_of[b]} {path} {a}-{b} {rc}")
     return lines
+
+
+def external_forces(pot, type_of: dict[str, int], comm):
+    """No Python callback: LAMMPS evaluates the pair style itself."""
+    return None

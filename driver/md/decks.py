@@ -92,7 +92,7 @@ class MDInputGenerator:
         s = self.settings
         pair_lines = self.potential.pair_lines(self.type_of, s.coul_cutoff_a, s.kspace_accuracy)
         return dict(title=title, potential=self.potential, data_file=data_file,
-                    pair_lines=pair_lines,
+                    pair_lines=pair_lines, min_ftol=self.potential.spec.MIN_FTOL,
                     # PPPM must be redefined after a box becomes triclinic (elastic deck)
                     kspace_line=next((l for l in pair_lines if l.startswith("kspace_style")), ""),
                     timeout_hms=_hms(s.timeout_s), triclinic=triclinic,

@@ -94,9 +94,30 @@ class RunInfo:
     natoms: int
 
 
+def _run_with_callback(lmp, input_name: str, external) -> None:
+    """The deck line by line (what ``lmp.file`` does), attaching the Python force callback
+    each time a line defines the ``fix external`` it belongs to: ``clear`` (the elastic
+    deck, once per strain) destroys the fix, and the callback goes with it."""
+    from ..forcefields.mlip_external import FIX_ID
+    callback = external(lmp)
+    for line in Path(input_name).read_text().splitlines():
+        try:
+            lmp.command(line)
+        finally:
+            if callback.error is not None:   # the model failed inside LAMMPS's step
+                raise RuntimeError(f"force callback failed: {callback.error!r}")
+        words = line.split()
+        if words[:2] == ["fix", FIX_ID]:
+            lmp.set_fix_external_callback(FIX_ID, callback, None)
+
+
 def run_deck(run_dir: str | Path, comm=None, input_name: str = "in.lammps",
-             expected_steps: int | None = None, extra_args: list[str] | None = None) -> RunInfo:
-    """Run ``run_dir/input_name`` on ``comm`` (default COMM_WORLD); raise LammpsError subtypes."""
+             expected_steps: int | None = None, extra_args: list[str] | None = None,
+             external=None) -> RunInfo:
+    """Run ``run_dir/input_name`` on ``comm`` (default COMM_WORLD); raise LammpsError subtypes.
+
+    ``external``: for a potential whose forces come from Python (``fix external``), the
+    factory ``lmp -> callback`` of its form (driver/forcefields/)."""
     import lammps
 
     comm = comm or MPI.COMM_WORLD
@@ -108,7 +129,10 @@ def run_deck(run_dir: str | Path, comm=None, input_name: str = "in.lammps",
         lmp = lammps.lammps(comm=comm, cmdargs=args)
         try:
             try:
-                lmp.file(input_name)
+                if external is None:
+                    lmp.file(input_name)
+                else:
+                    _run_with_callback(lmp, input_name, external)
             except Exception as exc:  # LAMMPS raises plain Exception with its message
                 msg = str(exc).strip() or type(exc).__name__
                 cls = classify(msg + "\n" + log_tail(log, 5))

@@ -137,6 +137,9 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
     t_start = time.perf_counter()
     species = {sp.symbol for sp in structure.composition}
     pot.check_covers(species)  # refused before LAMMPS starts
+    from .decks import type_map
+    # ML potentials: forces from Python through fix external (one rank; refused otherwise)
+    ext = pot.spec.external_forces(pot, type_map(species), comm)
     n_li = int(structure.composition["Li"])
     if n_li == 0:
         from ..errors import CompositionError
@@ -150,14 +153,14 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         structure.to(filename=str(out / "structure.cif"))
 
     _bcast_files(comm, write_relax)
-    run_deck(out / "relax", comm)
+    run_deck(out / "relax", comm, external=ext)
     relaxed = _bcast_files(comm, lambda: read_data(out / "relax" / "relaxed.data", gen.type_of).as_dict())
     relaxed = Structure.from_dict(relaxed)
 
     # 2. elastic constants at 0 K
     el = gen.elastic_set(relaxed)
     _bcast_files(comm, lambda: el.write(out / "elastic") and None)
-    run_deck(out / "elastic", comm)
+    run_deck(out / "elastic", comm, external=ext)
 
     # 3. NPT + NVT per temperature
     per_T = []
@@ -165,7 +168,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         iset = gen.md_set(relaxed, T, settings.seed + 1000 * (i + 1))
         run = out / f"T{T:g}K"
         _bcast_files(comm, lambda: iset.write(run) and None)  # write() returns the dir
-        run_deck(run, comm, expected_steps=iset.expected_steps)
+        run_deck(run, comm, expected_steps=iset.expected_steps, external=ext)
         per_T.append(_bcast_files(comm, lambda: analyse_temperature(run, T, settings, n_li, gen.type_of)))
 
     def finish() -> dict:
