@@ -154,7 +154,7 @@ def test_argyrodite_constraint_keeps_the_halide_fractions_a_fraction():
 
 
 def test_argyrodite_without_a_covering_potential_is_refused_before_lammps(tmp_path):
-    """No shipped potential has S or the halides yet (docs/md.md says why the softBV
+    """The classical potentials have no S or halides (docs/md.md says why the softBV
     extension was not shipped): `md` names what is missing, exit 2, nothing written."""
     from tests.conftest import run_cli
     out = tmp_path / "run"
@@ -198,3 +198,16 @@ def test_argyrodite_campaign_is_refused_up_front_for_coverage_not_for_its_constr
     assert campaign_species(st) == {"Li", "P", "S", "Cl", "Br", "I"}
     space = build_space(st)                    # br + i <= 1 reaches the optimizer
     assert [c.coeffs for c in space.inequalities] == [{"br": 1.0, "i": 1.0}]
+
+
+def test_the_argyrodite_campaign_in_the_docs_validates(tmp_path):
+    """docs/campaign.md's argyrodite config is what `config validate` accepts."""
+    from tests.conftest import run_cli
+    text = (Path(families.__file__).parents[2] / "docs" / "campaign.md").read_text()
+    block = text.split("An argyrodite campaign", 1)[1].split("\n\n    campaign:", 1)[1]
+    lines = ["campaign:"] + [l[4:] for l in block.split("\n\n")[0].splitlines() if l.startswith("    ")]
+    cfg = tmp_path / "argy.yaml"
+    cfg.write_text("\n".join(lines) + "\n")
+    r = run_cli("config", "validate", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert "family: argyrodite" in cfg.read_text() and "sevennet0" in cfg.read_text()
