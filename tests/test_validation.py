@@ -57,6 +57,18 @@ def test_shipped_set_is_what_the_declared_rule_selects():
     assert yaml.safe_load(select_obelix().to_yaml()) == shipped
 
 
+def test_argyrodite_set_is_what_the_rule_selects_under_the_ml_potential():
+    """driver/validation/argyrodites_obelix.yaml: the same rule, the ML potential alone,
+    argyrodites only: 9 compositions (Cl/Br and Br/I series) over 3.4 decades."""
+    from driver.validation.sets import ARGYRODITE_SET, HERE
+    shipped = yaml.safe_load((HERE / "argyrodites_obelix.yaml").read_text())
+    assert yaml.safe_load(select_obelix(**ARGYRODITE_SET).to_yaml()) == shipped
+    vs = load_set(HERE / "argyrodites_obelix.yaml")
+    logs = [e.log10_sigma_median for e in vs.entries]
+    assert len(vs.entries) == 9 and {e.potential for e in vs.entries} == {"sevennet0"}
+    assert max(logs) - min(logs) > 3.0
+
+
 def test_shipped_set_meets_the_issue_minimum_and_each_entry_is_covered():
     from driver.potentials import load
 
