@@ -265,3 +265,14 @@ def test_ml_potential_file_is_data_not_code(tmp_path, edit, message):
     p.write_text(text)
     with pytest.raises(UserError, match=message):
         potentials.load(str(p))
+
+
+def test_ml_potential_without_the_extra_is_one_line_naming_make_mlip(monkeypatch):
+    """Without sevenn (or torch) installed, the run stops before LAMMPS with the fix."""
+    import sys
+    from driver.mpi import MPI
+    monkeypatch.setitem(sys.modules, "sevenn.calculator", None)   # import fails
+    pot = potentials.load("sevennet0")
+    with pytest.raises(UserError, match="make mlip") as err:
+        pot.spec.external_forces(pot, {"Li": 1, "S": 2}, MPI.COMM_SELF)
+    assert "\n" not in str(err.value)
