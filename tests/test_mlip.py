@@ -86,7 +86,7 @@ def test_lammps_gets_the_models_energy_forces_and_virial(pot, cell, tmp_path):
 
 
 def test_nve_conserves_energy(pot, cell, tmp_path):
-    """40 velocity-Verlet steps of 1 fs at 300 K: the total energy drifts by far less than
+    """30 velocity-Verlet steps of 1 fs at 300 K: the total energy drifts by far less than
     the kinetic energy fluctuates (a wrong force or a missing callback breaks this)."""
     lmp = _lammps_with_model(pot, cell, tmp_path, [
         "velocity all create 300 4928459 mom yes rot yes dist gaussian",
@@ -95,7 +95,7 @@ def test_nve_conserves_energy(pot, cell, tmp_path):
         "variable e equal etotal", "variable k equal ke",
         f"fix log all print 1 \"${{e}} ${{k}}\" file {tmp_path / 'nve.dat'} screen no",
     ])
-    lmp.command("run 40")
+    lmp.command("run 30")
     lmp.close()
     e, k = np.loadtxt(tmp_path / "nve.dat", comments="#").T
     assert np.ptp(k) > 0.05                              # the ions move

@@ -16,6 +16,8 @@ model, never code to import.
 
 from __future__ import annotations
 
+import functools
+
 NAME = "mlip_external"
 PARAMS: tuple[str, ...] = ()
 TABULATED = False
@@ -70,7 +72,14 @@ def calculator(pot):
         raise UserError(f"potential {pot.name} needs the ML extra: run `make mlip` (pip "
                         "install -e '.[mlip]'; about 6 GB with torch's CUDA libraries)") from None
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SevenNetCalculator(model=MODELS["sevenn"][pot.model["name"]], device=device)
+    return _calculator(SevenNetCalculator, MODELS["sevenn"][pot.model["name"]], device)
+
+
+@functools.lru_cache(maxsize=4)
+def _calculator(cls, model: str, device: str):
+    """One loaded model per process (loading 7net-0 takes ~8 s; every stage of a run and
+    every run of a worker reuses it: ``calculate`` is called with explicit atoms each step)."""
+    return cls(model=model, device=device)
 
 
 def external_forces(pot, type_of: dict[str, int], comm):
