@@ -132,7 +132,7 @@ def test_runner_reattaches_the_model_after_clear(pot, cell, tmp_path):
                 raise ValueError("model exploded")
             except ValueError as exc:
                 cb.error = exc
-        cb.error = None
+        cb.error, cb.fix_id = None, pot.spec.FIX_ID
         return cb
     with pytest.raises(LammpsError, match="model exploded"):
         run_deck(tmp_path, MPI.COMM_SELF, external=broken)

