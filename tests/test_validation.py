@@ -60,9 +60,9 @@ def test_shipped_set_is_what_the_declared_rule_selects():
 def test_argyrodite_set_is_what_the_rule_selects_under_the_ml_potential():
     """driver/validation/argyrodites_obelix.yaml: the same rule, the ML potential alone,
     argyrodites only: 9 compositions (Cl/Br and Br/I series) over 3.4 decades."""
-    from driver.validation.sets import ARGYRODITE_SET, HERE
+    from driver.validation.sets import HERE, family_sets
     shipped = yaml.safe_load((HERE / "argyrodites_obelix.yaml").read_text())
-    assert yaml.safe_load(select_obelix(**ARGYRODITE_SET).to_yaml()) == shipped
+    assert yaml.safe_load(select_obelix(**family_sets()["argyrodite"]).to_yaml()) == shipped
     vs = load_set(HERE / "argyrodites_obelix.yaml")
     logs = [e.log10_sigma_median for e in vs.entries]
     assert len(vs.entries) == 9 and {e.potential for e in vs.entries} == {"sevennet0"}

@@ -12,7 +12,9 @@ A family module defines (see ``garnet.py`` for the documented reference):
 - ``amounts(variables, species)``, ``make(...)``, ``claims(elements)``,
   ``from_formula(formula, elements, per_anion, bounds)``, ``from_campaign(camp, x)``,
   ``constraints(variables)``, ``matches_campaign(camp, cand)``, ``decorate(cand, sc, rng,
-  orbits, big_lattice)``, ``dopants(cand)``.
+  orbits, big_lattice)``, ``dopants(cand)``;
+- optionally ``VALIDATION_SET`` (name and potentials of the family's own validation set,
+  ``driver/validation/sets.family_sets``).
 
 Nothing outside a family module names a family: the composition parser, the structure
 builder, the campaign, the feasibility heuristics and the checks ask this registry.

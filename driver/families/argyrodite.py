@@ -36,6 +36,9 @@ ELEMENT_ORDER = ["Li", "P", "S", "Cl", "Br", "I"]
 OXIDATION = {"Li": 1, "P": 5, "S": -2, "Cl": -1, "Br": -1, "I": -1}
 SETTINGS_SPECIES: dict[str, str] = {}     # no element choice: the halides are variables
 MECHANISMS: dict[str, str] = {}           # isovalent: nothing to compensate
+#: its validation set (driver/validation/sets.py rule, this family only): the ML potential
+#: is the only shipped one covering S and the halides (docs/md.md)
+VALIDATION_SET = {"name": "argyrodites-obelix", "potentials": ("sevennet0",)}
 #: fraction of each halide's atoms on 4a (the rest on 4d), from its end member's refinement
 #: (OBELiX 122, 6jf, ywe; doi:10.1021/jacs.7b06327)
 ON_4A = {"Cl": 0.385, "Br": 0.86, "I": 1.0}

@@ -16,9 +16,9 @@ The rule (``select_obelix``), applied to every row of ``driver/kb/data/obelix/al
 
 Nothing in the rule looks at a prediction. The selected set is shipped as YAML
 (``oxides_obelix.yaml``), and a test checks that the rule still produces exactly that file.
-The same rule with the ML potential alone and the argyrodite family gives
-``argyrodites_obelix.yaml`` (``ARGYRODITE_SET``; written 2026-11-30 before any prediction),
-for machines that can afford ML MD (GPU nodes).
+The same rule restricted to one family and its own potentials (``family_sets``, declared by
+the family module) gives e.g. ``argyrodites_obelix.yaml`` (the ML potential alone; written
+2026-11-30 before any prediction), for machines that can afford ML MD (GPU nodes).
 """
 
 from __future__ import annotations
@@ -37,9 +37,14 @@ HERE = Path(__file__).parent
 DEFAULT_SET = HERE / "oxides_obelix.yaml"
 #: the potentials tried in order; the first that covers a composition simulates it
 PREFERRED_POTENTIALS = ("adams_rao2011", "pedone2006")
-#: argyrodites Li6PS5X under the ML potential (the only shipped one covering S and halides)
-ARGYRODITE_SET = {"name": "argyrodites-obelix", "potentials": ("sevennet0",),
-                  "families": ("argyrodite",)}
+
+
+def family_sets() -> dict[str, dict]:
+    """Per family that declares one (its module's ``VALIDATION_SET``: name and potentials),
+    the keyword arguments of ``select_obelix`` for its own validation set."""
+    from .. import families
+    return {name: {**fam.VALIDATION_SET, "families": (name,)}
+            for name, fam in families.FAMILIES.items() if hasattr(fam, "VALIDATION_SET")}
 
 
 @dataclass
