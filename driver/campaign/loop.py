@@ -63,9 +63,10 @@ def campaign_species(s: Settings) -> set[str]:
     from itertools import product
 
     from .. import families
+    from ..families.roles import chosen_species
 
     fam = families.get(s.campaign.family)
-    species = {role: getattr(s.campaign, key) for role, key in fam.SETTINGS_SPECIES.items()}
+    species = chosen_species(s.campaign, fam.SETTINGS_SPECIES)
     names = list(s.campaign.variables)
     corners = product(*(s.campaign.variables[n] for n in names))
     return {el for c in corners

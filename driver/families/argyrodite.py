@@ -128,17 +128,16 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     site_4a, site_4d = tile(orb["Cl3"], sc), tile(orb["Cl5"], sc)
     on_4a = _split(n_x, len(site_4a))
     order_a, order_d = rng.permutation(len(site_4a)), rng.permutation(len(site_4d))
-    groups, ia, idd = [], 0, 0
-    s_extra = []
+    halides, ia, idd = [], 0, 0
     for x in HALIDES:
         a, d = on_4a[x], n_x[x] - on_4a[x]
-        groups.append((x, np.vstack([site_4a[order_a[ia:ia + a]], site_4d[order_d[idd:idd + d]]])))
+        halides.append((x, np.vstack([site_4a[order_a[ia:ia + a]], site_4d[order_d[idd:idd + d]]])))
         ia, idd = ia + a, idd + d
     s_extra = np.vstack([site_4a[order_a[ia:]], site_4d[order_d[idd:]]])
     li = fill(rng, tile(orb["Li0"], sc), Z * ncell * 6, big, np.zeros((0, 3)), "Li on 48h")
     groups = [("Li", li), ("P", tile(orb["P1"], sc)),
               ("S", np.vstack([tile(orb["S2"], sc), s_extra]))] + \
-             [(x, pos) for x, pos in groups if len(pos)]
+             [(x, pos) for x, pos in halides if len(pos)]
     return groups, {"br": n_x["Br"] / (Z * ncell), "i": n_x["I"] / (Z * ncell)}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CompositionError
+from .roles import chosen_species
 
 NAME = "garnet"
 KB_NAME = "garnet"
@@ -87,7 +88,7 @@ def from_campaign(camp, x: dict):
 
 def _species(camp) -> dict[str, str]:
     """The campaign's element for each dopant role (its SETTINGS_SPECIES keys)."""
-    return {role: getattr(camp, key) for role, key in SETTINGS_SPECIES.items()}
+    return chosen_species(camp, SETTINGS_SPECIES)
 
 
 def constraints(variables) -> list[dict]:

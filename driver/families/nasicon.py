@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CompositionError
+from .roles import chosen_species
 
 NAME = "nasicon"
 KB_NAME = "NASICON"
@@ -68,7 +69,7 @@ def from_formula(formula: str, els: set[str], g, bounds: dict | None):
 
 
 def from_campaign(camp, x: dict):
-    M = getattr(camp, SETTINGS_SPECIES["M"])
+    M = chosen_species(camp, SETTINGS_SPECIES)["M"]
     return make(x["x"], M, bounds={M: PHYSICAL_BOUNDS[M]})
 
 
@@ -77,7 +78,7 @@ def constraints(variables) -> list[dict]:
 
 
 def matches_campaign(camp, cand) -> bool:
-    return cand.species["M"] == getattr(camp, SETTINGS_SPECIES["M"])
+    return cand.species["M"] == chosen_species(camp, SETTINGS_SPECIES)["M"]
 
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:

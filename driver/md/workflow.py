@@ -22,7 +22,7 @@ from ..schema import MDSettings
 from . import analysis as A
 from .datafile import read_data
 from .diffusion import kinisi_diffusion
-from .decks import MDInputGenerator
+from .decks import MDInputGenerator, type_map
 from .runner import run_deck
 
 RESULT = "result.json"
@@ -137,7 +137,6 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
     t_start = time.perf_counter()
     species = {sp.symbol for sp in structure.composition}
     pot.check_covers(species)  # refused before LAMMPS starts
-    from .decks import type_map
     # ML potentials: forces from Python through fix external (one rank; refused otherwise)
     ext = pot.spec.external_forces(pot, type_map(species), comm)
     n_li = int(structure.composition["Li"])
