@@ -138,3 +138,14 @@ def test_elastic_uncertainty_zero_for_linear_and_positive_for_noisy_stress():
     assert all(v == pytest.approx(0, abs=1e-9) for v in exact.values())
     noisy = A.elastic_uncertainty(stresses(0.05), eps)   # 500 bar of noise
     assert noisy["bulk_vrh_err"] > 0.1
+
+
+def test_kinisi_on_a_run_shorter_than_its_diffusive_window_is_a_named_value_error():
+    """A 0.3 ps production whose diffusive window would start at 1 ps: kinisi itself would
+    fail with an IndexError deep inside (seen on a short ML run); the adapter says why in a
+    ValueError, which the MD stage records as its note (the block estimate stands)."""
+    from driver.md.diffusion import kinisi_diffusion
+    rng = np.random.default_rng(0)
+    pos = np.cumsum(rng.normal(0, 0.1, (31, 8, 3)), axis=0)        # 31 frames, 0.01 ps apart
+    with pytest.raises(ValueError, match="diffusive window starts at 1 ps, after the longest"):
+        kinisi_diffusion(pos, np.eye(3) * 10.0, 0.01, 1.0)

@@ -41,11 +41,13 @@ RATED = ("expert_rating",)    # objectives that come from reviews, not from the 
 def build_space(s: Settings) -> Space:
     """The composition space on its realizable grid: 1/(Z x cells) per variable."""
     from .. import families
+    from ..families.roles import chosen_species, prototype
 
     camp = s.campaign
     fam = families.get(camp.family)
     cells = int(np.prod(s.md.supercell))
-    step = 1.0 / (fam.Z * cells)            # Z: formula units per prototype cell
+    z = prototype(fam, chosen_species(camp))[1]   # formula units per prototype cell
+    step = 1.0 / (z * cells)
     d = {"variables": {k: [v[0], v[1], step] for k, v in camp.variables.items()}}
     cons = fam.constraints(camp.variables)
     if cons:
@@ -66,7 +68,7 @@ def campaign_species(s: Settings) -> set[str]:
     from ..families.roles import chosen_species
 
     fam = families.get(s.campaign.family)
-    species = chosen_species(s.campaign, fam.SETTINGS_SPECIES)
+    species = chosen_species(s.campaign)
     names = list(s.campaign.variables)
     corners = product(*(s.campaign.variables[n] for n in names))
     return {el for c in corners

@@ -91,9 +91,15 @@ class CampaignSettings(Strict):
         "order, instead of proposals from the optimizer; same Dask execution, ledger, resume, "
         "retries, status and report (docs/campaign.md)")
     family: FamilyName = "nasicon"  # type: ignore[valid-type]
-    framework: Literal["Ge", "Ti"] = "Ge"          # NASICON M
-    dopant_M: Literal["Ta", "Nb"] = "Ta"           # garnet, on Zr
-    dopant_T: Literal["Al", "Ga"] = "Al"           # garnet, on Li
+    species: dict[str, str] = Field(
+        default_factory=dict, max_length=10,
+        description="the element of each role of the family, e.g. {M: Nb, T: Ga} (garnet), "
+        "{M: Ti} (nasicon), {M: Y, X: Cl} (halide); roles not given take the family's default "
+        "(docs/campaign.md lists the roles and choices of each family)")
+    # older spellings of one role each (kept so that existing configs keep their meaning)
+    framework: str | None = Field(None, max_length=8, description="= species.M (nasicon)")
+    dopant_M: str | None = Field(None, max_length=8, description="= species.M (garnet, on Zr)")
+    dopant_T: str | None = Field(None, max_length=8, description="= species.T (garnet, on Li)")
     variables: dict[str, list[float]] = Field(
         default_factory=lambda: {"x": [0.0, 0.8]},
         description="nasicon: x; garnet: y, z -> [low, high]; the step is set from the supercell")
@@ -142,6 +148,9 @@ class CampaignSettings(Strict):
 
     @model_validator(mode="after")
     def _vars(self) -> "CampaignSettings":
+        from ..families.roles import chosen_species
+
+        chosen_species(self)     # every role and element known to the family (ValueError)
         allowed = set(families.get(self.family).VARIABLES)
         bad = set(self.variables) - allowed
         if bad or not self.variables:

@@ -13,8 +13,13 @@ A family module defines (see ``garnet.py`` for the documented reference):
   ``from_formula(formula, elements, per_anion, bounds)``, ``from_campaign(camp, x)``,
   ``constraints(variables)``, ``matches_campaign(camp, cand)``, ``decorate(cand, sc, rng,
   orbits, big_lattice)``, ``dopants(cand)``;
+- ``CHOICES`` (role -> the elements it may hold), ``DEFAULT_SPECIES`` (role -> element when
+  a campaign names none; campaigns choose with ``campaign.species``);
 - optionally ``VALIDATION_SET`` (name and potentials of the family's own validation set,
-  ``driver/validation/sets.family_sets``).
+  ``driver/validation/sets.family_sets``); ``prototype_for(species)`` when members of the
+  family crystallize in more than one structure (then ``PROTOTYPE``/``Z`` are the default
+  choice's); ``check_species(species)`` for role combinations it cannot model. ``ANION`` may
+  be a tuple of elements (amounts are per that many anions of any of them).
 
 Nothing outside a family module names a family: the composition parser, the structure
 builder, the campaign, the feasibility heuristics and the checks ask this registry.
@@ -25,10 +30,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import argyrodite, garnet, nasicon
+from . import argyrodite, garnet, halide, lirich_argyrodite, nasicon
 
 #: in the order formulas are offered to them (the first whose ``claims`` accepts parses it)
-FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon, argyrodite)}
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon, lirich_argyrodite,
+                                                         argyrodite, halide)}
 
 
 def get(name: str) -> ModuleType:

@@ -8,9 +8,9 @@ refined value of its end member (Li6PS5Cl 0.385, Li6PS5Br 0.86, Li6PS5I 1.0: OBE
 6jf, ywe, all three refined in the study doi:10.1021/jacs.7b06327) and is carried over unchanged into mixtures (an assumption: the
 mixed compounds' own refinements are not used).
 
-Not yet in this space: aliovalent Li(6+x)P(1-x)M(x)S5X (M = Si, Ge). Their extra Li occupy
-further sites (24g, 16e) that the Li6PS5Cl prototype does not list; adding them needs a
-Li-rich refinement as a second prototype.
+Aliovalent Li(6+x)P(1-x)M(x)S5X (M = Si, Ge) are a family of their own
+(``lirich_argyrodite.py``): their extra Li occupy further sites (a second 48h, 16e) that
+the Li6PS5Cl prototype does not list, so they need a Li-rich refinement as prototype.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ Z = 4
 PROTOTYPE = "argyrodite_LPSCl_122.cif"
 ELEMENT_ORDER = ["Li", "P", "S", "Cl", "Br", "I"]
 OXIDATION = {"Li": 1, "P": 5, "S": -2, "Cl": -1, "Br": -1, "I": -1}
-SETTINGS_SPECIES: dict[str, str] = {}     # no element choice: the halides are variables
+CHOICES: dict[str, tuple[str, ...]] = {}  # no element choice: the halides are variables
+DEFAULT_SPECIES: dict[str, str] = {}
+SETTINGS_SPECIES: dict[str, str] = {}
 MECHANISMS: dict[str, str] = {}           # isovalent: nothing to compensate
 #: its validation set (driver/validation/sets.py rule, this family only): the ML potential
 #: is the only shipped one covering S and the halides (docs/md.md)

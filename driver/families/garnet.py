@@ -26,8 +26,10 @@ Z = 8                                   # formula units per conventional cell
 PROTOTYPE = "garnet_LLZTO_2wb.cif"
 ELEMENT_ORDER = ["Li", "Al", "Ga", "La", "Zr", "Ta", "Nb", "O"]
 OXIDATION = {"Li": 1, "Al": 3, "Ga": 3, "La": 3, "Zr": 4, "Ta": 5, "Nb": 5, "O": -2}
-SETTINGS_SPECIES = {"M": "dopant_M", "T": "dopant_T"}
+#: element roles: the choices, the default, and the older campaign key of each role
 CHOICES = {"M": ("Ta", "Nb"), "T": ("Al", "Ga")}
+DEFAULT_SPECIES = {"M": "Ta", "T": "Al"}
+SETTINGS_SPECIES = {"M": "dopant_M", "T": "dopant_T"}
 MECHANISMS = {
     "M": "M5+ on Zr4+ compensated by one Li vacancy (e.g. Li6.4La3Zr1.4Ta0.6O12, doi:10.1039/c2jm31413d)",
     "T": "T3+ on Li+ compensated by two further Li vacancies (e.g. Li6.25Ga0.25La3Zr2O12, doi:10.1016/j.matchemphys.2012.03.054)",
@@ -88,7 +90,7 @@ def from_campaign(camp, x: dict):
 
 def _species(camp) -> dict[str, str]:
     """The campaign's element for each dopant role (its SETTINGS_SPECIES keys)."""
-    return chosen_species(camp, SETTINGS_SPECIES)
+    return chosen_species(camp)
 
 
 def constraints(variables) -> list[dict]:

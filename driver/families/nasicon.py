@@ -24,6 +24,9 @@ Z = 6
 PROTOTYPE = "nasicon_LAGP_1xf.cif"
 ELEMENT_ORDER = ["Li", "Al", "Ge", "Ti", "P", "O"]
 OXIDATION = {"Li": 1, "Al": 3, "Ge": 4, "Ti": 4, "P": 5, "O": -2}
+#: element roles: the choices, the default, and the older campaign key of each role
+CHOICES = {"M": ("Ge", "Ti")}
+DEFAULT_SPECIES = {"M": "Ge"}
 SETTINGS_SPECIES = {"M": "framework"}
 MECHANISMS = {
     "Al": "Al3+ on M4+ compensated by one interstitial Li (LAGP/LATP, doi:10.1021/acsami.8b00842)",
@@ -69,7 +72,7 @@ def from_formula(formula: str, els: set[str], g, bounds: dict | None):
 
 
 def from_campaign(camp, x: dict):
-    M = chosen_species(camp, SETTINGS_SPECIES)["M"]
+    M = chosen_species(camp)["M"]
     return make(x["x"], M, bounds={M: PHYSICAL_BOUNDS[M]})
 
 
@@ -78,7 +81,7 @@ def constraints(variables) -> list[dict]:
 
 
 def matches_campaign(camp, cand) -> bool:
-    return cand.species["M"] == chosen_species(camp, SETTINGS_SPECIES)["M"]
+    return cand.species["M"] == chosen_species(camp)["M"]
 
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:

@@ -61,8 +61,9 @@ def feasibility(cand: Candidate, kb=None) -> Feasibility:
     factors["mechanism"], factors["radius"] = f_mech, f_rad
     f_known = 0.0   # no evidence of synthesis unless the knowledge base shows it
     if kb is not None:
-        fam = fam.KB_NAME
-        nn = kb.neighbours(cand.formula, k=1, family=fam)
+        names = fam.KB_NAME                    # one name, or the spellings the data use
+        fam = names if isinstance(names, str) else names[0]
+        nn = kb.neighbours(cand.formula, k=1, family=names)
         if nn:
             d = nn[0]["fraction_distance"]
             f_known = math.exp(-d / 0.1)

@@ -123,15 +123,19 @@ class KB:
             r.pop("fractions_json")
         return rows[:limit]
 
-    def neighbours(self, formula: str, k: int = 5, family: str | None = None) -> list[dict]:
-        """Nearest known materials to ``formula`` by composition fingerprint (novelty)."""
+    def neighbours(self, formula: str, k: int = 5,
+                   family: str | tuple[str, ...] | None = None) -> list[dict]:
+        """Nearest known materials to ``formula`` by composition fingerprint (novelty), of
+        one family or of any of several spellings of it (case-insensitive)."""
         comp = parse_formula(formula)
         fp = fingerprint(comp)
+        names = (family,) if isinstance(family, str) else tuple(family or ())
+        where = (" WHERE lower(f.name) IN (" + ", ".join("lower(?)" for _ in names) + ")"
+                 if names else "")
         rows = self.db.execute(
             "SELECT m.id, m.formula, m.reduced_formula, f.name AS family, s.doi, m.fractions_json,"
             " m.descriptors_json FROM materials m LEFT JOIN families f ON f.id = m.family_id"
-            " LEFT JOIN sources s ON s.id = m.source_id" + (" WHERE lower(f.name) = lower(?)" if family else ""),
-            (family,) if family else ()).fetchall()
+            " LEFT JOIN sources s ON s.id = m.source_id" + where, names).fetchall()
         if not rows:
             return []
         D = np.array([json.loads(r["descriptors_json"]) for r in rows])

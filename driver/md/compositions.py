@@ -78,7 +78,9 @@ def parse(formula: str, bounds: dict | None = None) -> Candidate:
     if fam is None:
         raise CompositionError(f"{formula}: neither " + " nor ".join(
             m.CLAIM for m in families.FAMILIES.values()) + "; no family's space holds it")
-    n = {e: comp[e] * fam.ANION_COUNT / comp[fam.ANION] for e in els}   # per formula unit
+    anions = (fam.ANION,) if isinstance(fam.ANION, str) else fam.ANION   # one or a choice
+    n_anion = sum(comp[a] for a in anions)
+    n = {e: comp[e] * fam.ANION_COUNT / n_anion for e in els}   # per formula unit
     g = lambda e: n.get(e, 0.0)  # noqa: E731
     cand = fam.from_formula(formula, els, g, bounds)
     if abs(g("Li") - cand.amounts["Li"]) > 1e-3:

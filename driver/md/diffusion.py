@@ -122,6 +122,12 @@ def kinisi_diffusion(positions: np.ndarray, cell: np.ndarray, dt_ps: float, star
     from kinisi.jump_diffusion_analyzer import JumpDiffusionAnalyzer
 
     p = _parser(positions, np.asarray(cell, float), dt_ps)
+    last = float(p.dt.values[-1])
+    if not start_dt_ps < last:
+        # kinisi would index an empty diffusive regime (IndexError); a run this short has
+        # no interval inside the window: say so, and the caller keeps the block estimate
+        raise ValueError(f"the diffusive window starts at {start_dt_ps:.3g} ps, after the "
+                         f"longest interval of the trajectory ({last:.3g} ps)")
     start = sc.scalar(float(start_dt_ps), unit="ps")
     rng = np.random.RandomState(seed)
     da = DiffusionAnalyzer(p)

@@ -18,6 +18,7 @@ from pymatgen.io.cif import CifParser
 from pymatgen.symmetry.groups import SpaceGroup
 
 from ..errors import CompositionError
+from ..families.roles import prototype
 from .compositions import Candidate
 
 PROTOTYPES = Path(__file__).parent / "prototypes"
@@ -111,7 +112,7 @@ def build(cand: Candidate, supercell=(1, 1, 1), seed: int = 1) -> Built:
     rng = np.random.default_rng(seed)
     inexact: list[str] = []
     fam = cand.spec
-    lat, _, orb = _orbits(fam.PROTOTYPE)
+    lat, _, orb = _orbits(prototype(fam, cand.species)[0])
     big = Lattice(lat.matrix * np.array(sc)[:, None])
     groups, realized = fam.decorate(cand, sc, rng, orb, big, inexact)
     species, coords = [], []

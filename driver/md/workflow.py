@@ -65,7 +65,8 @@ def analyse_temperature(run: Path, T: float, settings: MDSettings, n_li: int,
     try:
         kin = kinisi_diffusion(pos, lat.matrix, dt_ps, D.window.start_ps, seed=settings.seed)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        kin_note = f"kinisi could not fit ({str(exc).splitlines()[0][:160]}): block estimate used"
+        kin_note = (f"kinisi could not fit ({str(exc).splitlines()[0][:160]}): the block "
+                    "estimate stands where there is one")
     if kin is not None:
         D_cm2, D_err = kin.tracer.median, kin.tracer.std
     else:
