@@ -182,7 +182,7 @@ def test_halide_knowledge_base_novelty_and_feasibility(tmp_path):
     assert any("nearest synthesized halides" in r for r in f_new.reasons)
 
 
-def test_the_halide_campaign_in_the_docs_validates_on_a_1_6_grid(tmp_path):
+def test_the_halide_campaign_in_the_docs_validates_on_a_1_2_grid(tmp_path):
     """docs/campaign.md's halide config is what `config validate` accepts."""
     from pathlib import Path
 
@@ -196,4 +196,4 @@ def test_the_halide_campaign_in_the_docs_validates_on_a_1_6_grid(tmp_path):
     cfg.write_text("\n".join(lines) + "\n")
     r = run_cli("config", "validate", str(cfg))
     assert r.returncode == 0, r.stderr
-    assert build_space(config.load(Settings, cfg)).variables[0].step == pytest.approx(1 / 6)
+    assert build_space(config.load(Settings, cfg)).variables[0].step == pytest.approx(1 / 2)
