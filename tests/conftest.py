@@ -71,6 +71,17 @@ def write_campaign(tmp_path: Path, **over: dict) -> Path:
     return p
 
 
+def docs_campaign_config(intro: str, path: Path) -> Path:
+    """The campaign config docs/campaign.md shows after the paragraph starting ``intro``
+    (its indented block), written to ``path``: the docs' configs are tested as written."""
+    text = (Path(__file__).parents[1] / "docs" / "campaign.md").read_text()
+    block = text.split(intro, 1)[1].split("\n\n    campaign:", 1)[1]
+    lines = ["campaign:"] + [ln[4:] for ln in block.split("\n\n")[0].splitlines()
+                             if ln.startswith("    ")]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -206,12 +206,8 @@ def test_argyrodite_campaign_is_refused_up_front_for_coverage_not_for_its_constr
 
 def test_the_argyrodite_campaign_in_the_docs_validates(tmp_path):
     """docs/campaign.md's argyrodite config is what `config validate` accepts."""
-    from tests.conftest import run_cli
-    text = (Path(families.__file__).parents[2] / "docs" / "campaign.md").read_text()
-    block = text.split("An argyrodite campaign", 1)[1].split("\n\n    campaign:", 1)[1]
-    lines = ["campaign:"] + [l[4:] for l in block.split("\n\n")[0].splitlines() if l.startswith("    ")]
-    cfg = tmp_path / "argy.yaml"
-    cfg.write_text("\n".join(lines) + "\n")
+    from tests.conftest import docs_campaign_config, run_cli
+    cfg = docs_campaign_config("An argyrodite campaign", tmp_path / "argy.yaml")
     r = run_cli("config", "validate", str(cfg))
     assert r.returncode == 0, r.stderr
     assert "family: argyrodite" in cfg.read_text() and "sevennet0" in cfg.read_text()

@@ -184,16 +184,11 @@ def test_halide_knowledge_base_novelty_and_feasibility(tmp_path):
 
 def test_the_halide_campaign_in_the_docs_validates_on_a_1_2_grid(tmp_path):
     """docs/campaign.md's halide config is what `config validate` accepts."""
-    from pathlib import Path
-
     from driver import config
     from driver.campaign.loop import build_space
     from driver.schema import Settings
-    text = (Path(families.__file__).parents[2] / "docs" / "campaign.md").read_text()
-    block = text.split("A halide campaign", 1)[1].split("\n\n    campaign:", 1)[1]
-    lines = ["campaign:"] + [l[4:] for l in block.split("\n\n")[0].splitlines() if l.startswith("    ")]
-    cfg = tmp_path / "hal.yaml"
-    cfg.write_text("\n".join(lines) + "\n")
+    from tests.conftest import docs_campaign_config
+    cfg = docs_campaign_config("A halide campaign", tmp_path / "hal.yaml")
     r = run_cli("config", "validate", str(cfg))
     assert r.returncode == 0, r.stderr
     assert build_space(config.load(Settings, cfg)).variables[0].step == pytest.approx(1 / 2)
