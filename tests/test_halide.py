@@ -136,6 +136,7 @@ def test_campaign_species_choose_the_elements_and_the_grid(tmp_path):
     ("{M: La}", "sevennet0", "campaign.species.M: La is not a choice of family halide"),
     ("{Q: Y}", "sevennet0", "campaign.species.Q: no such role in family halide"),
     ("{M: Y}", "adams_rao2011", "adams_rao2011 has no term for Cl"),
+    ('{M: "Y\\nfoo"}', "sevennet0", "campaign.species.M: String should match pattern"),
 ])
 def test_bad_halide_campaigns_are_refused_in_one_line(tmp_path, species, potential, needle):
     cfg = _campaign(tmp_path, species, potential)

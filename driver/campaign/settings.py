@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, StringConstraints, model_validator
 
 from .. import families
 from ..schema_base import Strict
 
 #: the family names a campaign accepts: every module registered in driver/families/
 FamilyName = Literal[tuple(families.FAMILIES)]  # type: ignore[valid-type]
+
+#: an element symbol and a family's role name, as they may appear in a config (checked
+#: against the family's choices afterwards; the pattern keeps a message one line)
+Element = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]?$")]
+Role = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")]
 
 #: what an evaluation can report, for objectives (docs/campaign.md)
 OUTPUTS = {
@@ -91,15 +96,15 @@ class CampaignSettings(Strict):
         "order, instead of proposals from the optimizer; same Dask execution, ledger, resume, "
         "retries, status and report (docs/campaign.md)")
     family: FamilyName = "nasicon"  # type: ignore[valid-type]
-    species: dict[str, str] = Field(
+    species: dict[Role, Element] = Field(
         default_factory=dict, max_length=10,
         description="the element of each role of the family, e.g. {M: Nb, T: Ga} (garnet), "
         "{M: Ti} (nasicon), {M: Y, X: Cl} (halide); roles not given take the family's default "
         "(docs/campaign.md lists the roles and choices of each family)")
     # older spellings of one role each (kept so that existing configs keep their meaning)
-    framework: str | None = Field(None, max_length=8, description="= species.M (nasicon)")
-    dopant_M: str | None = Field(None, max_length=8, description="= species.M (garnet, on Zr)")
-    dopant_T: str | None = Field(None, max_length=8, description="= species.T (garnet, on Li)")
+    framework: Element | None = Field(None, description="= species.M (nasicon)")
+    dopant_M: Element | None = Field(None, description="= species.M (garnet, on Zr)")
+    dopant_T: Element | None = Field(None, description="= species.T (garnet, on Li)")
     variables: dict[str, list[float]] = Field(
         default_factory=lambda: {"x": [0.0, 0.8]},
         description="nasicon: x; garnet: y, z -> [low, high]; the step is set from the supercell")
