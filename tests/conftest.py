@@ -71,6 +71,15 @@ def write_campaign(tmp_path: Path, **over: dict) -> Path:
     return p
 
 
+def atoms_on_sites(struct, site_frac, el: str) -> int:
+    """How many ``el`` atoms of ``struct`` sit on the given fractional positions (of the same
+    cell, periodic): which refined site a decoration used."""
+    import numpy as np
+    pos = np.array([s.frac_coords for s in struct if str(s.specie) == el]).reshape(-1, 3)
+    d = (pos[:, None, :] - np.asarray(site_frac)[None, :, :] + 0.5) % 1.0 - 0.5
+    return int((np.abs(d).max(axis=2) < 1e-6).any(axis=1).sum())
+
+
 def docs_campaign_config(intro: str, path: Path) -> Path:
     """The campaign config docs/campaign.md shows after the paragraph starting ``intro``
     (its indented block), written to ``path``: the docs' configs are tested as written."""

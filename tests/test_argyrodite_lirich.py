@@ -11,16 +11,9 @@ from driver import families
 from driver.errors import CompositionError
 from driver.md import compositions as C
 from driver.md import structures as S
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, atoms_on_sites, run_cli
 
 FAM = families.get("lirich_argyrodite")
-
-
-def _on(st, el, frac_sites) -> int:
-    """How many atoms of ``el`` sit on the given fractional positions."""
-    pos = np.array([s.frac_coords for s in st if s.specie.symbol == el])
-    d = st.lattice.get_all_distances(pos, frac_sites)
-    return int((d.min(axis=1) < 1e-3).sum())
 
 
 @pytest.mark.parametrize("formula,M,X,m", [
@@ -50,9 +43,9 @@ def test_extra_li_open_the_sites_the_doublets_cannot_hold():
     doublets = np.vstack([orb["Li0"], orb["Li1"]])
     extra = np.vstack([orb["Li2"], orb["Li3"]])
     parent = S.build(FAM.make(0.0), (1, 1, 1), seed=1).structure
-    assert _on(parent, "Li", doublets) == 24 and _on(parent, "Li", extra) == 0
+    assert atoms_on_sites(parent, doublets, "Li") == 24 and atoms_on_sites(parent, extra, "Li") == 0
     rich = S.build(C.parse("Li6.75P0.25Ge0.75S5I"), (1, 1, 1), seed=1).structure
-    assert _on(rich, "Li", doublets) == 24 and _on(rich, "Li", extra) == 3
+    assert atoms_on_sites(rich, doublets, "Li") == 24 and atoms_on_sites(rich, extra, "Li") == 3
 
 
 @pytest.mark.parametrize("formula,X,on_4d", [("Li6.5P0.5Si0.5S5Br", "Br", 3),   # 0.82 x 4
@@ -60,8 +53,8 @@ def test_extra_li_open_the_sites_the_doublets_cannot_hold():
 def test_halide_shares_4d_and_4a_as_in_its_li_rich_refinement(formula, X, on_4d):
     _, _, orb = S._orbits(FAM.PROTOTYPE)
     st = S.build(C.parse(formula), (1, 1, 1), seed=2).structure
-    assert _on(st, X, orb["I9"]) == on_4d and _on(st, X, orb["S7"]) == 4 - on_4d
-    assert _on(st, "S", orb["I9"]) + _on(st, "S", orb["S7"]) == 4    # the fifth S
+    assert atoms_on_sites(st, orb["I9"], X) == on_4d and atoms_on_sites(st, orb["S7"], X) == 4 - on_4d
+    assert atoms_on_sites(st, orb["I9"], "S") + atoms_on_sites(st, orb["S7"], "S") == 4  # the fifth S
 
 
 @pytest.mark.parametrize("formula,message", [

@@ -11,6 +11,7 @@ import pytest
 from driver import families
 from driver.md import compositions as C
 from driver.md import structures as S
+from tests.conftest import atoms_on_sites
 
 REQUIRED = ("NAME", "KB_NAME", "VARIABLES", "BOUNDS", "PHYSICAL_BOUNDS", "Z", "PROTOTYPE",
             "ELEMENT_ORDER", "OXIDATION", "ANION", "ANION_COUNT", "CLAIM", "SETTINGS_SPECIES",
@@ -93,12 +94,6 @@ def test_no_code_outside_the_form_modules_names_a_form():
 
 
 # ----------------------------------------------------------------- argyrodites Li6PS5X
-def _on_site(struct, site_frac, el):
-    """How many ``el`` atoms sit on the given fractional positions (of the same cell)."""
-    import numpy as np
-    pos = np.array([s.frac_coords for s in struct if str(s.specie) == el]).reshape(-1, 3)
-    d = (pos[:, None, :] - site_frac[None, :, :] + 0.5) % 1.0 - 0.5
-    return int((np.abs(d).max(axis=2) < 1e-6).any(axis=1).sum())
 
 
 @pytest.mark.parametrize("formula, x, on_4a, on_4d", [
@@ -111,11 +106,11 @@ def test_argyrodite_halide_and_sulfur_share_4a_and_4d_as_refined(formula, x, on_
     b = S.build(C.parse(formula), (1, 1, 1), seed=11)
     _, _, orb = S._orbits(families.get("argyrodite").PROTOTYPE)
     site_4a, site_4d = orb["Cl3"], orb["Cl5"]
-    assert (_on_site(b.structure, site_4a, x), _on_site(b.structure, site_4d, x)) == (on_4a, on_4d)
+    assert (atoms_on_sites(b.structure, site_4a, x), atoms_on_sites(b.structure, site_4d, x)) == (on_4a, on_4d)
     # the fifth S fills what the halide leaves; the 16e S and 4b P are untouched
-    assert _on_site(b.structure, site_4a, "S") == 4 - on_4a
-    assert _on_site(b.structure, site_4d, "S") == 4 - on_4d
-    assert _on_site(b.structure, orb["S2"], "S") == 16 and _on_site(b.structure, orb["P1"], "P") == 4
+    assert atoms_on_sites(b.structure, site_4a, "S") == 4 - on_4a
+    assert atoms_on_sites(b.structure, site_4d, "S") == 4 - on_4d
+    assert atoms_on_sites(b.structure, orb["S2"], "S") == 16 and atoms_on_sites(b.structure, orb["P1"], "P") == 4
     assert np.isclose(b.structure.lattice.a, 9.898)
 
 

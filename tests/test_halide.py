@@ -4,8 +4,6 @@ choose the elements with ``campaign.species``, and the knowledge base knows the 
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,7 @@ from driver.errors import CompositionError
 from driver.families.roles import prototype
 from driver.md import compositions as C
 from driver.md import structures as S
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, atoms_on_sites, run_cli
 
 HAL = families.get("halide")
 
@@ -72,12 +70,8 @@ def test_li_is_shared_among_the_refined_sites_in_their_ratio():
     """Li3YCl6: 9 Li per cell on 6g (5.25 refined) and 6h (3.75) -> 5 and 4."""
     _, _, orb = S._orbits("halide_LYC_ei3.cif")
     st = S.build(C.parse("Li3YCl6"), (1, 1, 1), seed=2).structure
-    li = np.array([s.frac_coords for s in st if s.specie.symbol == "Li"])
-    on = Counter()
-    for label in ("Li0", "Li1"):
-        d = st.lattice.get_all_distances(li, orb[label])
-        on[label] = int((d.min(axis=1) < 1e-3).sum())
-    assert on == {"Li0": 5, "Li1": 4}
+    assert {label: atoms_on_sites(st, orb[label], "Li") for label in ("Li0", "Li1")} == \
+        {"Li0": 5, "Li1": 4}
 
 
 def test_zr_substitution_removes_one_li_per_zr_with_exact_counts():

@@ -84,13 +84,8 @@ def from_formula(formula: str, els: set[str], g, bounds: dict | None):
 
 def from_campaign(camp, x: dict):
     """A campaign point; the campaign's box may reach the physical limits."""
-    sp = _species(camp)
+    sp = chosen_species(camp)
     return make(x.get("y", 0.0), x.get("z", 0.0), sp["M"], sp["T"], bounds=PHYSICAL_BOUNDS)
-
-
-def _species(camp) -> dict[str, str]:
-    """The campaign's element for each dopant role (its SETTINGS_SPECIES keys)."""
-    return chosen_species(camp)
 
 
 def constraints(variables) -> list[dict]:
@@ -102,7 +97,7 @@ def constraints(variables) -> list[dict]:
 
 def matches_campaign(camp, cand) -> bool:
     """A known member that belongs to the campaign's dopant choice (for priors)."""
-    sp = _species(camp)
+    sp = chosen_species(camp)
     return not ((cand.variables.get("y", 0) > 0 and cand.species["M"] != sp["M"])
                 or (cand.variables.get("z", 0) > 0 and cand.species["T"] != sp["T"]))
 
