@@ -11,6 +11,7 @@ import yaml
 
 from conftest import assert_one_line_error, run_cli, write_campaign
 from driver.validation import skill
+from driver.validation.records import describe, load_records, records_from_result, skill_lines
 from driver.validation.sets import DEFAULT_SET, load_set, select_obelix
 
 
@@ -179,10 +180,79 @@ def test_screen_a_list_of_a_formula_and_a_cif_end_to_end(tmp_path):
     page = (out / "report.html").read_text()
     # predictions beside experiment: LAGP's three OBELiX measurements, median 2.8e-4 S/cm
     assert "Predictions beside experiment" in page and "2.80e-04 (3: 1.9e-04 .. 3.4e-04)" in page
+    # how far to trust them: these tiny test settings were never validated, and it says so
+    assert "Skill of these settings against experiment" in page
+    assert "no validation on record with this protocol; nearest (" in page
     st = run_cli("status", str(out))
     assert st.returncode == 0 and "done 2" in st.stdout
     again = run_cli("screen", str(lst), "--config", str(cfg), "--out", str(out))
     assert_one_line_error(again, "already holds a campaign")
+
+
+# ------------------------------------------------------------------ skill on record (pure)
+def _result(prod_ps=100.0, garnet_spearman=0.5):
+    md = {"supercell": [1, 1, 1], "temperatures_k": [800, 1000], "timestep_fs": 1,
+          "equil_ps": 10, "prod_ps": prod_ps, "replicas": 1, "haven_ratio": 1, "seed": 3}
+    sc = {"n": 4, "n_predicted": 3, "n_missing": 1, "spearman": garnet_spearman,
+          "spearman_ci95": [-0.2, 1.0], "kendall": 0.33, "kendall_ci95": [-0.5, 1.0],
+          "mae_log10": 2.5, "medae_log10": 2.0, "bias_log10": -2.5, "coverage95": 0.25,
+          "n_covered": 1}
+    nan = dict(sc, n=1, n_predicted=0, spearman=float("nan"), spearman_ci95=[float("nan")] * 2,
+               kendall=None, kendall_ci95=None, mae_log10=float("nan"), medae_log10=None,
+               bias_log10=None, coverage95=0.0)
+    return {"date": "2026-11-30", "set": "s", "preset": "screening", "md_settings": md,
+            "scores": {"all": sc, "garnet": sc, "nasicon": nan}, "scores_collective": None,
+            "cost_core_hours": 1.5}
+
+
+def test_skill_records_from_a_result_and_their_lookup():
+    recs = records_from_result(_result(), {"garnet": "adams_rao2011", "nasicon": "pedone2006"},
+                               commit="abcdef1")
+    # one record per family ("all" mixes potentials), undefined scores become None
+    assert [(r.family, r.potential, r.estimator) for r in recs] == [
+        ("garnet", "adams_rao2011", "tracer"), ("nasicon", "pedone2006", "tracer")]
+    assert recs[1].scores.spearman is None and recs[1].scores.spearman_ci95 is None
+    assert "Spearman n/a" in describe(recs[1])
+    md = {**_result()["md_settings"], "potential": "x", "kspace_accuracy": 1e-4}  # not protocol
+    exact = skill_lines("garnet", "adams_rao2011", md, recs)
+    assert len(exact) == 1 and exact[0].startswith("measured with this protocol")
+    assert "Spearman 0.50 [-0.20, 1.00]" in exact[0] and "bias -2.50" in exact[0]
+    # another run length: the nearest record, with what differs
+    near = skill_lines("garnet", "adams_rao2011", {**md, "prod_ps": 200}, recs)
+    assert len(near) == 1 and "prod_ps 100.0 on record, 200.0 here" in near[0]
+    # another potential or family: nothing on record, said plainly
+    for fam, pot in (("garnet", "deng_du2019"), ("halide", "sevennet0")):
+        (none,) = skill_lines(fam, pot, md, recs)
+        assert none.startswith("no validation on record") and "unmeasured" in none
+
+
+def test_shipped_skill_records_load_and_match_the_documented_runs():
+    """Every shipped record parses, names a documented run, and its scores are the ones
+    docs/validation.md prints (the file and the docs cannot drift apart)."""
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[1] / "docs" / "validation.md").read_text()
+    recs = load_records()
+    assert len(recs) >= 6
+    for r in recs:
+        assert r.reference.startswith("docs/validation.md")
+        s = r.scores
+        if s.spearman is not None:
+            assert f"{s.spearman:.2f}" in docs, describe(r)
+        if s.mae_log10 is not None:
+            assert f"| {s.mae_log10:.2f} |" in docs, describe(r)
+
+
+def test_a_bad_skill_record_file_is_one_line(tmp_path):
+    from driver.errors import UserError
+
+    bad = tmp_path / "r.yaml"
+    for text, needle in (("- {date: 2026-11-30}", "set"), ("a: 1", "list"),
+                         ("- 3", "r.yaml"), (": :", "r.yaml")):
+        bad.write_text(text)
+        with pytest.raises(UserError) as ei:
+            load_records(bad)
+        assert needle in str(ei.value) and "\n" not in str(ei.value)
 
 
 # ------------------------------------------------------------------ sse-driver validate
@@ -219,6 +289,15 @@ def test_validate_smoke_subset_scores_what_it_ran_and_resumes(tmp_path):
     assert "collective (charge) diffusivity" in r.stdout or "collective diffusivity" in r.stdout
     assert (out / "parity.png").stat().st_size > 10_000
     assert "Spearman" in (out / "validation.html").read_text()
+    # the same scores as records a campaign report can quote: one per family and estimator,
+    # the run's protocol and the commit the campaign started at
+    recs = load_records(out / "skill_records.yaml")
+    assert [(x.family, x.potential, x.estimator) for x in recs] == [
+        ("garnet", "adams_rao2011", "tracer"), ("garnet", "adams_rao2011", "collective")]
+    assert recs[0].protocol.prod_ps == 20.0 and recs[0].protocol.temperatures_k == [1300.0, 1500.0]
+    assert recs[0].scores.n == 3 and recs[0].scores.n_predicted == len(have)
+    assert recs[0].scores.coverage95 == pytest.approx(res["scores"]["garnet"]["coverage95"])
+    assert recs[0].commit is None or recs[0].commit == res["git_commit"]
     # the same command again resumes: nothing is run twice
     again = run_cli("validate", "--preset", "smoke", "--out", str(out), "--only", *only, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]

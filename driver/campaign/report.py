@@ -200,6 +200,46 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
     return fig_entry, table
 
 
+def skill_section(evals: list[dict]) -> str:
+    """How far these numbers can be trusted: for each family, potential and MD protocol the
+    campaign ran (read from each evaluation's MD result), the validation scores on record
+    for exactly that protocol (validation/records.py), the nearest ones with what differs,
+    or a plain statement that nobody has measured it."""
+    from ..md.compositions import parse
+    from ..validation.records import protocol_of, skill_lines
+
+    seen: dict[tuple, list[str]] = {}
+    for e in evals:
+        if e["status"] != "done" or not e.get("run_dir"):
+            continue
+        try:
+            r = json.loads((Path(e["run_dir"]) / "md" / "result.json").read_text())
+            key = (parse(r["formula"]).family, r["potential"]["name"],
+                   json.dumps(protocol_of(r["settings"]), sort_keys=True))
+        except Exception:      # a report never fails on this section; the run stays listed
+            continue
+        if key not in seen:
+            seen[key] = skill_lines(key[0], key[1], json.loads(key[2]))
+    if not seen:
+        return ""
+    def protocol(text: str) -> str:
+        p = json.loads(text)
+        return (f"{'x'.join(map(str, p['supercell']))} cell, "
+                f"{', '.join(f'{t:g}' for t in p['temperatures_k'])} K, {p['equil_ps']:g} + "
+                f"{p['prod_ps']:g} ps, {p['replicas']} replica(s), Haven ratio {p['haven_ratio']:g}")
+
+    items = "".join(
+        f"<li><b>{html.escape(f)}, {html.escape(p)}</b> ({html.escape(protocol(pr))})<ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul></li>"
+        for (f, p, pr), lines in seen.items())
+    return ("<h2>Skill of these settings against experiment</h2><p>What <code>sse-driver "
+            "validate</code> measured for the same family, potential and MD protocol (cell, "
+            "temperatures, run lengths, replicas, Haven ratio) on known electrolytes of the "
+            "shipped OBELiX table: rank correlation, log10 error and the coverage of the "
+            "predicted 95 % intervals (docs/validation.md). The objective sigma_300K is the "
+            "tracer estimate.</p><ul>" + items + "</ul>")
+
+
 def stability_cell(o: dict) -> str:
     """The interface-stability result of one evaluation as table text, with its interval."""
     if o.get("critical_current") is not None:
@@ -373,6 +413,7 @@ def write_report(out: str | Path) -> Path:
         figs.append(stab)
 
     exp_fig, exp_table = experiment_section(out, evals)
+    skill_html = skill_section(evals)
     if exp_fig:
         figs.append(exp_fig)
 
@@ -407,6 +448,7 @@ Table: <a href="results.csv">results.csv</a>.</p>
 {rec_html}
 {body}
 {exp_table}
+{skill_html}
 {shap}
 <h2>Evaluations</h2><table><tr><th>id</th><th>status</th><th>formula</th><th>x</th><th>sigma_hot (S/cm)</th><th>interface stability</th><th>attempts</th><th>errors</th></tr>{rows}</table>
 {reviews_html}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
+from .records import dump_records, records_from_result
 from .sets import ValidationSet, load_set
 from .skill import Pair, score_by_family
 
@@ -180,11 +181,22 @@ def scores_table(scores: dict) -> list[str]:
     return rows
 
 
+def family_potentials(vs: ValidationSet) -> dict[str, str]:
+    """The potential each family of the set ran with ('a+b' where a family used several, so
+    that its record matches no single-potential campaign)."""
+    fams: dict[str, set] = {}
+    for e in vs.entries:
+        fams.setdefault(e.family, set()).add(e.potential)
+    return {f: "+".join(sorted(p)) for f, p in fams.items()}
+
+
 def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: list[Pair],
-                  evals: list[dict], pairs_collective: list[Pair] | None = None) -> tuple[dict, dict]:
-    """validation.json, parity.png and validation.html from the scored pairs; returns the
-    written record and the scores by group. ``pairs_collective``: the same compositions
-    with sigma from the collective diffusivity, scored beside (not plotted)."""
+                  evals: list[dict], pairs_collective: list[Pair] | None = None,
+                  commit: str | None = None) -> tuple[dict, dict]:
+    """validation.json, skill_records.yaml, parity.png and validation.html from the scored
+    pairs; returns the written record and the scores by group. ``pairs_collective``: the
+    same compositions with sigma from the collective diffusivity, scored beside (not
+    plotted). ``commit``: the git commit the campaign started at, for the records."""
     scores = score_by_family(pairs)
     scores_c = score_by_family(pairs_collective) if pairs_collective else None
     ranks = settings.md.ranks
@@ -194,6 +206,7 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
         "schema": "sse-driver/validation/1", "date": time.strftime("%Y-%m-%d"),
         "set": vs.name, "rule": vs.rule, "source": vs.source, "preset": preset,
         "md_settings": settings.md.model_dump(mode="json"), "potentials": potentials,
+        "family_potentials": family_potentials(vs), "git_commit": commit,
         "scores": {k: v.as_dict() for k, v in scores.items()},
         "scores_collective": ({k: v.as_dict() for k, v in scores_c.items()} if scores_c
                               else None),
@@ -207,6 +220,10 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
                   "counts a missing prediction as not covered"),
     }
     atomic_write_json(out / "validation.json", result)
+    # the same scores as records a campaign report can look up (validation/records.py);
+    # shipping one = appending it to driver/validation/skill_records.yaml
+    atomic_write_text(out / "skill_records.yaml", dump_records(records_from_result(
+        result, result["family_potentials"], commit=commit)))
     title = (f"{vs.name}, preset {preset}, {', '.join(potentials)}\nSpearman "
              f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} decades, "
              f"95 % coverage {scores['all'].coverage95:.2f}")
@@ -270,13 +287,18 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
                  echo=echo, settings=None if resume else s)
     pairs, evals = pairs_from_ledger(camp, vs)
     pairs_c, _ = pairs_from_ledger(camp, vs, "collective")
-    result, scores = write_outputs(out, vs, preset, s, pairs, evals, pairs_c)
+    led = Ledger(camp / "ledger.sqlite", readonly=True)
+    commit = led.meta().get("git_commit")
+    led.close()
+    result, scores = write_outputs(out, vs, preset, s, pairs, evals, pairs_c,
+                                   commit=commit if isinstance(commit, str) else None)
     for line in scores_table(scores):
         echo(line)
     echo("sigma from the collective diffusivity (measured Haven ratio):")
     for line in scores_table(score_by_family(pairs_c)):
         echo(line)
     echo(f"cost {result['cost_core_hours']:.3f} core-hours; wrote {out / 'validation.html'}, "
-         f"{out / 'validation.json'}, {out / 'parity.png'}")
+         f"{out / 'validation.json'}, {out / 'parity.png'}, {out / 'skill_records.yaml'} "
+         "(campaign reports quote the records in driver/validation/skill_records.yaml)")
     return result
 
