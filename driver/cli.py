@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliargs import finite, number, out_dir, positive_int, scheduler
+from .cliargs import existing_dir, finite, number, out_dir, positive_int, scheduler
 from .errors import ConfigError, SSEError, UserError
 
 
@@ -146,7 +146,9 @@ def _cmd_md(args: argparse.Namespace) -> int:
         out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
         structure, info = _structure_from_args(args, s_k)
         meta = {"input": args.composition or args.cif, "run_dir": str(out_k), **info}
-        results.append(run_md(structure, s_k, out_k, comm, meta=meta))
+        reuse = [Path(r) if settings.replicas == 1 else Path(r) / f"replica{k + 1}"
+                 for r in args.reuse]
+        results.append(run_md(structure, s_k, out_k, comm, meta=meta, reuse=reuse))
     result = results[0]
     if settings.replicas > 1:
         result = _write_combined(results, out, comm)
@@ -614,6 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
     md.add_argument("--seed", type=int, help="decoration and velocity seed")
     md.add_argument("--out", type=out_dir, required=True, help="run directory")
     md.add_argument("--force", action="store_true", help="overwrite an existing result")
+    md.add_argument("--reuse", type=existing_dir, nargs="+", metavar="DIR", default=[],
+                    help="earlier --out folders of the same run (e.g. a killed one): their "
+                    "finished relax, elastic and temperature runs with byte-identical inputs "
+                    "are copied instead of run again (docs/md.md)")
     md.set_defaults(func=_cmd_md)
 
     pf = sub.add_parser("phasefield", help="DOLFINx Cahn-Hilliard run with stability metrics",

@@ -32,6 +32,13 @@ def out_dir(text: str) -> str:
     return text
 
 
+def existing_dir(text: str) -> str:
+    """argparse type of a folder that must already exist (e.g. --reuse)."""
+    if not text.strip() or not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an existing folder")
+    return text
+
+
 def finite(text: str) -> float:
     """argparse type: a finite number (NaN and infinities are refused)."""
     try:

@@ -243,8 +243,13 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         adir = run / f"attempt{first + attempt}"
         adir.mkdir(exist_ok=True)
         (adir / "md.yaml").write_text(yaml.safe_dump({"md": md}))
+        # runs an earlier try finished (a killed attempt, the run an extension lengthens)
+        # are adopted when their inputs are identical, newest first (md/reuse.py)
+        earlier = sorted((p / "md" for p in run.glob("attempt*") if p != adir
+                          and (p / "md").is_dir()), key=lambda p: -int(p.parent.name[7:] or 0) if p.parent.name[7:].isdigit() else 0)
+        reuse = ["--reuse", *map(str, earlier)] if earlier else []
         rc, err = run_stage(_cli(["md", *source, "--config", str(adir / "md.yaml"),
-                                  "--out", str(adir / "md"), "--force"], s.md.ranks),
+                                  "--out", str(adir / "md"), "--force", *reuse], s.md.ranks),
                             camp.task_timeout_s, adir / "md.stdout")
         if rc == 0:
             md_result = json.loads((adir / "md" / "result.json").read_text())

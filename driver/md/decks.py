@@ -53,6 +53,10 @@ class LammpsInputSet:
     expected_steps: int | None = None
     files: dict[str, str] = field(default_factory=dict)  # e.g. a pair table the deck reads
 
+    def input_names(self) -> list[str]:
+        """The files ``write`` puts in a folder: what makes two runs of a deck the same run."""
+        return ([self.data_file] if self.structure is not None else []) + list(self.files) + [INPUT_NAME]
+
     def write(self, directory: str | Path) -> Path:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

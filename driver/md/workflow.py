@@ -23,6 +23,7 @@ from . import analysis as A
 from .datafile import read_data
 from .diffusion import kinisi_diffusion
 from .decks import MDInputGenerator, type_map
+from .reuse import adopt, finished_run
 from .runner import run_deck
 
 RESULT = "result.json"
@@ -129,10 +130,33 @@ def arrhenius_summary(per_T: list[dict], key: str = "sigma") -> tuple[list[dict]
 
 
 def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=None,
-           potential: Potential | None = None, meta: dict | None = None) -> dict:
-    """The whole MD stage for one structure; returns the result dict (all ranks)."""
+           potential: Potential | None = None, meta: dict | None = None,
+           reuse: list[Path] | None = None) -> dict:
+    """The whole MD stage for one structure; returns the result dict (all ranks).
+
+    ``reuse``: output folders of earlier tries of this stage (a killed attempt); a relax,
+    elastic or temperature run they finished with byte-identical inputs is adopted instead
+    of run again (md/reuse.py) and listed in the result's provenance."""
     comm = comm or MPI.COMM_WORLD
     out = Path(out).resolve()
+    reused: list[str] = []
+
+    def run_or_reuse(iset, run: Path, kind: str) -> None:
+        """Run the deck just written to ``run``, unless an earlier try finished it."""
+        if reuse:
+            def find() -> str | None:
+                old = finished_run(run, iset.input_names(), reuse, kind,
+                                   iset.expected_steps if kind == "md" else None)
+                if old is not None:
+                    adopt(old, run, iset.input_names())
+                return None if old is None else str(old)
+
+            old = _bcast_files(comm, find)
+            if old is not None:
+                reused.append(f"{run.name} from {old}")
+                return
+        run_deck(run, comm, expected_steps=iset.expected_steps if kind == "md" else None,
+                 external=ext)
     pot = potential or load_potential(settings.potential)
     gen = MDInputGenerator(settings, pot)
     t_start = time.perf_counter()
@@ -153,14 +177,14 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         structure.to(filename=str(out / "structure.cif"))
 
     _bcast_files(comm, write_relax)
-    run_deck(out / "relax", comm, external=ext)
+    run_or_reuse(relax, out / "relax", "relax")
     relaxed = _bcast_files(comm, lambda: read_data(out / "relax" / "relaxed.data", gen.type_of).as_dict())
     relaxed = Structure.from_dict(relaxed)
 
     # 2. elastic constants at 0 K
     el = gen.elastic_set(relaxed)
     _bcast_files(comm, lambda: el.write(out / "elastic") and None)
-    run_deck(out / "elastic", comm, external=ext)
+    run_or_reuse(el, out / "elastic", "elastic")
 
     # 3. NPT + NVT per temperature
     per_T = []
@@ -168,7 +192,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         iset = gen.md_set(relaxed, T, settings.seed + 1000 * (i + 1))
         run = out / f"T{T:g}K"
         _bcast_files(comm, lambda: iset.write(run) and None)  # write() returns the dir
-        run_deck(run, comm, expected_steps=iset.expected_steps, external=ext)
+        run_or_reuse(iset, run, "md")
         per_T.append(_bcast_files(comm, lambda: analyse_temperature(run, T, settings, n_li, gen.type_of)))
 
     def finish() -> dict:
@@ -214,6 +238,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
             "checks": checks,
             "provenance": {"sse_driver": __version__, "python": platform.python_version(),
                            "mpi_ranks": comm.size, "seconds": time.perf_counter() - t_start,
+                           "reused_runs": reused,
                            **(meta or {})},
         }
         from .plots import arrhenius_plot, msd_plot
