@@ -95,7 +95,8 @@ class CampaignSettings(Strict):
         description="screening: evaluate exactly these compositions (formulas or CIFs), in "
         "order, instead of proposals from the optimizer; same Dask execution, ledger, resume, "
         "retries, status and report (docs/campaign.md)")
-    family: FamilyName = "nasicon"  # type: ignore[valid-type]
+    family: FamilyName = Field(  # type: ignore[valid-type]
+        families.DEFAULT_FAMILY, description="the material family (driver/families/)")
     species: dict[Role, Element] = Field(
         default_factory=dict, max_length=10,
         description="the element of each role of the family, e.g. {M: Nb, T: Ga} (garnet), "

@@ -37,6 +37,10 @@ FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon, lirich_a
                                                          argyrodite, halide)}
 
 
+#: the family of a campaign config that names none
+DEFAULT_FAMILY = nasicon.NAME
+
+
 def get(name: str) -> ModuleType:
     """The family module called ``name`` (KeyError naming the known ones otherwise)."""
     try:
