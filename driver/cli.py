@@ -387,7 +387,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     def go() -> None:
         run_validation(out, args.set, args.preset, args.config, args.only, args.limit,
-                       args.scheduler, args.workers, echo=lambda m: print(m, flush=True))
+                       args.scheduler, args.workers, echo=lambda m: print(m, flush=True),
+                       potential=args.potential)
 
     s = config.load(Settings, args.config)
     if backend(s, args.scheduler) == "mpi":
@@ -723,6 +724,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="md.preset of the runs (default screening)")
     va.add_argument("--config", help="campaign YAML for dask:, md.ranks and other settings")
     va.add_argument("--only", nargs="+", metavar="LABEL", help="only these entries")
+    va.add_argument("--potential", help="one force field (name in potentials/) for every "
+                    "composition it covers, instead of each entry's own: to score force fields "
+                    "side by side (the others are listed and left out)")
     va.add_argument("--limit", type=int, help="only the first N entries")
     _execution_args(va)
     va.set_defaults(func=_cmd_validate)

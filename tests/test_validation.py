@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -239,8 +240,27 @@ def test_shipped_skill_records_load_and_match_the_documented_runs():
         s = r.scores
         if s.spearman is not None:
             assert f"{s.spearman:.2f}" in docs, describe(r)
-        if s.mae_log10 is not None:
-            assert f"| {s.mae_log10:.2f} |" in docs, describe(r)
+        if s.mae_log10 is not None:     # a table cell: the MAE, or one composition's error
+            assert re.search(rf"(\| |[+-]){s.mae_log10:.2f} \|", docs), describe(r)
+
+
+def test_one_force_field_for_the_whole_set_keeps_what_it_covers():
+    from driver.errors import UserError
+    from driver.validation.run import with_potential
+
+    vs = load_set()
+    same, skipped = with_potential(vs, None)
+    assert same is vs and skipped == []
+    # Teter/Du has Li, Al, La, Zr, O: of the set only undoped LLZO; the rest named with a gap
+    dd, skipped = with_potential(vs, "deng_du2019")
+    assert [(e.label, e.potential) for e in dd.entries] == [("Li7La3Zr2O12", "deng_du2019")]
+    assert len(skipped) == len(vs.entries) - 1 and any("Ta" in x for x in skipped)
+    llzo = next(e for e in vs.entries if e.label == "Li7La3Zr2O12")
+    assert dd.entries[0].log10_sigma_median == llzo.log10_sigma_median   # experiment unchanged
+    with pytest.raises(UserError, match="covers none"):
+        with_potential(type(vs)(vs.name, vs.rule, vs.source, [llzo]), "pedone2006")
+    r = run_cli("validate", "--preset", "smoke", "--potential", "nosuch", "--out", "/nonexistent/x")
+    assert_one_line_error(r, "unknown potential 'nosuch'")
 
 
 def test_a_bad_skill_record_file_is_one_line(tmp_path):

@@ -10,6 +10,7 @@ parity plot to ``OUT/parity.png`` and both into ``OUT/validation.html``.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
@@ -40,6 +41,30 @@ def select_entries(vs: ValidationSet, only: list[str] | None, limit: int | None)
             raise UserError("--limit must be >= 1")
         entries = entries[:limit]
     return ValidationSet(vs.name, vs.rule, vs.source, list(entries))
+
+
+def with_potential(vs: ValidationSet, potential: str | None) -> tuple[ValidationSet, list[str]]:
+    """The set run with one force field instead of each entry's own (to score force fields
+    side by side): the entries it covers, and the labels of those it does not. The
+    experimental values are unchanged; a potential that covers none is a one-line error."""
+    if potential is None:
+        return vs, []
+    from ..md.compositions import PHYSICAL_BOUNDS, parse
+    from ..potentials import load as load_potential
+
+    pot = load_potential(potential)             # unknown name: one line naming the known
+    keep, skipped = [], []
+    for e in vs.entries:
+        gaps = pot.missing(set(parse(e.formula, PHYSICAL_BOUNDS).amounts))
+        if gaps:
+            skipped.append(f"{e.label} ({', '.join(gaps[:3])})")
+        else:
+            keep.append(dataclasses.replace(e, potential=potential))
+    if not keep:
+        raise UserError(f"--potential {potential} covers none of the {len(vs.entries)} "
+                        f"compositions of {vs.name} (e.g. {skipped[0]} missing); choose "
+                        "another potential or set")
+    return ValidationSet(vs.name, vs.rule, vs.source, keep), skipped
 
 
 def build_settings(vs: ValidationSet, preset: str, config_path: str | None):
@@ -260,13 +285,15 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
 def run_validation(out: str | Path, set_path: str | None = None, preset: str = "screening",
                    config_path: str | None = None, only: list[str] | None = None,
                    limit: int | None = None, scheduler: str | None = None,
-                   n_workers: int | None = None, echo=print) -> dict:
-    """Run (or resume) the validation campaign in OUT/campaign and score it."""
+                   n_workers: int | None = None, echo=print,
+                   potential: str | None = None) -> dict:
+    """Run (or resume) the validation campaign in OUT/campaign and score it. ``potential``:
+    one force field for every composition it covers, instead of each entry's own."""
     from ..campaign.ledger import Ledger
     from ..campaign.loop import config_hash, load_checked, resume_settings, run_campaign
 
     out = Path(out).resolve()
-    vs = select_entries(load_set(set_path), only, limit)
+    vs, skipped = with_potential(select_entries(load_set(set_path), only, limit), potential)
     s = build_settings(vs, preset, config_path)
     load_checked(None, s, scheduler)   # every candidate checked before anything is written
     camp = out / CAMPAIGN
@@ -281,6 +308,9 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
                             "--only/--limit or config); use another --out")
     elif out.exists() and any(out.iterdir()):
         raise UserError(f"--out {out} is not empty and holds no validation run; use a new folder")
+    if skipped:
+        echo(f"--potential {potential} does not cover {len(skipped)} of the set: "
+             + "; ".join(skipped))
     echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset}"
          f"{' (resuming)' if resume else ''}; results in {out}")
     run_campaign(None, camp, resume=resume, scheduler=scheduler, n_workers=n_workers,
