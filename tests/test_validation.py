@@ -186,6 +186,7 @@ def test_screen_a_list_of_a_formula_and_a_cif_end_to_end(tmp_path):
     assert "no validation on record with this protocol; nearest (" in page
     st = run_cli("status", str(out))
     assert st.returncode == 0 and "done 2" in st.stdout
+    assert "skill on record (nasicon, pedone2006): no validation on record with this protocol" in st.stdout
     again = run_cli("screen", str(lst), "--config", str(cfg), "--out", str(out))
     assert_one_line_error(again, "already holds a campaign")
 

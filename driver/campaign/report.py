@@ -109,6 +109,8 @@ def status(out: str | Path) -> str:
         rec = recommendation(opt, evals)
         if rec:
             lines.append(f"  recommended (best posterior mean): {rec}")
+    for (fam, pot, _), found in skill_by_protocol(evals).items():
+        lines.append(f"  skill on record ({fam}, {pot}): {found[0]}")
     for ev in led.db.execute("SELECT kind, message FROM events ORDER BY id DESC LIMIT 3"):
         lines.append(f"  event: {ev['kind']}: {ev['message']}")
     led.close()
@@ -200,11 +202,11 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
     return fig_entry, table
 
 
-def skill_section(evals: list[dict]) -> str:
-    """How far these numbers can be trusted: for each family, potential and MD protocol the
-    campaign ran (read from each evaluation's MD result), the validation scores on record
-    for exactly that protocol (validation/records.py), the nearest ones with what differs,
-    or a plain statement that nobody has measured it."""
+def skill_by_protocol(evals: list[dict]) -> dict[tuple, list[str]]:
+    """How far these numbers can be trusted: for each (family, potential, MD protocol) the
+    campaign ran (read from each finished evaluation's MD result), the validation scores on
+    record for exactly that protocol (validation/records.py), the nearest ones with what
+    differs, or a plain statement that nobody has measured it."""
     from ..md.compositions import parse
     from ..validation.records import protocol_of, skill_lines
 
@@ -220,6 +222,12 @@ def skill_section(evals: list[dict]) -> str:
             continue
         if key not in seen:
             seen[key] = skill_lines(key[0], key[1], json.loads(key[2]))
+    return seen
+
+
+def skill_section(evals: list[dict]) -> str:
+    """The report's section of ``skill_by_protocol``."""
+    seen = skill_by_protocol(evals)
     if not seen:
         return ""
     def protocol(text: str) -> str:
