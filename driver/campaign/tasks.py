@@ -195,6 +195,12 @@ def where() -> dict:
             "batch_job": os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID")}
 
 
+def _attempt_number(folder: Path) -> int:
+    """k of an ``attemptk`` folder (0 for a name that is not one)."""
+    tail = folder.name.removeprefix("attempt")
+    return int(tail) if tail.isdigit() else 0
+
+
 def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> dict:
     """Evaluate one candidate. Returns a record; expected failures are data, not exceptions."""
     from ..schema import Settings
@@ -245,8 +251,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         (adir / "md.yaml").write_text(yaml.safe_dump({"md": md}))
         # runs an earlier try finished (a killed attempt, the run an extension lengthens)
         # are adopted when their inputs are identical, newest first (md/reuse.py)
-        earlier = sorted((p / "md" for p in run.glob("attempt*") if p != adir
-                          and (p / "md").is_dir()), key=lambda p: -int(p.parent.name[7:] or 0) if p.parent.name[7:].isdigit() else 0)
+        earlier = [p / "md" for p in sorted(run.glob("attempt*"), key=_attempt_number,
+                                             reverse=True) if p != adir and (p / "md").is_dir()]
         reuse = ["--reuse", *map(str, earlier)] if earlier else []
         rc, err = run_stage(_cli(["md", *source, "--config", str(adir / "md.yaml"),
                                   "--out", str(adir / "md"), "--force", *reuse], s.md.ranks),
