@@ -109,7 +109,7 @@ def status(out: str | Path) -> str:
         rec = recommendation(opt, evals)
         if rec:
             lines.append(f"  recommended (best posterior mean): {rec}")
-    for (fam, pot, _), found in skill_by_protocol(evals).items():
+    for (fam, pot, _), (_, found) in skill_by_protocol(evals).items():
         lines.append(f"  skill on record ({fam}, {pot}): {found[0]}")
     for ev in led.db.execute("SELECT kind, message FROM events ORDER BY id DESC LIMIT 3"):
         lines.append(f"  event: {ev['kind']}: {ev['message']}")
@@ -202,26 +202,29 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
     return fig_entry, table
 
 
-def skill_by_protocol(evals: list[dict]) -> dict[tuple, list[str]]:
+def skill_by_protocol(evals: list[dict]) -> dict[tuple, tuple[dict, list[str]]]:
     """How far these numbers can be trusted: for each (family, potential, MD protocol) the
-    campaign ran (read from each finished evaluation's MD result), the validation scores on
-    record for exactly that protocol (validation/records.py), the nearest ones with what
-    differs, or a plain statement that nobody has measured it."""
+    campaign ran (read from each finished evaluation's MD result), the protocol and the
+    validation scores on record for exactly it (validation/records.py), the nearest ones with
+    what differs, or a plain statement that nobody has measured it."""
     from ..md.compositions import parse
-    from ..validation.records import protocol_of, skill_lines
+    from ..validation.records import load_records, protocol_of, skill_lines
 
-    seen: dict[tuple, list[str]] = {}
+    seen: dict[tuple, tuple[dict, list[str]]] = {}
+    records = None
     for e in evals:
         if e["status"] != "done" or not e.get("run_dir"):
             continue
         try:
             r = json.loads((Path(e["run_dir"]) / "md" / "result.json").read_text())
+            proto = protocol_of(r["settings"])
             key = (parse(r["formula"]).family, r["potential"]["name"],
-                   json.dumps(protocol_of(r["settings"]), sort_keys=True))
+                   json.dumps(proto, sort_keys=True))
         except Exception:      # a report never fails on this section; the run stays listed
             continue
         if key not in seen:
-            seen[key] = skill_lines(key[0], key[1], json.loads(key[2]))
+            records = load_records() if records is None else records
+            seen[key] = (proto, skill_lines(key[0], key[1], proto, records))
     return seen
 
 
@@ -230,16 +233,16 @@ def skill_section(evals: list[dict]) -> str:
     seen = skill_by_protocol(evals)
     if not seen:
         return ""
-    def protocol(text: str) -> str:
-        p = json.loads(text)
+
+    def protocol(p: dict) -> str:
         return (f"{'x'.join(map(str, p['supercell']))} cell, "
                 f"{', '.join(f'{t:g}' for t in p['temperatures_k'])} K, {p['equil_ps']:g} + "
                 f"{p['prod_ps']:g} ps, {p['replicas']} replica(s), Haven ratio {p['haven_ratio']:g}")
 
     items = "".join(
-        f"<li><b>{html.escape(f)}, {html.escape(p)}</b> ({html.escape(protocol(pr))})<ul>"
+        f"<li><b>{html.escape(f)}, {html.escape(p)}</b> ({html.escape(protocol(proto))})<ul>"
         + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul></li>"
-        for (f, p, pr), lines in seen.items())
+        for (f, p, _), (proto, lines) in seen.items())
     return ("<h2>Skill of these settings against experiment</h2><p>What <code>sse-driver "
             "validate</code> measured for the same family, potential and MD protocol (cell, "
             "temperatures, run lengths, replicas, Haven ratio) on known electrolytes of the "

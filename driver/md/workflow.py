@@ -144,19 +144,19 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
     def run_or_reuse(iset, run: Path, kind: str) -> None:
         """Run the deck just written to ``run``, unless an earlier try finished it."""
         if reuse:
+            inputs = iset.input_names()
+
             def find() -> str | None:
-                old = finished_run(run, iset.input_names(), reuse, kind,
-                                   iset.expected_steps if kind == "md" else None)
+                old = finished_run(run, inputs, reuse, kind, iset.expected_steps)
                 if old is not None:
-                    adopt(old, run, iset.input_names())
+                    adopt(old, run, inputs)
                 return None if old is None else str(old)
 
             old = _bcast_files(comm, find)
             if old is not None:
                 reused.append(f"{run.name} from {old}")
                 return
-        run_deck(run, comm, expected_steps=iset.expected_steps if kind == "md" else None,
-                 external=ext)
+        run_deck(run, comm, expected_steps=iset.expected_steps, external=ext)   # None but for MD
     pot = potential or load_potential(settings.potential)
     gen = MDInputGenerator(settings, pot)
     t_start = time.perf_counter()

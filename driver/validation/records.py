@@ -176,14 +176,13 @@ def skill_lines(family: str, potential: str, md_settings: dict,
     a plain statement that the skill is unmeasured."""
     records = load_records() if records is None else records
     mine = protocol_of(md_settings)
-    same = [r for r in records if r.family == family and r.potential == potential]
-    exact = [r for r in same if not differences(r.protocol.model_dump(), mine)]
-    if exact:
-        return [f"measured with this protocol: {describe(r)}" for r in exact]
+    same = [(r, differences(r.protocol.model_dump(), mine)) for r in records
+            if r.family == family and r.potential == potential]
     if not same:
         return [f"no validation on record for {family} with {potential}: the skill of these "
                 "numbers against experiment is unmeasured (run sse-driver validate)"]
-    fewest = min(len(differences(r.protocol.model_dump(), mine)) for r in same)
-    return [f"no validation on record with this protocol; nearest ("
-            + "; ".join(differences(r.protocol.model_dump(), mine)) + f"): {describe(r)}"
-            for r in same if len(differences(r.protocol.model_dump(), mine)) == fewest]
+    fewest = min(len(d) for _, d in same)
+    if fewest == 0:
+        return [f"measured with this protocol: {describe(r)}" for r, d in same if not d]
+    return [f"no validation on record with this protocol; nearest (" + "; ".join(d)
+            + f"): {describe(r)}" for r, d in same if len(d) == fewest]

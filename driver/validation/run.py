@@ -75,14 +75,13 @@ def build_settings(vs: ValidationSet, preset: str, config_path: str | None):
 
     base = config.load(Settings, config_path).model_dump(mode="json", exclude_none=True)
     base["md"]["preset"] = preset
-    given = (config.read_yaml(config_path).get("md") or {}) if config_path else {}
+    given = config.read_yaml(config_path) if config_path else {}
     for k in MD_PRESETS[preset]:           # the preset's keys, unless the config sets them
-        if k not in given:
+        if k not in (given.get("md") or {}):
             base["md"].pop(k, None)
     camp = base["campaign"]
     camp.pop("ahp_matrix", None)
-    if "task_timeout_s" not in ((config.read_yaml(config_path).get("campaign") or {})
-                                if config_path else {}):
+    if "task_timeout_s" not in (given.get("campaign") or {}):
         camp.pop("task_timeout_s", None)      # sized by the preset (schema.PRESET_TASK_TIMEOUT_S)
     camp.update(name=f"validate-{vs.name}-{preset}", phasefield=False,
                 objectives=[{"name": "sigma_300K", "direction": "max", "log": True}],
