@@ -12,7 +12,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@.ci/slurm-local install || echo "note: the Slurm tests will be skipped (see above)"
-	$(PY) -m pytest -q -ra tests
+	$(PY) -m pytest -q -ra --durations=30 tests
 
 # Optional: the ML potential (potentials/sevennet0.yaml). About 6 GB (torch with its CUDA
 # libraries from PyPI, also on machines without a GPU); the base pins stay as they are.

@@ -388,9 +388,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     def go() -> None:
         run_validation(out, args.set, args.preset, args.config, args.only, args.limit,
                        args.scheduler, args.workers, echo=lambda m: print(m, flush=True),
-                       potential=args.potential)
+                       potential=args.potential, score_only=args.score_only)
 
     s = config.load(Settings, args.config)
+    if args.score_only:           # reads the ledger only: no workers, no MPI
+        go()
+        return 0
     if backend(s, args.scheduler) == "mpi":
         return _under_dask_mpi(s, go)
     go()
@@ -728,6 +731,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "composition it covers, instead of each entry's own: to score force fields "
                     "side by side (the others are listed and left out)")
     va.add_argument("--limit", type=int, help="only the first N entries")
+    va.add_argument("--score-only", action="store_true",
+                    help="run nothing: score what the run in --out has evaluated so far (it may "
+                    "still be running; give the same --preset, --config, --only, --limit and "
+                    "--potential); the outputs name the compositions still pending, and a "
+                    "family with pending ones gets no skill record")
     _execution_args(va)
     va.set_defaults(func=_cmd_validate)
 

@@ -332,6 +332,44 @@ def test_validate_smoke_subset_scores_what_it_ran_and_resumes(tmp_path):
     # other settings into the same folder are refused
     other = run_cli("validate", "--preset", "screening", "--out", str(out), "--only", *only)
     assert_one_line_error(other, "other settings")
+    # --score-only on a finished run scores the same pairs and runs nothing
+    so = run_cli("validate", "--preset", "smoke", "--out", str(out), "--only", *only,
+                 "--score-only")
+    assert so.returncode == 0, so.stderr[-2000:]
+    assert "validate:" not in so.stdout and "partial" not in so.stdout
+    res_so = json.loads((out / "validation.json").read_text())
+    assert res_so["pairs"] == pairs and res_so["partial"] is None
+    # ... and on a run still going (one composition's evaluation not in the ledger yet): the
+    # pending one is named, left out of the scores (not counted as missed), and the family
+    # with it gets no skill record
+    import shutil
+    import sqlite3
+
+    part = tmp_path / "part"
+    shutil.copytree(out, part)
+    db = sqlite3.connect(part / "campaign" / "ledger.sqlite")
+    pid = next(i for i, xj in db.execute("SELECT id, x_json FROM proposals")
+               if json.loads(xj).get("label") == only[-1])
+    db.execute("DELETE FROM evaluations WHERE proposal_id = ?", (pid,))
+    db.execute("UPDATE proposals SET status = 'running' WHERE id = ?", (pid,))
+    db.commit()
+    db.close()
+    sp = run_cli("validate", "--preset", "smoke", "--out", str(part), "--only", *only,
+                 "--score-only")
+    assert sp.returncode == 0, sp.stderr[-2000:]
+    assert f"partial: 2 of 3 evaluated; pending: {only[-1]}" in sp.stdout
+    rp = json.loads((part / "validation.json").read_text())
+    assert rp["partial"] == {"evaluated": 2, "of": 3, "pending": [only[-1]]}
+    assert [p["label"] for p in rp["pairs"]] == only[:2]
+    assert rp["scores"]["garnet"]["n"] == 2
+    assert load_records(part / "skill_records.yaml") == []
+    assert "Not finished" in (part / "validation.html").read_text()
+    # --score-only where no run is: one line, nothing written
+    empty = tmp_path / "none"
+    ne = run_cli("validate", "--preset", "smoke", "--out", str(empty), "--only", *only,
+                 "--score-only")
+    assert_one_line_error(ne, "holds no validation run")
+    assert not empty.exists()
 
 
 # ------------------------------------------------------------------ honest D statistics

@@ -219,11 +219,15 @@ def family_potentials(vs: ValidationSet) -> dict[str, str]:
 
 def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: list[Pair],
                   evals: list[dict], pairs_collective: list[Pair] | None = None,
-                  commit: str | None = None) -> tuple[dict, dict]:
+                  commit: str | None = None, pending: list[str] | None = None
+                  ) -> tuple[dict, dict]:
     """validation.json, skill_records.yaml, parity.png and validation.html from the scored
     pairs; returns the written record and the scores by group. ``pairs_collective``: the
     same compositions with sigma from the collective diffusivity, scored beside (not
-    plotted). ``commit``: the git commit the campaign started at, for the records."""
+    plotted). ``commit``: the git commit the campaign started at, for the records.
+    ``pending``: labels of the set not evaluated yet (``--score-only`` while a run goes on):
+    left out of ``pairs`` and the scores, named in the outputs, and a family with any of them
+    gets no record (its score would change when they finish)."""
     scores = score_by_family(pairs)
     scores_c = score_by_family(pairs_collective) if pairs_collective else None
     ranks = settings.md.ranks
@@ -241,6 +245,8 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
         "cost_core_hours": core_h, "evaluations": len(evals),
         "failed": [e["x"].get("label") for e in evals if e["status"] != "done"],
         "pairs": [p.__dict__ for p in pairs],
+        "partial": ({"evaluated": len(pairs), "of": len(pairs) + len(pending),
+                     "pending": list(pending)} if pending else None),
         "notes": ("experimental value: median log10 sigma of the composition's OBELiX rows; "
                   "prediction: Nernst-Einstein sigma from tracer D (Haven ratio "
                   f"{settings.md.haven_ratio:g}), Arrhenius-extrapolated to 300 K; coverage "
@@ -249,9 +255,13 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
     atomic_write_json(out / "validation.json", result)
     # the same scores as records a campaign report can look up (validation/records.py);
     # shipping one = appending it to driver/validation/skill_records.yaml
-    atomic_write_text(out / "skill_records.yaml", dump_records(records_from_result(
-        result, result["family_potentials"], commit=commit)))
-    title = (f"{vs.name}, preset {preset}, {', '.join(potentials)}\nSpearman "
+    unfinished = {e.family for e in vs.entries if e.label in set(pending or ())}
+    atomic_write_text(out / "skill_records.yaml", dump_records(
+        [r for r in records_from_result(result, result["family_potentials"], commit=commit)
+         if r.family not in unfinished]))
+    part = (f" (partial: {len(pairs)} of {len(pairs) + len(pending)} evaluated)"
+            if pending else "")
+    title = (f"{vs.name}, preset {preset}{part}, {', '.join(potentials)}\nSpearman "
              f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} decades, "
              f"95 % coverage {scores['all'].coverage95:.2f}")
     _parity_png(out / "parity.png", vs, pairs, title)
@@ -268,9 +278,12 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
                        "diffusivity, i.e. the Haven ratio the MD measured (noisier):</p><pre>"
                        + html.escape(chr(10).join(scores_table(scores_c))) + "</pre>"
                        if scores_c else "")
+    pending_html = ("<p><b>Not finished</b>: scored from what the run has evaluated so far; "
+                    f"pending: {html.escape(', '.join(pending))}.</p>" if pending else "")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>sse-driver validation</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}pre{{font-size:12px}}</style></head><body>
-<h1>Validation against experiment: {html.escape(vs.name)}, preset {html.escape(preset)}</h1>
+<h1>Validation against experiment: {html.escape(vs.name)}, preset {html.escape(preset)}{html.escape(part)}</h1>
+{pending_html}
 <p>{html.escape(result['date'])}; potentials {html.escape(', '.join(potentials))}; {len(evals)} evaluations,
 {core_h:.2f} core-hours. Selection rule: {html.escape(vs.rule)}. Source: {html.escape(vs.source)}.</p>
 <pre>{html.escape(chr(10).join(scores_table(scores)))}</pre>
@@ -284,17 +297,14 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
     return result, scores
 
 
-def run_validation(out: str | Path, set_path: str | None = None, preset: str = "screening",
-                   config_path: str | None = None, only: list[str] | None = None,
-                   limit: int | None = None, scheduler: str | None = None,
-                   n_workers: int | None = None, echo=print,
-                   potential: str | None = None) -> dict:
-    """Run (or resume) the validation campaign in OUT/campaign and score it. ``potential``:
-    one force field for every composition it covers, instead of each entry's own."""
+def _prepare(out: Path, set_path: str | None, preset: str, config_path: str | None,
+             only: list[str] | None, limit: int | None, potential: str | None,
+             scheduler: str | None):
+    """The set, settings and campaign folder of a validation run, and whether one exists
+    there with the same settings (a folder holding other settings or other files is refused)."""
     from ..campaign.ledger import Ledger
-    from ..campaign.loop import config_hash, load_checked, resume_settings, run_campaign
+    from ..campaign.loop import config_hash, load_checked, resume_settings
 
-    out = Path(out).resolve()
     vs, skipped = with_potential(select_entries(load_set(set_path), only, limit), potential)
     s = build_settings(vs, preset, config_path)
     load_checked(None, s, scheduler)   # every candidate checked before anything is written
@@ -310,20 +320,35 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
                             "--only/--limit or config); use another --out")
     elif out.exists() and any(out.iterdir()):
         raise UserError(f"--out {out} is not empty and holds no validation run; use a new folder")
-    if skipped:
-        echo(f"--potential {potential} does not cover {len(skipped)} of the set: "
-             + "; ".join(skipped))
-    echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset}"
-         f"{' (resuming)' if resume else ''}; results in {out}")
-    run_campaign(None, camp, resume=resume, scheduler=scheduler, n_workers=n_workers,
-                 echo=echo, settings=None if resume else s)
+    return vs, s, skipped, camp, resume
+
+
+def _score(out: Path, vs: ValidationSet, preset: str, s, echo, finished_only: bool) -> dict:
+    """Score what the ledger of OUT/campaign holds, write the outputs, print the tables.
+    ``finished_only``: entries not evaluated yet are pending (left out), not failures."""
+    from ..campaign.ledger import Ledger
+
+    camp = out / CAMPAIGN
     pairs, evals = pairs_from_ledger(camp, vs)
     pairs_c, _ = pairs_from_ledger(camp, vs, "collective")
+    pending: list[str] = []
+    if finished_only:
+        done = {e["x"].get("label") for e in evals if isinstance(e["x"], dict)}
+        pending = [e.label for e in vs.entries if e.label not in done]
+        pairs = [p for p in pairs if p.label in done]
+        pairs_c = [p for p in pairs_c if p.label in done]
+        if not pairs:
+            raise UserError(f"{out}: no composition of the run is evaluated yet; nothing to "
+                            "score (run validate without --score-only, or wait)")
     led = Ledger(camp / "ledger.sqlite", readonly=True)
     commit = led.meta().get("git_commit")
     led.close()
     result, scores = write_outputs(out, vs, preset, s, pairs, evals, pairs_c,
-                                   commit=commit if isinstance(commit, str) else None)
+                                   commit=commit if isinstance(commit, str) else None,
+                                   pending=pending)
+    if pending:
+        echo(f"partial: {len(pairs)} of {len(vs.entries)} evaluated; pending: "
+             + ", ".join(pending))
     for line in scores_table(scores):
         echo(line)
     echo("sigma from the collective diffusivity (measured Haven ratio):")
@@ -334,3 +359,31 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
          "(campaign reports quote the records in driver/validation/skill_records.yaml)")
     return result
 
+
+def run_validation(out: str | Path, set_path: str | None = None, preset: str = "screening",
+                   config_path: str | None = None, only: list[str] | None = None,
+                   limit: int | None = None, scheduler: str | None = None,
+                   n_workers: int | None = None, echo=print,
+                   potential: str | None = None, score_only: bool = False) -> dict:
+    """Run (or resume) the validation campaign in OUT/campaign and score it. ``potential``:
+    one force field for every composition it covers, instead of each entry's own.
+    ``score_only``: run nothing; score what the run in OUT has evaluated so far (it may be
+    running: the ledger is read only), naming the compositions still pending."""
+    from ..campaign.loop import run_campaign
+
+    out = Path(out).resolve()
+    vs, s, skipped, camp, resume = _prepare(out, set_path, preset, config_path, only, limit,
+                                            potential, scheduler)
+    if score_only:
+        if not resume:
+            raise UserError(f"--score-only: {out} holds no validation run yet; start one "
+                            "without --score-only")
+        return _score(out, vs, preset, s, echo, finished_only=True)
+    if skipped:
+        echo(f"--potential {potential} does not cover {len(skipped)} of the set: "
+             + "; ".join(skipped))
+    echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset}"
+         f"{' (resuming)' if resume else ''}; results in {out}")
+    run_campaign(None, camp, resume=resume, scheduler=scheduler, n_workers=n_workers,
+                 echo=echo, settings=None if resume else s)
+    return _score(out, vs, preset, s, echo, finished_only=False)
