@@ -151,3 +151,32 @@ def test_bad_penetration_input_is_one_line(tmp_path, text, needle):
         else ("phasefield", str(cfg), "--out", str(tmp_path / "o"))
     assert_one_line_error(run_cli(*cmd), needle)
     assert not (tmp_path / "o" / "result.json").exists()
+
+
+def test_the_degradation_model_never_borrows_another_electrolytes_D():
+    """stability_model: degradation in a campaign: D from the candidate's own MD Arrhenius
+    fit, or the D the config fixes; with neither (fewer than two diffusive temperatures) the
+    score is not measurable and said so, and no phase field runs on a default D."""
+    from driver import config
+    from driver.campaign.tasks import NO_DEGRADATION_D, _degradation_block
+    from driver.schema import Settings
+
+    objs = [{"name": "sigma_300K", "direction": "max", "log": True},
+            {"name": "stability", "direction": "max"}]
+    s = config.validate(Settings, {"campaign": {"stability_model": "degradation",
+                                                "objectives": objs}})
+    two = {"elastic": {"shear_vrh_GPa": 40.0}, "temperatures": [
+        {"temperature_K": T, "diffusive": True, "D_cm2_s": d} for T, d in ((1000, 1e-6),
+                                                                           (1200, 3e-6))]}
+    one = {**two, "temperatures": two["temperatures"][:1]}
+    deg = _degradation_block(s, s.campaign, two, "/x/md/result.json")
+    assert deg["md_result"] == "/x/md/result.json" and deg["_source"] == "MD Arrhenius"
+    assert _degradation_block(s, s.campaign, one, "/x/md/result.json") is None
+    assert "diffusive" in NO_DEGRADATION_D and "not measurable" in NO_DEGRADATION_D
+    fixed = config.validate(Settings, {"campaign": {"stability_model": "degradation",
+                                                    "objectives": objs},
+                                       "phasefield": {"degradation": {"D_cm2_s": 1e-9,
+                                                                      "interfacial_energy_J_m2": 0.5}}})
+    deg = _degradation_block(fixed, fixed.campaign, one, "/x/md/result.json")
+    assert deg["_source"] == "config" and deg["D_cm2_s"] == 1e-9
+    assert deg["shear_modulus_GPa"] == 40.0 and "md_result" not in deg

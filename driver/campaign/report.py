@@ -23,7 +23,7 @@ COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realiz
            "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
            "Ea_err", "shear_modulus", "shear_modulus_err", "bulk_modulus", "stability",
            "degraded_fraction", "critical_current", "critical_current_err",
-           "critical_current_interval_95", "critical_current_note", "current_amplification",
+           "critical_current_interval_95", "critical_current_note", "stability_note", "current_amplification",
            "fracture_toughness", "phasefield_D_source", "expert_rating", "n_ratings", "seconds",
            "errors", "run_dir"]
 
@@ -258,6 +258,8 @@ def stability_cell(o: dict) -> str:
         return f"i_crit {o['critical_current']:.3g} mA/cm2 (95 %: {lo:.3g}-{hi:.3g})"
     if o.get("critical_current_note"):
         return f"i_crit not measurable: {o['critical_current_note']}"
+    if o.get("stability_note"):
+        return f"S not measurable: {o['stability_note']}"
     return _fmt(o.get("stability")) if o.get("stability") is not None else ""
 
 

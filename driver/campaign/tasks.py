@@ -125,20 +125,30 @@ def _diffusive_Ts(md_result: dict) -> int:
     return sum(1 for t in md_result["temperatures"] if t["diffusive"] and (t["D_cm2_s"] or 0) > 0)
 
 
-def _degradation_block(s, camp, md_result: dict, md_path: str) -> dict:
+#: why a degradation score is not computed for a candidate (its MD measured no D(T))
+NO_DEGRADATION_D = ("not measurable: the MD had < 2 diffusive temperatures, so there is no "
+                    "D(T) of this candidate for the degradation model (another material's D "
+                    "would score another material)")
+
+
+def _degradation_block(s, camp, md_result: dict, md_path: str) -> dict | None:
     """The Cahn-Hilliard degradation inputs for one candidate (stability_model: degradation),
-    with ``_source`` saying where D came from."""
+    with ``_source`` saying where D came from: the candidate's MD Arrhenius fit, or the D the
+    config fixes. None when neither exists (fewer than two diffusive temperatures): the
+    score is then not measurable (NO_DEGRADATION_D), never computed from a default D of some
+    other electrolyte."""
     deg = dict(s.phasefield.degradation.model_dump(mode="json", exclude_none=True)) \
         if s.phasefield.degradation else {}
     deg["interfacial_energy_J_m2"] = deg.get("interfacial_energy_J_m2", camp.interfacial_energy_J_m2)
     if _diffusive_Ts(md_result) >= 2 and "D_cm2_s" not in deg:
         deg["md_result"] = md_path
         deg["_source"] = "MD Arrhenius"
-    else:
-        deg.pop("md_result", None)
-        deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
-        deg["_source"] = ("config" if deg.get("D_cm2_s")
-                          else "cited LAGP default (MD had < 2 diffusive T)")
+        return deg
+    if deg.get("D_cm2_s") is None:
+        return None
+    deg.pop("md_result", None)
+    deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
+    deg["_source"] = "config"
     return deg
 
 
@@ -279,7 +289,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         record["finished"] = time.time()
         return record
 
-    pf_result, D_source = None, None
+    pf_result, D_source, pf_note = None, None, None
     if camp.phasefield:
         pf = s.phasefield.model_dump(mode="json", exclude_none=True)
         md_path = str(adir / "md" / "result.json")
@@ -293,9 +303,13 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
             D_source = "MD Arrhenius sigma(T), VRH moduli"
         else:
             pf.pop("penetration", None)
-            pf["degradation"] = _degradation_block(s, camp, md_result, md_path)
-            D_source = pf["degradation"].pop("_source")
-        for pf_attempt in (1, 2):
+            deg = _degradation_block(s, camp, md_result, md_path)
+            if deg is None:
+                pf_note = NO_DEGRADATION_D
+            else:
+                pf["degradation"] = deg
+                D_source = deg.pop("_source")
+        for pf_attempt in (1, 2) if pf_note is None else ():
             (adir / "pf.yaml").write_text(yaml.safe_dump({"phasefield": pf}))
             rc, err = run_stage(_cli(["phasefield", str(adir / "pf.yaml"), "--out", str(adir / "pf"),
                                       "--force"], s.md.ranks), camp.task_timeout_s, adir / "pf.stdout")
@@ -309,10 +323,12 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                 break
             t = pf.setdefault("time", {})   # applied after degradation.apply sets the steps
             t["dt_scale"] = t.get("dt_scale", 1.0) / 10
-        if pf_result is None:
+        if pf_result is None and pf_note is None:
             record["finished"] = time.time()
             return record
     out = outputs(md_result, pf_result, D_source)
+    if pf_note:
+        out["stability_note"] = pf_note     # told to the surrogate as not measured
     out["check_warnings"] = [f"{c.name}: {c.reason}" for c in checks if not c.ok]
     if screening.is_screen(x):
         out["label"], out["potential"] = x["label"], x["potential"]
