@@ -233,6 +233,34 @@ def test_skill_records_from_a_result_and_their_lookup():
         assert none.startswith("no validation on record") and "unmeasured" in none
 
 
+def test_the_skill_lookup_reads_the_protocol_from_the_ledger_not_every_result(tmp_path):
+    """report.skill_by_protocol takes family, potential and protocol from an evaluation's
+    outputs (kept there by tasks.outputs), so status need not open every result.json; an
+    evaluation recorded before that reads its result.json, and one with neither is skipped."""
+    from driver.campaign.report import skill_by_protocol
+    from driver.campaign.tasks import md_protocol
+    from driver.validation.records import protocol_of
+
+    md = {**_result()["md_settings"], "potential": "x"}
+    result = {"formula": "Li6.5La3Zr1.5Ta0.5O12", "potential": {"name": "adams_rao2011"},
+              "settings": md}
+    mp = md_protocol(result)
+    assert mp == {"family": "garnet", "potential": "adams_rao2011",
+                  "protocol": protocol_of(md)}
+    assert md_protocol({"formula": "Li6.5La3Zr1.5Ta0.5O12"}) is None
+    old = tmp_path / "old"
+    (old / "md").mkdir(parents=True)
+    (old / "md" / "result.json").write_text(json.dumps(result))
+    evals = [{"status": "done", "run_dir": str(tmp_path / "gone"), "outputs": {"md_protocol": mp}},
+             {"status": "done", "run_dir": str(old), "outputs": {}},
+             {"status": "done", "run_dir": str(tmp_path / "gone"), "outputs": {}},
+             {"status": "failed", "run_dir": None, "outputs": None}]
+    seen = skill_by_protocol(evals)
+    assert len(seen) == 1                     # both the same protocol; the rest skipped
+    ((fam, pot, _), (proto, lines)), = seen.items()
+    assert (fam, pot, proto) == ("garnet", "adams_rao2011", protocol_of(md)) and lines
+
+
 def test_shipped_skill_records_load_and_match_the_documented_runs():
     """Every shipped record parses, names a documented run, and its scores are the ones
     docs/validation.md prints (the file and the docs cannot drift apart)."""

@@ -204,22 +204,23 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
 
 def skill_by_protocol(evals: list[dict]) -> dict[tuple, tuple[dict, list[str]]]:
     """How far these numbers can be trusted: for each (family, potential, MD protocol) the
-    campaign ran (read from each finished evaluation's MD result), the protocol and the
-    validation scores on record for exactly it (validation/records.py), the nearest ones with
-    what differs, or a plain statement that nobody has measured it."""
-    from ..md.compositions import parse
-    from ..validation.records import load_records, protocol_of, skill_lines
+    campaign ran (kept in each finished evaluation's outputs, or read from its MD result),
+    the protocol and the validation scores on record for exactly it (validation/records.py),
+    the nearest ones with what differs, or a plain statement that nobody has measured it."""
+    from ..validation.records import load_records, skill_lines
+    from .tasks import md_protocol
 
     seen: dict[tuple, tuple[dict, list[str]]] = {}
     records = None
     for e in evals:
         if e["status"] != "done" or not e.get("run_dir"):
             continue
+        mp = (e.get("outputs") or {}).get("md_protocol")
         try:
-            r = json.loads((Path(e["run_dir"]) / "md" / "result.json").read_text())
-            proto = protocol_of(r["settings"])
-            key = (parse(r["formula"]).family, r["potential"]["name"],
-                   json.dumps(proto, sort_keys=True))
+            if not mp:         # recorded before the ledger kept it: read the result
+                mp = md_protocol(json.loads((Path(e["run_dir"]) / "md" / "result.json").read_text()))
+            proto = mp["protocol"]
+            key = (mp["family"], mp["potential"], json.dumps(proto, sort_keys=True))
         except Exception:      # a report never fails on this section; the run stays listed
             continue
         if key not in seen:

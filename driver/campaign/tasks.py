@@ -188,8 +188,24 @@ def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> di
            "bulk_modulus": e["bulk_vrh_GPa"], "bulk_modulus_err": e["bulk_vrh_err_GPa"],
            "lattice_A": md_result["npt_lowest_T"]["lattice_A"],
            **stability_outputs(pf_result),
-           "phasefield_D_source": D_source}
+           "phasefield_D_source": D_source,
+           "md_protocol": md_protocol(md_result)}
     return out
+
+
+def md_protocol(md_result: dict) -> dict | None:
+    """Family, potential and MD protocol of a result: what the skill on record is looked up
+    by (report.skill_by_protocol), kept in the ledger so that ``status`` need not open every
+    result.json. None for a result that lacks them."""
+    from ..md.compositions import parse
+    from ..validation.records import protocol_of
+
+    try:
+        return {"family": parse(md_result["formula"]).family,
+                "potential": md_result["potential"]["name"],
+                "protocol": protocol_of(md_result["settings"])}
+    except Exception:      # an older or partial result: the lookup reads the file instead
+        return None
 
 
 def where() -> dict:
