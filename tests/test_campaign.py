@@ -229,3 +229,37 @@ def test_meta_loop_extends_a_non_diffusive_md_run(tmp_path):
     else:
         assert prods == [4] and "every temperature diffusive" in rec["decisions"][0]
     assert rec["checks"] and all(c["ok"] for c in rec["checks"] if c["name"] != "production_length")
+
+
+def test_a_stage_dies_with_the_worker_that_started_it(tmp_path):
+    """A worker killed alone (kill -9 of its PID, not the group) takes its running stage with
+    it: no orphan keeps computing into a run folder the resumed campaign no longer tracks."""
+    import sys
+
+    pidfile = tmp_path / "stage.pid"
+    code = ("import sys; from pathlib import Path; from driver.campaign.tasks import run_stage; "
+            f"run_stage([sys.executable, '-c', \"import os, time; "
+            f"open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(120)\"], "
+            f"300, Path({str(tmp_path / 'log')!r}))")
+    worker = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        for _ in range(200):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.05)
+        stage = int(pidfile.read_text())
+        os.kill(stage, 0)                               # the stage runs
+        worker.kill()                                   # the worker alone, not its group
+        worker.wait(timeout=10)
+        for _ in range(100):
+            try:
+                os.kill(stage, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(stage, signal.SIGKILL)
+            pytest.fail("the stage outlived its worker")
+    finally:
+        if worker.poll() is None:
+            worker.kill()

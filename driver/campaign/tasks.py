@@ -80,13 +80,39 @@ def stage_env(environ: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the stage's child before exec (Linux): SIGKILL it when the worker that started it
+    dies. Killing the campaign's process group takes the stages with it anyway; this covers a
+    worker killed alone (``kill -9 PID``, the OOM killer), which otherwise left the stage
+    running as an orphan, writing into a run folder the resumed campaign no longer tracks
+    (seen 2026-11-30: an MD stage ran on for 25 min after its worker was killed). The signal
+    follows the thread that forked, which blocks in ``run_stage`` until the stage ends."""
+    if _PRCTL is not None:       # resolved in the parent: the child only makes the call
+        _PRCTL(1, int(signal.SIGKILL))          # PR_SET_PDEATHSIG
+
+
+def _libc_prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):      # not Linux: the process-group rule still holds
+        return None
+
+
+_PRCTL = _libc_prctl() if sys.platform.startswith("linux") else None
+
+
 def run_stage(cmd: list[str], timeout: float | None, log: Path) -> tuple[int, str]:
     """Run a stage; on timeout kill its whole process tree (mpirun and ranks). It stays in
     the worker's process group, so killing the campaign (kill -9 of its group, a batch job
-    ending) takes the stages with it: no orphan keeps writing into a run folder."""
+    ending) takes the stages with it, and it dies with its worker (``_die_with_parent``): no
+    orphan keeps writing into a run folder."""
     env = stage_env(dict(os.environ))
+    pre = _die_with_parent if _PRCTL is not None else None
     with open(log, "w") as out:
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env)
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=pre)
         try:
             _, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
