@@ -87,8 +87,8 @@ def _die_with_parent() -> None:
     running as an orphan, writing into a run folder the resumed campaign no longer tracks
     (seen 2026-11-30: an MD stage ran on for 25 min after its worker was killed). The signal
     follows the thread that forked, which blocks in ``run_stage`` until the stage ends."""
-    if _PRCTL is not None:       # resolved in the parent: the child only makes the call
-        _PRCTL(1, int(signal.SIGKILL))          # PR_SET_PDEATHSIG
+    _PRCTL(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG; resolved in the parent (run_stage
+    # passes this function only when it is), so the forked child loads nothing
 
 
 def _libc_prctl():

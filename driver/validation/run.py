@@ -117,16 +117,11 @@ def _collective_300K(ev: dict | None) -> tuple[float, list[float]] | None:
     return (arr["sigma_300K_S_cm"], arr["sigma_300K_interval_95"]) if arr else None
 
 
-def pairs_from_ledger(campaign_dir: Path, vs: ValidationSet,
-                      estimator: str = "tracer") -> tuple[list[Pair], list[dict]]:
-    """Experiment vs prediction for every set entry, and the evaluations behind them."""
-    from ..campaign.ledger import Ledger
-
+def pairs_from_evals(evals: list[dict], vs: ValidationSet,
+                     estimator: str = "tracer") -> list[Pair]:
+    """Experiment vs prediction for every set entry, from a campaign ledger's evaluations."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator {estimator!r} is not one of {', '.join(ESTIMATORS)}")
-    led = Ledger(campaign_dir / "ledger.sqlite", readonly=True)
-    evals = led.evaluations()
-    led.close()
     by_label = {e["x"].get("label"): e for e in evals if isinstance(e["x"], dict)}
     pairs = []
     for en in vs.entries:
@@ -141,7 +136,7 @@ def pairs_from_ledger(campaign_dir: Path, vs: ValidationSet,
         pairs.append(Pair(en.label, en.family, en.log10_sigma_median,
                           math.log10(s300) if ok else None,
                           math.log10(iv[0]) if ok else None, math.log10(iv[1]) if ok else None))
-    return pairs, evals
+    return pairs
 
 
 def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) -> None:
@@ -328,9 +323,11 @@ def _score(out: Path, vs: ValidationSet, preset: str, s, echo, finished_only: bo
     ``finished_only``: entries not evaluated yet are pending (left out), not failures."""
     from ..campaign.ledger import Ledger
 
-    camp = out / CAMPAIGN
-    pairs, evals = pairs_from_ledger(camp, vs)
-    pairs_c, _ = pairs_from_ledger(camp, vs, "collective")
+    led = Ledger(out / CAMPAIGN / "ledger.sqlite", readonly=True)
+    evals, commit = led.evaluations(), led.meta().get("git_commit")
+    led.close()
+    pairs = pairs_from_evals(evals, vs)
+    pairs_c = pairs_from_evals(evals, vs, "collective")
     pending: list[str] = []
     if finished_only:
         done = {e["x"].get("label") for e in evals if isinstance(e["x"], dict)}
@@ -340,9 +337,6 @@ def _score(out: Path, vs: ValidationSet, preset: str, s, echo, finished_only: bo
         if not pairs:
             raise UserError(f"{out}: no composition of the run is evaluated yet; nothing to "
                             "score (run validate without --score-only, or wait)")
-    led = Ledger(camp / "ledger.sqlite", readonly=True)
-    commit = led.meta().get("git_commit")
-    led.close()
     result, scores = write_outputs(out, vs, preset, s, pairs, evals, pairs_c,
                                    commit=commit if isinstance(commit, str) else None,
                                    pending=pending)
