@@ -130,7 +130,7 @@ class Potential:
             covered = ", ".join(sorted(self.charges))
             raise CoverageError(
                 f"potential {self.name} has no term for {', '.join(missing)} (it covers "
-                f"{covered}); choose another potential with --potential or md.potential")
+                f"{covered}); {_alternatives(species, self.name)}")
 
     def net_charge(self, counts: dict[str, float]) -> float:
         return sum(self.charges[s] * n for s, n in counts.items())
@@ -235,6 +235,29 @@ def _parse(path: Path) -> Potential:
         raise UserError(f"{path}: malformed potential file: {exc!s} is missing") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise UserError(f"{path}: malformed potential file: {exc!s}") from None
+
+
+def covering(species: set[str]) -> list[str]:
+    """The shipped potentials that cover every species and pair of ``species``, by name."""
+    out = []
+    for name in available():
+        try:
+            if not load(name).missing(species):
+                out.append(name)
+        except Exception:   # a broken file is reported when it is chosen, not here
+            continue
+    return out
+
+
+def _alternatives(species: set[str], chosen: str) -> str:
+    """How to fix a coverage refusal: the shipped potentials that do cover ``species``."""
+    names = [n for n in covering(species) if n != chosen]
+    if not names:
+        return ("no shipped potential covers it; add a cited file to potentials/ "
+                "(docs/md.md) or pass one with --potential FILE.yaml")
+    ml = {n for n in names if load(n).form == "mlip_external"}
+    said = ", ".join(f"{n} (ML potential: needs `make mlip`)" if n in ml else n for n in names)
+    return f"shipped potentials that cover it: {said}; choose one with --potential or md.potential"
 
 
 def available() -> list[str]:

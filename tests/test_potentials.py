@@ -199,8 +199,18 @@ def test_softbv_covers_every_garnet_dopant_and_refuses_the_rest():
     for dopant in ("Ta", "Nb", "Al", "Ga"):
         pot.check_covers({"Li", "La", "Zr", dopant, "O"})
     assert pot.net_charge({"Li": 6.4, "La": 3, "Zr": 1.4, "Ta": 0.6, "O": 12}) == pytest.approx(0)
-    with pytest.raises(CoverageError, match="adams_rao2011 has no term for P, Ti, P-O, Ti-O "):
+    with pytest.raises(CoverageError, match="adams_rao2011 has no term for P, Ti, P-O, Ti-O ") as e:
         pot.check_covers({"Li", "Ti", "P", "O"})
+    # the refusal names the fix: the shipped potentials that do cover the composition
+    assert "shipped potentials that cover it: pedone2006, sevennet0 (ML potential" in str(e.value)
+
+
+def test_coverage_refusal_names_the_covering_potentials_or_says_there_is_none():
+    assert potentials.covering({"Li", "La", "Zr", "O"}) == ["adams_rao2011", "deng_du2019",
+                                                           "sevennet0"]
+    assert potentials.covering({"Li", "P", "S", "Cl"}) == ["sevennet0"]
+    with pytest.raises(CoverageError, match="no shipped potential covers it; add a cited file"):
+        potentials.load("pedone2006").check_covers({"Li", "O", "Pu"})   # Pu: in no file
 
 
 def test_softbv_table_and_pair_lines_cover_every_type_pair():
