@@ -122,6 +122,12 @@ class MDSettings(Strict):
     def _times(self) -> "MDSettings":
         if self.sample_every_fs < self.timestep_fs:
             raise ValueError("sample_every_fs must be >= timestep_fs")
+        seen = [t for i, t in enumerate(self.temperatures_k) if t in self.temperatures_k[:i]]
+        if seen:
+            # each temperature has its own run folder and Arrhenius point: a repeat would
+            # overwrite a run and weigh one temperature twice (use md.replicas to repeat)
+            raise ValueError(f"temperatures_k repeats {', '.join(f'{t:g}' for t in seen)} K; "
+                             "list each temperature once (md.replicas repeats whole runs)")
         return self
 
 

@@ -93,3 +93,15 @@ def test_bad_env_override_names_source():
 
     with pytest.raises(ConfigError, match="environment.*md.ranks"):
         config.load(Settings, environ={"SSE_DRIVER_MD__RANKS": "zero"})
+
+
+def test_repeated_temperature_is_refused():
+    """Each temperature has one run folder and one Arrhenius point: a repeat would overwrite a
+    run and count one temperature twice; md.replicas is the way to repeat runs."""
+    import pydantic
+
+    from driver.schema import MDSettings
+
+    with pytest.raises(pydantic.ValidationError, match="temperatures_k repeats 800 K"):
+        MDSettings(temperatures_k=[800, 1000, 800.0])
+    assert MDSettings(temperatures_k=[800, 1000]).temperatures_k == [800.0, 1000.0]
