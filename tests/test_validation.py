@@ -138,6 +138,10 @@ def test_unknown_preset_is_one_line(tmp_path):
     ([{"formula": "Li7La3Zr2O12", "potential": "nosuch"}], "campaign.candidates[0]"),
     ([{"formula": "Li2O", "cif": "x.cif"}], "exactly one of formula or cif"),
     ([], "campaign.candidates"),
+    ([{"formula": "Li7La3Zr2O12"}, {"formula": "Li7La3Zr2O12"}],      # same seeds, same run
+     "campaign.candidates[1] repeats campaign.candidates[0]"),
+    ([{"formula": "Li7La3Zr2O12", "label": "a"}, {"formula": "Li5La3Ta2O12", "label": "a"}],
+     "label 'a' already names campaign.candidates[0]"),
 ])
 def test_bad_screening_list_is_refused_before_anything_is_written(tmp_path, candidates, needle):
     cfg = write_campaign(tmp_path, campaign={"candidates": candidates})
@@ -145,6 +149,19 @@ def test_bad_screening_list_is_refused_before_anything_is_written(tmp_path, cand
     out = tmp_path / "run"
     assert_one_line_error(run_cli("run", str(cfg), "--out", str(out)), needle)
     assert not out.exists()
+
+
+def test_screening_labels_name_each_entry_alone():
+    """One formula under two force fields (side by side) gets the potential in its default
+    label; an explicit label is kept."""
+    from driver.campaign.screening import screen_items
+    from driver.schema import Settings
+
+    s = Settings(md={"potential": "adams_rao2011"}, campaign={"candidates": [
+        {"formula": "Li7La3Zr2O12"}, {"formula": "Li7La3Zr2O12", "potential": "deng_du2019"},
+        {"formula": "Li5La3Ta2O12"}, {"formula": "Li6La3ZrTaO12", "label": "LLZT1"}]})
+    assert [x["label"] for x in screen_items(s)] == [
+        "Li7La3Zr2O12_adams_rao2011", "Li7La3Zr2O12_deng_du2019", "Li5La3Ta2O12", "LLZT1"]
 
 
 def test_non_neutral_cif_in_a_screening_list_is_refused(tmp_path):

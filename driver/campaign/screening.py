@@ -10,6 +10,7 @@ campaign writes anything (:func:`check_candidates`): a bad entry is one line nam
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..errors import CompositionError, UserError
@@ -115,8 +116,46 @@ def screen_items(settings, base: Path | None = None) -> list[dict]:
             pot.check_covers(species)
         except UserError as exc:
             raise UserError(f"{where} ({rec['formula']}): {exc}") from None
-        items.append({SCREEN_KEY: i, **rec, "potential": pot.name,
-                      "label": c.label or rec["formula"]})
+        items.append({SCREEN_KEY: i, **rec, "potential": pot.name, "label": c.label})
+    return _labelled(items)
+
+
+def _labelled(items: list[dict]) -> list[dict]:
+    """Give every item a label that names it alone in the results: the formula, or formula
+    and potential where one formula is screened with several force fields (side by side).
+    The same structure twice with the same potential would run the same seeds to the same
+    result, and one label on two entries would make the results ambiguous: both refused."""
+    def what(x):
+        return (x.get("cif") or x["formula"], x["potential"])
+
+    seen: dict = {}
+    for x in items:
+        first = seen.setdefault(what(x), x[SCREEN_KEY])
+        if first != x[SCREEN_KEY]:
+            raise UserError(
+                f"campaign.candidates[{x[SCREEN_KEY]}] repeats campaign.candidates[{first}] "
+                f"({what(x)[0]} with {x['potential']}): the same seeds give the same run; "
+                "list it once (md.replicas repeats runs with new seeds)")
+    group: dict = {}
+    for x in items:
+        if x["label"] is None:
+            group.setdefault(x["formula"], []).append(x)
+    for formula, xs in group.items():
+        by_pot = len({x["potential"] for x in xs}) > 1
+        for x in xs:
+            parts = [formula]
+            if by_pot:
+                parts.append(x["potential"])
+            if "cif" in x and sum(what(y)[1] == x["potential"] for y in xs) > 1:
+                parts.append(re.sub(r"[^A-Za-z0-9_.+-]", "_", Path(x["cif"]).stem))
+            x["label"] = "_".join(parts)
+    labels: dict = {}
+    for x in items:
+        first = labels.setdefault(x["label"], x[SCREEN_KEY])
+        if first != x[SCREEN_KEY]:
+            raise UserError(
+                f"campaign.candidates[{x[SCREEN_KEY]}]: label {x['label']!r} already names "
+                f"campaign.candidates[{first}]; give each entry its own label")
     return items
 
 
