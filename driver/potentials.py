@@ -255,8 +255,8 @@ def _alternatives(species: set[str], chosen: str) -> str:
     if not names:
         return ("no shipped potential covers it; add a cited file to potentials/ "
                 "(docs/md.md) or pass one with --potential FILE.yaml")
-    ml = {n for n in names if load(n).form == "mlip_external"}
-    said = ", ".join(f"{n} (ML potential: needs `make mlip`)" if n in ml else n for n in names)
+    extra = {n: load(n).spec.EXTRA for n in names}
+    said = ", ".join(f"{n} ({extra[n]})" if extra[n] else n for n in names)
     return f"shipped potentials that cover it: {said}; choose one with --potential or md.potential"
 
 

@@ -11,7 +11,9 @@ A form module defines:
   pair_style / pair_coeff / kspace_style lines (and any fix the form needs);
 - ``COVERS_ALL_PAIRS`` (a many-body model needs only its species, no pair rows) and
   ``external_forces(pot, type_of, comm) -> None | factory(lmp) -> callback`` (forces
-  computed in Python through LAMMPS's ``fix external``; ``None`` for LAMMPS pair styles).
+  computed in Python through LAMMPS's ``fix external``; ``None`` for LAMMPS pair styles);
+- ``EXTRA``: what must be installed beyond the base set to run the form (``None``: nothing),
+  said wherever a potential of the form is suggested to a user.
 
 ``driver/potentials.py`` (loading, coverage, the table file) asks this registry and names no
 form; adding a form is one module here, its entry in ``FORMS``, a parameter file citing

@@ -23,6 +23,8 @@ PARAMS: tuple[str, ...] = ()
 TABULATED = False
 #: a many-body model covers every pair of the species it lists
 COVERS_ALL_PAIRS = True
+#: what a user must install beyond the base set (named where a potential is suggested)
+EXTRA: str | None = "ML potential: needs `make mlip`"
 #: minimizer force tolerance (LAMMPS ftol: 2-norm of the whole force vector, eV/A). The
 #: model computes in float32: with the classical 1e-8 a 20-atom Li3InCl6 box relaxation ran
 #: 1900 steps at a constant energy without converging (measured 2026-11-30); 1e-3 eV/A over

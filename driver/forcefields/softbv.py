@@ -8,6 +8,8 @@ NAME = "softbv"
 PARAMS = ("D0", "r_min", "alpha")
 TABULATED = True
 COVERS_ALL_PAIRS = False
+#: what a user must install beyond the base set to run this form (None: nothing)
+EXTRA: str | None = None
 #: minimizer force tolerance (LAMMPS minimize ftol, eV/A, as written in the decks)
 MIN_FTOL = "1.0e-8"
 
