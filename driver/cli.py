@@ -144,7 +144,7 @@ def _cmd_md(args: argparse.Namespace) -> int:
 
         s_k = settings.model_copy(update={"seed": replica_seed(settings.seed, k), "replicas": 1})
         out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
-        structure, info = _structure_from_args(args, s_k)
+        structure, info = _structure_from_args(args, s_k, say=k == 0)
         meta = {"input": args.composition or args.cif, "run_dir": str(out_k), **info}
         reuse = [Path(r) if settings.replicas == 1 else Path(r) / f"replica{k + 1}"
                  for r in args.reuse]
@@ -175,7 +175,7 @@ def _write_combined(results: list[dict], out: Path, comm) -> dict:
     return result
 
 
-def _structure_from_args(args, settings):
+def _structure_from_args(args, settings, say: bool = True):
     if args.composition is not None:
         from .md.compositions import PHYSICAL_BOUNDS, parse
         from .md.structures import build
@@ -183,6 +183,11 @@ def _structure_from_args(args, settings):
         cand = parse(args.composition, PHYSICAL_BOUNDS)   # a named composition: any that can exist
         _check_cell_size(len(build(cand, (1, 1, 1), settings.seed).structure), settings)
         b = build(cand, settings.supercell, settings.seed)
+        note = b.inexact_note()
+        if note and say:
+            from .mpi import MPI
+            if MPI.COMM_WORLD.rank == 0:
+                print(note, flush=True)
         return b.structure, {"family": cand.family, "variables": cand.variables,
                              "realized_variables": b.realized, "species_roles": cand.species,
                              "decoration_seed": b.seed, "supercell": list(b.supercell)}

@@ -51,3 +51,17 @@ def test_lagp_prototype_lattice_is_the_cited_refinement():
     b = S.build(N.make(0.5), (1, 1, 1), seed=1)
     assert b.structure.lattice.abc == pytest.approx((8.25658, 8.25658, 20.6523))  # ICSD 263763
     assert b.structure.lattice.angles == pytest.approx((90, 90, 120))
+
+
+def test_a_cell_that_cannot_hold_the_composition_says_what_it_simulates():
+    """Ta 0.6 per formula is 4.8 Ta per garnet cell: the cell holds 5 and says so."""
+    from driver.md.compositions import parse
+    from driver.md.structures import build
+
+    b = build(parse("Li6.4La3Zr1.4Ta0.6O12"), (1, 1, 1), seed=1)
+    assert b.inexact == ("y",) and b.realized["y"] == pytest.approx(0.625)
+    note = b.inexact_note()
+    assert "cannot hold Li6.4La3Zr1.4Ta0.6O12 exactly (y 0.6)" in note
+    assert "Li51La24Zr11Ta5O96 (y 0.625)" in note
+    exact = build(parse("Li6.5La3Zr1.5Ta0.5O12"), (1, 1, 1), seed=1)
+    assert exact.inexact == () and exact.inexact_note() is None

@@ -38,6 +38,21 @@ class Built:
     counts: dict[str, int]
     seed: int
     supercell: tuple[int, int, int]
+    #: variables the cell could not hold exactly (rounded to whole atoms; ``realized`` says to
+    #: what): the simulated composition is then not the one asked for
+    inexact: tuple[str, ...] = ()
+
+    def inexact_note(self) -> str | None:
+        """One line telling a user that the cell simulates another composition, or None."""
+        if not self.inexact:
+            return None
+        sc = "x".join(str(k) for k in self.supercell)
+        got = ", ".join(f"{k} {self.realized[k]:.4g}" for k in self.inexact if k in self.realized)
+        asked = ", ".join(f"{k} {self.candidate.variables[k]:.4g}" for k in self.inexact
+                          if k in self.candidate.variables)
+        return (f"note: a {sc} cell cannot hold {self.candidate.formula} exactly ({asked}); it "
+                f"simulates {self.structure.composition.reduced_formula} ({got}), recorded as "
+                "realized_variables; a larger md.supercell holds it more closely")
 
 
 @lru_cache(maxsize=None)
@@ -121,4 +136,4 @@ def build(cand: Candidate, supercell=(1, 1, 1), seed: int = 1) -> Built:
         coords.append(pos)
     structure = Structure(big, species, np.vstack(coords))
     counts = {el: int(n) for el, n in structure.composition.as_dict().items()}
-    return Built(structure, cand, realized, counts, seed, sc)
+    return Built(structure, cand, realized, counts, seed, sc, tuple(dict.fromkeys(inexact)))
