@@ -176,6 +176,30 @@ def test_non_neutral_cif_in_a_screening_list_is_refused(tmp_path):
     assert not out.exists()
 
 
+def test_a_cif_with_overlapping_sites_is_refused_before_anything_runs(tmp_path):
+    """A duplicated site (here 0.005 A from its original) would be pushed apart by the relax
+    with huge forces and the run would model no material: one line, exit 2, no folder."""
+    from pymatgen.core import Lattice, Structure
+
+    from driver.campaign.screening import read_cif
+    from driver.errors import CompositionError
+    from driver.potentials import load
+
+    st = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.61), ["O", "Li"],
+                                   [[0, 0, 0], [0.25, 0.25, 0.25]])      # Li2O, neutral
+    st.to(filename=str(tmp_path / "ok.cif"))
+    assert len(read_cif(tmp_path / "ok.cif", "--cif", load("pedone2006"))) == 12
+    for el, xyz in (("Li", [0.251, 0.25, 0.25]), ("Li", [0.751, 0.25, 0.25]), ("O", [0.001, 0, 0])):
+        st.append(el, xyz)                                              # still neutral: Li10O5
+    st.to(filename=str(tmp_path / "dupe.cif"))
+    with pytest.raises(CompositionError, match="0.005 A apart, closer than 0.5 A"):
+        read_cif(tmp_path / "dupe.cif", "--cif", load("pedone2006"))
+    out = tmp_path / "md"
+    assert_one_line_error(run_cli("md", "--cif", str(tmp_path / "dupe.cif"), "--potential",
+                                  "pedone2006", "--out", str(out)), "duplicated site")
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_screen_a_list_of_a_formula_and_a_cif_end_to_end(tmp_path):
     """Two listed candidates (a NASICON formula under Pedone, a garnet CIF under softBV)

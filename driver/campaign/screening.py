@@ -54,6 +54,7 @@ def read_cif(path: Path, where: str, pot):
                                "pymatgen OrderDisorderedStructureTransformation) or give its "
                                "formula instead")
     st.remove_oxidation_states()
+    _check_no_overlap(st, f"{where} {path}")
     formula = st.composition.reduced_formula
     neutral = charge_neutrality(formula)
     if not neutral.ok:
@@ -66,6 +67,25 @@ def read_cif(path: Path, where: str, pot):
         raise UserError(f"{where} {path} ({formula}): {exc}") from None
     check_model_neutral(pot, st, f"{where} {path}")
     return st
+
+
+#: Closest approach of two sites taken as an overlap (pymatgen's Structure.is_valid default);
+#: the shortest bonds of these electrolytes (P-O ~1.5 A, Li-O ~1.9 A) are three times longer.
+MIN_SITE_DISTANCE_A = 0.5
+
+
+def _check_no_overlap(st, where: str) -> None:
+    """Refuse a cell with two sites closer than MIN_SITE_DISTANCE_A (a duplicated site, a
+    symmetry operation applied twice, a wrong cell): the relax would push them apart with
+    huge forces and the run would model no material."""
+    i, j, _, d = st.get_neighbor_list(MIN_SITE_DISTANCE_A)
+    pairs = [(a, b, x) for a, b, x in zip(i, j, d) if a < b or (a == b and x > 0)]
+    if pairs:
+        a, b, x = min(pairs, key=lambda p: p[2])
+        raise CompositionError(
+            f"{where}: sites {a + 1} ({st[a].specie}) and {b + 1} ({st[b].specie}) are "
+            f"{x:.3f} A apart, closer than {MIN_SITE_DISTANCE_A} A ({len(pairs)} such pair"
+            f"{'s' if len(pairs) > 1 else ''}): a duplicated site or a wrong cell; fix the CIF")
 
 
 def check_model_neutral(pot, structure, where: str) -> None:
