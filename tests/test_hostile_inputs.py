@@ -203,6 +203,12 @@ def test_md_only_campaign_with_a_phase_field_objective_is_refused(tmp_path):
     ("campaign:\n  initial_design: 1000000000\n", "campaign.initial_design"),
     ("campaign:\n  batch_size: 100000\n", "campaign.batch_size"),
     ("md:\n  ranks: 100000\n", "md.ranks 100000 is more than the"),
+    # MD settings the logic checks fail for every candidate: refused, not a run of failures
+    ("md:\n  temperatures_k: [5000]\n", "highest T 5000 K: above ~2000 K"),
+    ("md:\n  prod_ps: 2\n", "every candidate would fail its logic checks"),
+    # a box reaching compositions that cannot exist (more Al than the framework site holds)
+    ("campaign:\n  variables: {x: [0.0, 5.0]}\n",
+     "campaign.variables.x: NASICON (M=Ge) x = 5 cannot exist (its physical limits are [0, 2])"),
 ])
 def test_runaway_sizes_are_refused_before_anything_runs(tmp_path, text, needle):
     cfg = tmp_path / "c.yaml"

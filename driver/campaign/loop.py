@@ -75,6 +75,35 @@ def campaign_species(s: Settings) -> set[str]:
             for el, a in fam.amounts(dict(zip(names, c)), species).items() if a > 1e-9}
 
 
+def check_space_exists(s: Settings, space: Space) -> None:
+    """Refuse, before anything runs, a box that reaches compositions which cannot exist (the
+    family's PHYSICAL_BOUNDS, e.g. more Al than the NASICON framework site holds): every
+    proposal there would fail one by one. Checked at each corner of the box the space's own
+    constraints allow (the limits are bounds per variable, so a corner reaches them first)."""
+    from itertools import product
+
+    from .. import families
+    from ..errors import CompositionError
+    from ..md.compositions import OutOfBounds
+
+    fam = families.get(s.campaign.family)
+    names = list(s.campaign.variables)
+    for corner in product(*(s.campaign.variables[n] for n in names)):
+        x = dict(zip(names, (float(c) for c in corner)))
+        if not space.feasible(space.as_array([x]))[0]:
+            continue
+        try:
+            fam.from_campaign(s.campaign, x)
+        except OutOfBounds as exc:
+            raise ConfigError(
+                f"campaign.variables.{exc.name}: {exc.space} {exc.name} = {exc.value:g} cannot "
+                f"exist (its physical limits are [{exc.lo:g}, {exc.hi:g}]); narrow the range"
+            ) from None
+        except CompositionError as exc:
+            at = ", ".join(f"{k} = {v:g}" for k, v in x.items())
+            raise ConfigError(f"campaign.variables: at {at}: {exc}; narrow the range") from None
+
+
 def check_potential_coverage(s: Settings) -> None:
     """Refuse, before anything runs, a campaign whose space needs pairs md.potential lacks
     (otherwise every such candidate would fail one by one)."""
@@ -271,6 +300,17 @@ def _calibrate(opt: Optimizer, x: dict, rec: dict, z2: list[float], window: int,
         echo(f"meta: {why}")
 
 
+def check_md_ranges(s: Settings) -> None:
+    """Refuse up front MD settings that the logic checks (kb/checks.md_ranges) would fail for
+    every candidate: such a campaign would only record failures."""
+    from ..kb.checks import md_ranges
+
+    bad = [c.reason for c in md_ranges(s.md) if not c.ok]
+    if bad:
+        raise ConfigError(f"md: {'; '.join(bad)} (every candidate would fail its logic checks); "
+                          "change md.temperatures_k, md.timestep_fs or md.prod_ps")
+
+
 def load_checked(config_path: str | None, settings: Settings | None = None,
                  scheduler: str | None = None) -> tuple[Settings, list[dict] | None]:
     """The settings and, for a screening campaign, its checked list (screening.screen_items):
@@ -280,12 +320,14 @@ def load_checked(config_path: str | None, settings: Settings | None = None,
     from .screening import screen_items
 
     s = settings if settings is not None else config.load(Settings, config_path)
-    build_optimizer(s)                    # validates the space
+    opt = build_optimizer(s)              # validates the space
+    check_md_ranges(s)
     if backend(s, scheduler) == "local":
         check_local_ranks(s)
     if s.campaign.candidates is not None:
         base = Path(config_path).resolve().parent if config_path else Path.cwd()
         return s, screen_items(s, base)
+    check_space_exists(s, opt.space)
     check_potential_coverage(s)
     return s, None
 

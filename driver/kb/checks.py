@@ -76,12 +76,12 @@ def potential_coverage(formula: str, potential: str | None = "pedone2006") -> Ch
 
 
 def md_ranges(md) -> list[Check]:
-    """Physically sensible MD settings for these oxides."""
+    """Physically sensible MD settings for these electrolytes."""
     out = []
     t_hi = max(md.temperatures_k)
     out.append(Check("temperature_range", t_hi <= 2000,
                      f"highest T {t_hi:g} K" + ("" if t_hi <= 2000 else
-                     ": above ~2000 K the frameworks of these oxides melt in rigid-ion MD")))
+                     ": above ~2000 K the frameworks of these electrolytes melt in rigid-ion MD")))
     out.append(Check("timestep", md.timestep_fs <= 2.0,
                      f"{md.timestep_fs:g} fs" + ("" if md.timestep_fs <= 2.0 else
                      ": > 2 fs under-resolves the ~30 fs PO4 stretch period")))

@@ -56,12 +56,22 @@ class Candidate:
         return sum(ox[el] * n for el, n in self.amounts.items())
 
 
+class OutOfBounds(CompositionError):
+    """A composition variable outside the bounds it was checked against (the default box of
+    synthesized members, or the chemistry's physical limits); the parts kept for callers that
+    know which bounds they passed and can say so."""
+
+    def __init__(self, space: str, name: str, value: float, lo: float, hi: float):
+        self.space, self.name, self.value, self.lo, self.hi = space, name, value, lo, hi
+        super().__init__(
+            f"{space} {name}={value} is outside its bounds [{lo}, {hi}] (the measured range "
+            f"of synthesized members); change the value or widen the bounds in the config")
+
+
 def check_range(space: str, name: str, value: float, lo_hi: tuple[float, float]) -> None:
     lo, hi = lo_hi
     if not (math.isfinite(value) and lo - TOL <= value <= hi + TOL):
-        raise CompositionError(
-            f"{space} {name}={value} is outside its bounds [{lo}, {hi}] (the measured range "
-            f"of synthesized members); change the value or widen the bounds in the config")
+        raise OutOfBounds(space, name, value, lo, hi)
 
 
 def parse(formula: str, bounds: dict | None = None) -> Candidate:
