@@ -206,6 +206,8 @@ def test_md_only_campaign_with_a_phase_field_objective_is_refused(tmp_path):
     # MD settings the logic checks fail for every candidate: refused, not a run of failures
     ("md:\n  temperatures_k: [5000]\n", "highest T 5000 K: above ~2000 K"),
     ("md:\n  prod_ps: 2\n", "every candidate would fail its logic checks"),
+    ("campaign:\n  objectives: [{name: sigma_hot}, {name: sigma_hot}]\n",
+     "objectives list sigma_hot more than once"),
     # a box reaching compositions that cannot exist (more Al than the framework site holds)
     ("campaign:\n  variables: {x: [0.0, 5.0]}\n",
      "campaign.variables.x: NASICON (M=Ge) x = 5 cannot exist (its physical limits are [0, 2])"),

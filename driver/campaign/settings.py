@@ -169,6 +169,10 @@ class CampaignSettings(Strict):
             raise ValueError("prior: experimental data are room-temperature conductivities, "
                              "comparable only to a single objective sigma_300K")
         names = [o.name for o in self.objectives]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"objectives list {', '.join(twice)} more than once; list each "
+                             "objective once (its weight sets its share)")
         for name, model in (("stability", "degradation"), ("critical_current", "li_penetration")):
             if name not in names:
                 continue
