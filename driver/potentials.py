@@ -244,7 +244,7 @@ def covering(species: set[str]) -> list[str]:
         try:
             if not load(name).missing(species):
                 out.append(name)
-        except Exception:   # a broken file is reported when it is chosen, not here
+        except UserError:   # a malformed file is reported when it is chosen, not here
             continue
     return out
 
