@@ -376,7 +376,11 @@ def run_validation(out: str | Path, set_path: str | None = None, preset: str = "
     if skipped:
         echo(f"--potential {potential} does not cover {len(skipped)} of the set: "
              + "; ".join(skipped))
-    echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset}"
+    md = s.md
+    echo(f"validate: {len(vs.entries)} compositions of {vs.name}, preset {preset} ("
+         f"{'x'.join(str(k) for k in md.supercell)} cells, {len(md.temperatures_k)} temperatures "
+         f"x ({md.equil_ps:g} + {md.prod_ps:g}) ps, {md.replicas} replica"
+         f"{'s' if md.replicas > 1 else ''}; measured costs per preset: docs/validation.md)"
          f"{' (resuming)' if resume else ''}; results in {out}")
     run_campaign(None, camp, resume=resume, scheduler=scheduler, n_workers=n_workers,
                  echo=echo, settings=None if resume else s)
