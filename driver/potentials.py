@@ -239,24 +239,29 @@ def _parse(path: Path) -> Potential:
 
 def covering(species: set[str]) -> list[str]:
     """The shipped potentials that cover every species and pair of ``species``, by name."""
-    out = []
+    return list(_covering(species))
+
+
+def _covering(species: set[str]) -> dict[str, "Potential"]:
+    """The shipped potentials covering ``species``, by file name, each loaded once."""
+    out = {}
     for name in available():
         try:
-            if not load(name).missing(species):
-                out.append(name)
+            pot = load(name)
         except UserError:   # a malformed file is reported when it is chosen, not here
             continue
+        if not pot.missing(species):
+            out[name] = pot
     return out
 
 
 def _alternatives(species: set[str], chosen: str) -> str:
     """How to fix a coverage refusal: the shipped potentials that do cover ``species``."""
-    names = [n for n in covering(species) if n != chosen]
-    if not names:
+    pots = {n: p for n, p in _covering(species).items() if n != chosen}
+    if not pots:
         return ("no shipped potential covers it; add a cited file to potentials/ "
                 "(docs/md.md) or pass one with --potential FILE.yaml")
-    extra = {n: load(n).spec.EXTRA for n in names}
-    said = ", ".join(f"{n} ({extra[n]})" if extra[n] else n for n in names)
+    said = ", ".join(f"{n} ({p.spec.EXTRA})" if p.spec.EXTRA else n for n, p in pots.items())
     return f"shipped potentials that cover it: {said}; choose one with --potential or md.potential"
 
 

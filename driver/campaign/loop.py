@@ -62,17 +62,22 @@ def campaign_species(s: Settings) -> set[str]:
     br + i <= 1): the maximum of a linear amount over the allowed part is at most its maximum
     over the box, so no element is missed (one only the excluded part has would be refused
     too: the safe side for a coverage check)."""
-    from itertools import product
-
     from .. import families
     from ..families.roles import chosen_species
 
     fam = families.get(s.campaign.family)
     species = chosen_species(s.campaign)
-    names = list(s.campaign.variables)
-    corners = product(*(s.campaign.variables[n] for n in names))
-    return {el for c in corners
-            for el, a in fam.amounts(dict(zip(names, c)), species).items() if a > 1e-9}
+    return {el for x in _box_corners(s.campaign.variables)
+            for el, a in fam.amounts(x, species).items() if a > 1e-9}
+
+
+def _box_corners(variables: dict[str, list[float]]) -> list[dict[str, float]]:
+    """Every corner of the campaign box, as {variable: value}."""
+    from itertools import product
+
+    names = list(variables)
+    return [dict(zip(names, (float(c) for c in corner)))
+            for corner in product(*(variables[n] for n in names))]
 
 
 def check_space_exists(s: Settings, space: Space) -> None:
@@ -80,16 +85,12 @@ def check_space_exists(s: Settings, space: Space) -> None:
     family's PHYSICAL_BOUNDS, e.g. more Al than the NASICON framework site holds): every
     proposal there would fail one by one. Checked at each corner of the box the space's own
     constraints allow (the limits are bounds per variable, so a corner reaches them first)."""
-    from itertools import product
-
     from .. import families
     from ..errors import CompositionError
     from ..md.compositions import OutOfBounds
 
     fam = families.get(s.campaign.family)
-    names = list(s.campaign.variables)
-    for corner in product(*(s.campaign.variables[n] for n in names)):
-        x = dict(zip(names, (float(c) for c in corner)))
+    for x in _box_corners(s.campaign.variables):
         if not space.feasible(space.as_array([x]))[0]:
             continue
         try:

@@ -166,7 +166,7 @@ def _labelled(items: list[dict]) -> list[dict]:
             parts = [formula]
             if by_pot:
                 parts.append(x["potential"])
-            if "cif" in x and sum(what(y)[1] == x["potential"] for y in xs) > 1:
+            if "cif" in x and sum(y["potential"] == x["potential"] for y in xs) > 1:
                 parts.append(re.sub(r"[^A-Za-z0-9_.+-]", "_", Path(x["cif"]).stem))
             x["label"] = "_".join(parts)
     labels: dict = {}
