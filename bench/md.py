@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from driver.md import compositions, structures  # noqa: E402
+from driver.families import compositions, structures  # noqa: E402
 from driver.md.decks import MDInputGenerator  # noqa: E402
 from driver.mpi import mpirun_command  # noqa: E402
 from driver.potentials import load  # noqa: E402

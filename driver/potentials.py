@@ -97,6 +97,9 @@ class Potential:
     screening_factor: float = 0.0
     #: ML potentials: the package and model name (driver/forcefields/mlip_external.py)
     model: dict = field(default_factory=dict)
+    #: fitted models (driver/forcefields/snap.py): bispectrum settings, reference and
+    #: per-element coefficients, as checked on loading
+    fitted: dict = field(default_factory=dict)
     _files: dict = field(default_factory=dict, repr=False, compare=False)  # files() memo
 
     @property
@@ -165,6 +168,8 @@ class Potential:
         Tabulated forms get one LAMMPS table file holding the pairs present; the sections
         follow from the parameters, so the file is reproducible from the YAML.
         """
+        if hasattr(self.spec, "files"):       # a fitted model's own files
+            return self.spec.files(self, type_of)
         if not self.spec.TABULATED:
             return {}
         key = tuple(sorted(type_of.items()))
@@ -179,12 +184,12 @@ class Potential:
         return {self.table_name: self._files[key]}
 
     def pair_lines(self, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
-                   table_path: str | None = None) -> list[str]:
+                   files_dir: str | None = None) -> list[str]:
         """pair_style, pair_coeff and (for long-range Coulomb) kspace_style lines.
 
-        ``table_path``: where the deck finds :meth:`files` (default: beside the deck).
+        ``files_dir``: the folder where the deck finds :meth:`files` (default: beside it).
         """
-        return self.spec.pair_lines(self, type_of, coul_cutoff, kspace_accuracy, table_path)
+        return self.spec.pair_lines(self, type_of, coul_cutoff, kspace_accuracy, files_dir)
 
 
 def _parse(path: Path) -> Potential:

@@ -48,7 +48,7 @@ def lammps_probe(comm, potential_name: str = "pedone2006", steps: int = 50) -> d
         lmp.commands_list(["units metal", "atom_style charge", "boundary p p p",
                            f"read_data {data}"]
                           + pot.pair_lines(type_of, 8.0, 1e-5,
-                                           table_path=str(Path(tmp) / pot.table_name))
+                                           files_dir=tmp)
                           + ["velocity all create 300 4928 mom yes rot yes dist gaussian",
                              "fix nve all nve", "timestep 0.001", "thermo 10",
                              "run 0"])

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from .campaign.settings import CampaignSettings
+from .distil.settings import DistilSettings
 from .phasefield.settings import PhaseFieldSettings
 from .schema_base import Strict, line_breakers
 
@@ -285,6 +286,7 @@ class Settings(Strict):
     md: MDSettings = MDSettings()
     phasefield: PhaseFieldSettings = PhaseFieldSettings()
     dask: DaskSettings = DaskSettings()
+    distil: DistilSettings = DistilSettings()
 
     @model_validator(mode="after")
     def _preset_stage_timeout(self) -> "Settings":

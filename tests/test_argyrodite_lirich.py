@@ -9,8 +9,8 @@ import pytest
 
 from driver import families
 from driver.errors import CompositionError
-from driver.md import compositions as C
-from driver.md import structures as S
+from driver.families import compositions as C
+from driver.families import structures as S
 from tests.conftest import assert_one_line_error, atoms_on_sites, run_cli
 
 FAM = families.get("lirich_argyrodite")

@@ -6,7 +6,7 @@ import pytest
 
 from driver.errors import CompositionError
 from driver.families import garnet as G, nasicon as N
-from driver.md import compositions as C
+from driver.families import compositions as C
 
 
 @pytest.mark.parametrize("formula,family,vars_", [

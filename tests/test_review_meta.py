@@ -14,7 +14,7 @@ from driver.kb.feasibility import feasibility
 from driver.kb.ingest import ingest, obelix_csv
 from driver.kb.store import KB
 from driver.families import garnet as G, nasicon as N
-from driver.md import compositions as C
+from driver.families import compositions as C
 from driver.optimize.optimizer import Objective, Optimizer
 from driver.optimize.space import Space
 from tests.conftest import run_cli

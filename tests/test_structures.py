@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from driver.families import garnet as G, nasicon as N
-from driver.md import compositions as C
-from driver.md import structures as S
+from driver.families import compositions as C
+from driver.families import structures as S
 
 
 def _min_li_li(structure):
@@ -55,8 +55,8 @@ def test_lagp_prototype_lattice_is_the_cited_refinement():
 
 def test_a_cell_that_cannot_hold_the_composition_says_what_it_simulates():
     """Ta 0.6 per formula is 4.8 Ta per garnet cell: the cell holds 5 and says so."""
-    from driver.md.compositions import parse
-    from driver.md.structures import build
+    from driver.families.compositions import parse
+    from driver.families.structures import build
 
     b = build(parse("Li6.4La3Zr1.4Ta0.6O12"), (1, 1, 1), seed=1)
     assert b.inexact == ("y",) and b.realized["y"] == pytest.approx(0.625)

@@ -81,7 +81,7 @@ def test_shipped_set_meets_the_issue_minimum_and_each_entry_is_covered():
     for e in vs.entries:
         assert e.log10_sigma_min <= e.log10_sigma_median <= e.log10_sigma_max
         assert e.n_measurements == len(e.obelix_ids) >= 1
-        from driver.md.compositions import PHYSICAL_BOUNDS, parse
+        from driver.families.compositions import PHYSICAL_BOUNDS, parse
         assert not load(e.potential).missing(set(parse(e.formula, PHYSICAL_BOUNDS).amounts))
     assert {e.family for e in vs.entries} >= {"garnet", "nasicon"}
 
@@ -205,8 +205,8 @@ def test_screen_a_list_of_a_formula_and_a_cif_end_to_end(tmp_path):
     """Two listed candidates (a NASICON formula under Pedone, a garnet CIF under softBV)
     go through the campaign machinery: ledger, labels, report, status; no optimizer proposal."""
     from driver.campaign.ledger import Ledger
-    from driver.md.compositions import parse
-    from driver.md.structures import build
+    from driver.families.compositions import parse
+    from driver.families.structures import build
 
     build(parse("Li6.5La3Zr1.5Ta0.5O12"), (1, 1, 1), seed=2).structure.to(
         filename=str(tmp_path / "llzto.cif"))

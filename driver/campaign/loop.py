@@ -87,7 +87,7 @@ def check_space_exists(s: Settings, space: Space) -> None:
     constraints allow (the limits are bounds per variable, so a corner reaches them first)."""
     from .. import families
     from ..errors import CompositionError
-    from ..md.compositions import OutOfBounds
+    from ..families.compositions import OutOfBounds
 
     fam = families.get(s.campaign.family)
     for x in _box_corners(s.campaign.variables):
@@ -132,7 +132,7 @@ def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:
 
     from ..errors import CompositionError
     from ..kb.ingest import obelix_csv
-    from ..md.compositions import PHYSICAL_BOUNDS, parse
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
 
     camp = s.campaign
     out = []

@@ -106,7 +106,7 @@ def screen_items(settings, base: Path | None = None) -> list[dict]:
 
     ``base`` resolves relative CIF paths (the config file's folder); the records hold
     absolute paths so a resumed campaign finds them from any working directory."""
-    from ..md.compositions import PHYSICAL_BOUNDS, parse
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
     from ..potentials import load as load_potential
 
     items = []
@@ -187,7 +187,7 @@ def md_source_args(x: dict) -> list[str]:
 def checks(x: dict, md, supercell) -> list:
     """The logic-consistency checks of a screening proposal (kb/checks.py), run before MD."""
     from ..kb.checks import candidate_checks, charge_neutrality, md_ranges, potential_coverage
-    from ..md.compositions import PHYSICAL_BOUNDS
+    from ..families.compositions import PHYSICAL_BOUNDS
 
     if "cif" in x:
         out = [charge_neutrality(x["formula"])]

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from .. import families
-from ..md.compositions import Candidate
+from ..families.compositions import Candidate
 
 NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout"}
 
@@ -223,7 +223,7 @@ def md_protocol(md_result: dict) -> dict | None:
     """Family, potential and MD protocol of a result: what the skill on record is looked up
     by (report.skill_by_protocol), kept in the ledger so that ``status`` need not open every
     result.json. None for a result that lacks them."""
-    from ..md.compositions import parse
+    from ..families.compositions import parse
     from ..validation.records import protocol_of
 
     try:

@@ -1,6 +1,6 @@
 """Garnets Li(7-y-3z) La3 Zr(2-y) M(y) T(z) O12: M = Ta5+ or Nb5+ on the Zr site (each
 removes one Li), T = Al3+ or Ga3+ on Li sites (each removes three Li). Prototype: cubic
-Li6.6La3Zr1.6Ta0.4O12 (OBELiX 2wb, CC BY 4.0; ``driver/md/prototypes/SOURCE.md``)."""
+Li6.6La3Zr1.6Ta0.4O12 (OBELiX 2wb, CC BY 4.0; ``driver/families/prototypes/SOURCE.md``)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 def make(y: float = 0.0, z: float = 0.0, M: str = "Ta", T: str = "Al",
          bounds: dict | None = None):
-    from ..md.compositions import Candidate, check_range
+    from .compositions import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
     if M not in CHOICES["M"] or T not in CHOICES["T"]:
         raise CompositionError(f"garnet dopants are M = Ta or Nb and T = Al or Ga, got M={M}, T={T}")
@@ -104,8 +104,8 @@ def matches_campaign(camp, cand) -> bool:
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """Sites of every element in the supercell: M on the 16a Zr site at random, T on 24d,
-    Li on 24d + 96h without close pairs (driver/md/structures.py helpers)."""
-    from ..md.structures import count, fill, tile
+    Li on 24d + 96h without close pairs (driver/families/structures.py helpers)."""
+    from .structures import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     y, z = cand.variables["y"], cand.variables["z"]
     Mel, Tel = cand.species["M"], cand.species["T"]

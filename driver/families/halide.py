@@ -2,7 +2,7 @@
 Br: Zr4+ on the M3+ site, each removing one Li (Li2.5Y0.5Zr0.5Cl6, doi:10.1021/acsenergylett.9b02599).
 
 The members crystallize in two anion packings, so the prototype follows the element choice
-(``prototype_for``), each from a shipped OBELiX CIF (CC BY 4.0; ``driver/md/prototypes/SOURCE.md``):
+(``prototype_for``), each from a shipped OBELiX CIF (CC BY 4.0; ``driver/families/prototypes/SOURCE.md``):
 
 - X = Cl, M = Y or Er: hexagonal close packing, P-3m1, Z = 3 (Li3YCl6, OBELiX ei3,
   doi:10.1002/adma.201803075; Li3ErCl6 is isotypic: Bohnsack et al., Z. Anorg. Allg. Chem.
@@ -92,7 +92,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(zr: float = 0.0, M: str = "Y", X: str = "Cl", bounds: dict | None = None):
-    from ..md.compositions import Candidate, check_range
+    from .compositions import Candidate, check_range
     if M not in METALS or X not in CHOICES["X"]:
         raise CompositionError(f"halide M must be one of {', '.join(METALS)} and X Cl or Br, "
                                f"got M={M}, X={X}")
@@ -151,7 +151,7 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """M and Zr on the metal sites at random (one per column of a split site, the upper or
     lower position with the refined fraction); Li shared among the refined Li sites in the
     refined ratio, at random within each; the halide on every anion site."""
-    from ..md.structures import count, tile
+    from .structures import count, tile
     ncell = sc[0] * sc[1] * sc[2]
     name, z = prototype_for(cand.species)
     p = PROTOTYPES[name]

@@ -1,7 +1,7 @@
 """Lithium-rich argyrodites Li(6+m) P(1-m) M(m) S5 X with M = Si or Ge on the P site (each
 M4+ on P5+ adds one interstitial Li) and X = Br or I.
 
-Prototype: Li6.6P0.4Ge0.6S5I (OBELiX pa1, CC BY 4.0; ``driver/md/prototypes/SOURCE.md``;
+Prototype: Li6.6P0.4Ge0.6S5I (OBELiX pa1, CC BY 4.0; ``driver/families/prototypes/SOURCE.md``;
 Kraft et al., J. Am. Chem. Soc. 140, 16330 (2018), doi:10.1021/jacs.8b10282), F-43m: P/M on
 4b, S on 16e, S and X shared between 4d (0, 0, 0) and 4a (1/4, 1/4, 3/4); Li on four
 refined sites, the 48h and 24g of the parent and two further sites the extra Li open (a
@@ -62,7 +62,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(m: float = 0.0, M: str = "Ge", X: str = "I", bounds: dict | None = None):
-    from ..md.compositions import Candidate, check_range
+    from .compositions import Candidate, check_range
     if M not in CHOICES["M"] or X not in CHOICES["X"]:
         raise CompositionError(f"Li-rich argyrodite M must be Si or Ge and X Br or I, got "
                                f"M={M}, X={X}")
@@ -115,7 +115,7 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """M on 4b at random; X on 4d and 4a by its refined share, S on the rest of them; Li on
     the four refined sites (shares below), placed site after site at random with no Li-Li
     pair closer than 1.9 A (``structures.fill``)."""
-    from ..md.structures import count, fill, tile
+    from .structures import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     n_m = count(Z * ncell * cand.variables["m"], "m", inexact)
     b_sites = tile(orb["P4"], sc)

@@ -1,5 +1,5 @@
 """NASICONs Li(1+x) Al(x) M(2-x) (PO4)3 with M = Ge4+ or Ti4+ (each Al adds one Li).
-Prototype: LAGP (ICSD 263763 via OBELiX 1xf, CC BY 4.0; ``driver/md/prototypes/SOURCE.md``).
+Prototype: LAGP (ICSD 263763 via OBELiX 1xf, CC BY 4.0; ``driver/families/prototypes/SOURCE.md``).
 The bounds are keyed by the framework cation M (the variable is x for both)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(x: float, M: str = "Ge", bounds: dict | None = None):
-    from ..md.compositions import Candidate, check_range
+    from .compositions import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
     if M not in b:
         raise CompositionError(f"NASICON framework cation must be Ge or Ti, got {M}")
@@ -86,7 +86,7 @@ def matches_campaign(camp, cand) -> bool:
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """Al on the 12c M site at random; Li on M1 (full) plus one per Al on M2 (36f)."""
-    from ..md.structures import count, fill, tile
+    from .structures import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     M = cand.species["M"]
     m_sites = tile(orb["Ge2"], sc)

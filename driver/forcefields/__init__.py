@@ -7,8 +7,12 @@ A form module defines:
 - ``parse_extra(doc, charges, pairs) -> dict``: checks and reads what the form needs beyond
   charges and pair rows (keyword arguments of ``Potential``; ``{}`` when nothing);
 - ``table_sections(pot, type_of) -> {section: r -> (E, F)}`` (tabulated forms);
-- ``pair_lines(pot, type_of, coul_cutoff, kspace_accuracy, table_path) -> list[str]``: the
-  pair_style / pair_coeff / kspace_style lines (and any fix the form needs);
+- ``pair_lines(pot, type_of, coul_cutoff, kspace_accuracy, files_dir) -> list[str]``: the
+  pair_style / pair_coeff / kspace_style lines (and any fix the form needs), reading the
+  form's files from ``files_dir`` (``None``: beside the deck);
+- optionally ``files(pot, type_of) -> {name: text}``: files the pair lines read that are not
+  a pair table (a fitted model's coefficients); tabulated forms get theirs from
+  ``table_sections``;
 - ``COVERS_ALL_PAIRS`` (a many-body model needs only its species, no pair rows) and
   ``external_forces(pot, type_of, comm) -> None | factory(lmp) -> callback`` (forces
   computed in Python through LAMMPS's ``fix external``; ``None`` for LAMMPS pair styles);
@@ -24,9 +28,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import buck_core, mlip_external, pedone, softbv
+from . import buck_core, mlip_external, pedone, snap, softbv
 
-FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv, mlip_external)}
+FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv, mlip_external,
+                                                     snap)}
 
 
 def get(name: str) -> ModuleType:

@@ -25,9 +25,9 @@ def table_sections(pot, type_of: dict[str, int]) -> dict:
 
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
-               table_path: str | None) -> list[str]:
+               files_dir: str | None) -> list[str]:
     rc = f"{pot.short_cutoff:g}"
-    path = table_path or pot.table_name
+    path = f"{files_dir}/{pot.table_name}" if files_dir else pot.table_name
     lines = [f"pair_style hybrid/overlay table spline {int(pot.table['points'])} "
              f"coul/long {coul_cutoff:g}", "pair_coeff * * coul/long"]
     for ta, tb, a, b, _ in pot.short_pairs(type_of):

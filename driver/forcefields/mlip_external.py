@@ -57,7 +57,7 @@ def table_sections(pot, type_of: dict[str, int]) -> dict:
 
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
-               table_path: str | None) -> list[str]:
+               files_dir: str | None) -> list[str]:
     return [f"pair_style zero {pot.short_cutoff:g}",
             "pair_coeff * *",
             f"fix {FIX_ID} all external pf/callback 1 1",

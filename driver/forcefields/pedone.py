@@ -22,7 +22,7 @@ def table_sections(pot, type_of: dict[str, int]) -> dict:
 
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
-               table_path: str | None) -> list[str]:
+               files_dir: str | None) -> list[str]:
     rc = f"{pot.short_cutoff:g}"
     lines = [f"pair_style hybrid/overlay pedone {rc} coul/long {coul_cutoff:g}",
              "pair_coeff * * coul/long"]

@@ -47,9 +47,9 @@ def table_sections(pot, type_of: dict[str, int]) -> dict:
 
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
-               table_path: str | None) -> list[str]:
+               files_dir: str | None) -> list[str]:
     rc = f"{pot.short_cutoff:g}"
-    path = table_path or pot.table_name
+    path = f"{files_dir}/{pot.table_name}" if files_dir else pot.table_name
     lines = [f"pair_style table spline {int(pot.table['points'])}"]
     for a, b in pot.type_pairs(type_of):
         lines.append(f"pair_coeff {type_of[a]} {type_of[b]} {path} {a}-{b} {rc}")

@@ -37,8 +37,8 @@ def site_occupancy(formula: str, supercell=(1, 1, 1), seed: int = 1,
                    bounds: dict | None = None) -> Check:
     """The prototype can hold the composition: the structure builder places every atom on
     its sublattice with no Li-Li pair closer than the builder's limit."""
-    from ..md.compositions import parse
-    from ..md.structures import MIN_LI_LI, build
+    from ..families.compositions import parse
+    from ..families.structures import MIN_LI_LI, build
 
     try:
         cand = parse(formula, bounds)
@@ -99,7 +99,7 @@ def sigma_range(sigma_S_cm: float | None) -> Check:
 
 def candidate_checks(formula: str, potential: str | None = "pedone2006", md=None,
                      supercell=(1, 1, 1), bounds: dict | None = None) -> list[Check]:
-    """Every check of one formula; ``bounds`` as in md.compositions.parse (the default search
+    """Every check of one formula; ``bounds`` as in families.compositions.parse (the default search
     box, or PHYSICAL_BOUNDS for a composition the user named)."""
     checks = [charge_neutrality(formula)]
     if checks[0].ok:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from pymatgen.core import Species
 
-from ..md.compositions import Candidate
+from ..families.compositions import Candidate
 
 @dataclass
 class Feasibility:

@@ -49,7 +49,7 @@ def with_potential(vs: ValidationSet, potential: str | None) -> tuple[Validation
     experimental values are unchanged; a potential that covers none is a one-line error."""
     if potential is None:
         return vs, []
-    from ..md.compositions import PHYSICAL_BOUNDS, parse
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
     from ..potentials import load as load_potential
 
     pot = load_potential(potential)             # unknown name: one line naming the known

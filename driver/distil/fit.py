@@ -1,0 +1,117 @@
+"""Weighted ridge least squares of a linear SNAP student on teacher labels, a bootstrap
+committee for its uncertainty, and the error metrics every check reads. Pure numpy.
+
+Each residual is measured in units of its acceptance tolerance (energy per atom, force
+component, stress component: the thresholds of the trust checks, issue 30), so one
+weighting serves all three and none is tuned by hand. The columns are scaled to unit
+spread before the ridge term, which then only steadies directions the data do not fix
+(the per-element constants of a single composition, for one). This is the linear solve of
+FitSNAP (A. P. Thompson et al. 2015; FitSNAP's ``solver: SVD/ridge``) on the rows LAMMPS's
+``compute snap`` gives (descriptors.py); FitSNAP itself (``fitsnap3`` on PyPI) was last
+released in 2023 and is not needed for a linear fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .descriptors import Rows, predict
+from .frames import EV_A3_GPA, Frame
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Acceptance thresholds of issue 30, item 2 (also the fit's residual units)."""
+
+    energy_ev_atom: float = 0.005
+    force_ev_a: float = 0.15
+    force_rel: float = 0.15          # of the teacher's force RMS
+    stress_gpa: float = 0.5
+
+
+def _system(rows: list[Rows], frames: list[Frame], tol: Tolerances):
+    """Stacked weighted design matrix and target (each row in tolerance units)."""
+    blocks, targets = [], []
+    for r, f in zip(rows, frames):
+        blocks.append(r.energy[None, :] / r.n / tol.energy_ev_atom)
+        targets.append(np.array([(f.energy - r.ref_energy) / r.n / tol.energy_ev_atom]))
+        blocks.append(r.forces / tol.force_ev_a)
+        targets.append((f.forces.reshape(-1) - r.ref_forces) / tol.force_ev_a)
+        s_tol = tol.stress_gpa / EV_A3_GPA
+        blocks.append(r.virial / r.volume / s_tol)          # W / V = -stress
+        targets.append((-f.stress - r.ref_virial / r.volume) / s_tol)
+    return np.vstack(blocks), np.concatenate(targets)
+
+
+def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
+          ridge: float = 1e-6) -> np.ndarray:
+    """Coefficients (ncols,) minimizing the weighted residual plus ``ridge`` times the
+    squared norm of the column-scaled coefficients."""
+    a, b = _system(rows, frames, tol)
+    scale = np.sqrt((a ** 2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    an = a / scale
+    lam = np.sqrt(ridge * len(b))
+    aug = np.vstack([an, lam * np.eye(a.shape[1])])
+    rhs = np.concatenate([b, np.zeros(a.shape[1])])
+    x, *_ = np.linalg.lstsq(aug, rhs, rcond=None)
+    return x / scale
+
+
+def committee(rows: list[Rows], frames: list[Frame], size: int, seed: int,
+              tol: Tolerances = Tolerances(), ridge: float = 1e-6) -> np.ndarray:
+    """``size`` fits on bootstrap resamples of the frames: (ncols, size). Their spread is the
+    student's uncertainty (query by committee), used to choose what the teacher labels next."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(size):
+        idx = rng.integers(0, len(frames), len(frames))
+        out.append(solve([rows[i] for i in idx], [frames[i] for i in idx], tol, ridge))
+    return np.array(out).T
+
+
+def force_spread(r: Rows, betas: np.ndarray) -> float:
+    """Largest per-atom committee standard deviation of the force vector (eV/A)."""
+    _, f, _ = predict(r, betas)                 # (M, N, 3)
+    return float(np.sqrt((f.std(axis=0) ** 2).sum(axis=1)).max())
+
+
+def errors(rows: list[Rows], frames: list[Frame], beta: np.ndarray) -> dict:
+    """The student against the teacher on ``frames``: force RMSE (all and Li atoms), the
+    teacher's force RMS, their ratio, energy RMSE per atom, stress RMSE (GPa)."""
+    df, fli, ft, de, ds = [], [], [], [], []
+    for r, fr in zip(rows, frames):
+        e, f, s = predict(r, beta)
+        diff = f - fr.forces
+        df.append(diff.reshape(-1))
+        li = np.array([x == "Li" for x in fr.symbols])
+        fli.append(diff[li].reshape(-1))
+        ft.append(fr.forces.reshape(-1))
+        de.append((e - fr.energy) / fr.n)
+        ds.append((s - fr.stress) * EV_A3_GPA)
+    rms = lambda x: float(np.sqrt(np.mean(np.concatenate(x) ** 2))) if len(x) else float("nan")  # noqa: E731
+    force = rms(df)
+    teacher = rms(ft)
+    return {"frames": len(frames), "force_rmse_ev_a": force,
+            "force_rmse_li_ev_a": rms(fli), "teacher_force_rms_ev_a": teacher,
+            "force_rel": force / teacher if teacher > 0 else float("nan"),
+            "energy_rmse_mev_atom": 1e3 * float(np.sqrt(np.mean(np.square(de)))),
+            "stress_rmse_gpa": rms(ds)}
+
+
+def passes(err: dict, tol: Tolerances) -> list[str]:
+    """Which error thresholds ``err`` fails, as readable reasons (empty: all pass)."""
+    out = []
+    if not err["force_rmse_ev_a"] <= tol.force_ev_a:
+        out.append(f"force RMSE {err['force_rmse_ev_a']:.3f} eV/A > {tol.force_ev_a}")
+    if not err["force_rel"] <= tol.force_rel:
+        out.append(f"force RMSE {100 * err['force_rel']:.1f} % of the teacher's force RMS "
+                   f"> {100 * tol.force_rel:.0f} %")
+    if not err["energy_rmse_mev_atom"] <= 1e3 * tol.energy_ev_atom:
+        out.append(f"energy RMSE {err['energy_rmse_mev_atom']:.1f} meV/atom > "
+                   f"{1e3 * tol.energy_ev_atom:.0f}")
+    if not err["stress_rmse_gpa"] <= tol.stress_gpa:
+        out.append(f"stress RMSE {err['stress_rmse_gpa']:.2f} GPa > {tol.stress_gpa}")
+    return out

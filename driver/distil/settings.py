@@ -1,0 +1,82 @@
+"""Settings of a distillation (``sse-driver distil``): what to sample, how to fit, when to
+stop, what a student must pass. Presets name whole recipes; every value is written down
+here, with its reason, before any run (DEVELOPERS.md: settings come from the literature or
+from convergence tests, never from the experiments the students are scored against).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from ..schema_base import Strict
+
+Temperature = Annotated[float, Field(gt=0, le=3000)]
+
+
+class DistilSettings(Strict):
+    #: the teacher (a shipped ML potential: one whose form gives an ASE calculator)
+    teacher: str = "sevennet0"
+    #: compositions the student must cover (formulas a family parses)
+    compositions: list[str] = Field(default_factory=list, max_length=32)
+    supercell: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 1, 1)
+    seed: int = Field(1, ge=0, le=2**31 - 1)
+    # -- generation 0: rattled, strained copies of the built cells (no MD needed): the
+    #    classical recipe of the field's active-learning codes (e.g. the initial sets of
+    #    FitSNAP/DP-GEN examples), spanning thermal displacements up to ~1500 K for Li
+    decorations: PositiveInt = Field(2, le=16, description="decoration seeds per composition")
+    rattle_a: list[Annotated[float, Field(gt=0, le=0.5)]] = Field(
+        default_factory=lambda: [0.05, 0.1, 0.15], min_length=1, max_length=8)
+    strain: float = Field(0.03, ge=0, le=0.1, description="largest normal strain of the cell")
+    # -- active learning: student MD, committee spread, teacher labels
+    explore_temperatures_k: list[Temperature] = Field(
+        default_factory=lambda: [1000.0, 1500.0], min_length=1, max_length=8)
+    explore_ps: float = Field(2.0, gt=0, le=1000)
+    snapshot_fs: float = Field(50.0, gt=0, le=10000)
+    timestep_fs: float = Field(1.0, gt=0, le=2.0)
+    select_per_generation: PositiveInt = Field(16, le=1000)
+    committee: int = Field(4, ge=2, le=16)
+    max_generations: int = Field(4, ge=0, le=50)
+    #: stop when the held-out force RMSE changes by less than this fraction (and the hot
+    #: MD ran clean)
+    converged_rel: float = Field(0.05, ge=0, le=1)
+    #: a student trajectory has collapsed when a pair comes closer than this fraction of the
+    #: sum of its covalent radii (explore.floors)
+    collapse_fraction: float = Field(0.7, gt=0, lt=1)
+    #: labelled frames whose largest teacher force exceeds this are left out of the fit:
+    #: a 1500 K trajectory of these solids meets forces of a few eV/A (the teacher's RMS
+    #: at 1500 K is ~1.5 eV/A on Li3InCl6, measured 2026-12-02); beyond this the frame comes
+    #: from a broken student and would only skew the fit (the trust-level idea of DP-GEN:
+    #: Y. Zhang et al., Comput. Phys. Commun. 253, 107206 (2020))
+    force_cap_ev_a: float = Field(20.0, gt=0, le=1000)
+    # -- the SNAP basis (driver/forcefields/snap.py): the cutoff is the teacher's own 5 A
+    #    (sevennet0.yaml), so the student sees no farther than one teacher layer
+    twojmax: Literal[2, 4, 6, 8] = 6
+    rcutfac: float = Field(5.0, gt=1, le=12)
+    zbl_inner: float = Field(1.0, gt=0, le=3)
+    zbl_outer: float = Field(1.6, gt=0, le=3)
+    ridge: float = Field(1e-6, ge=0, le=1)
+    # -- trust checks (issue 30, item 2)
+    test_frames: PositiveInt = Field(16, le=1000)
+    stability_ps: float = Field(100.0, gt=0, le=10000)
+    nve_ps: float = Field(5.0, gt=0, le=1000)
+    lattice_tol: float = Field(0.01, gt=0, le=0.2)
+    min_li_li_a: float = Field(1.2, gt=0, le=3)
+
+    @model_validator(mode="after")
+    def _zbl(self) -> "DistilSettings":
+        if self.zbl_inner >= self.zbl_outer:
+            raise ValueError("zbl_inner must be below zbl_outer")
+        return self
+
+
+#: ``tiny``: the tests' end-to-end run (minutes on 2 cores, nothing to trust);
+#: ``standard``: the issue's checks at full length (100 ps stability)
+PRESETS: dict[str, dict] = {
+    "tiny": {"decorations": 1, "rattle_a": [0.05, 0.15], "strain": 0.03,
+             "explore_temperatures_k": [1000.0], "explore_ps": 0.5, "snapshot_fs": 50.0,
+             "select_per_generation": 4, "committee": 3, "max_generations": 1, "twojmax": 4,
+             "test_frames": 4, "stability_ps": 1.0, "nve_ps": 0.5},
+    "standard": {},
+}

@@ -1,0 +1,63 @@
+"""Teacher labels: energies, forces and stresses of frames from a shipped ML potential.
+
+The teacher is any potential whose form gives an ASE calculator (``calculator(pot)``; today
+``mlip_external``: SevenNet-0 with the weights its wheel ships, nothing downloaded). One
+Dask task labels one chunk file and writes its labelled twin atomically, so a restarted
+distillation labels only what no finished task wrote.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from . import frames as F
+
+
+def load_teacher(name: str):
+    """The teacher's Potential; one-line refusal for one that is not an ML model."""
+    from .. import potentials
+    pot = potentials.load(name)
+    if not hasattr(pot.spec, "calculator"):
+        from .. import forcefields
+        ml = [p for p in potentials.available()
+              if hasattr(forcefields.get(potentials.load(p).form), "calculator")]
+        raise UserError(f"teacher {name!r} is a {pot.form} potential, not an ML model that "
+                        f"labels configurations; choose one of {', '.join(ml) or 'none shipped'}")
+    return pot
+
+
+def check_covers(pot, species: set[str]) -> None:
+    missing = sorted(species - set(pot.charges))
+    if missing:
+        raise UserError(f"teacher {pot.name} does not cover {', '.join(missing)} (it covers "
+                        f"{', '.join(sorted(pot.charges))}); choose another teacher or composition")
+
+
+def label(frames: list[F.Frame], teacher: str) -> list[F.Frame]:
+    """The frames with the teacher's energy (eV), forces (eV/A) and stress (eV/A^3)."""
+    pot = load_teacher(teacher)
+    calc = pot.spec.calculator(pot)
+    out = []
+    for fr in frames:
+        atoms = F.to_atoms(fr)
+        atoms.calc = calc
+        e = atoms.get_potential_energy()
+        out.append(fr.with_labels(e, atoms.get_forces(), atoms.get_stress(voigt=True)))
+    return out
+
+
+def label_file(src: str, dst: str, teacher: str) -> dict:
+    """Dask task: label the frames of ``src`` into ``dst``; one thread for torch (a worker
+    is one core: docs/cluster.md)."""
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    t0 = time.perf_counter()
+    labelled = label(F.read(src, require_labels=False), teacher)
+    sha = F.write(dst, labelled)
+    return {"file": str(Path(dst).name), "sha256": sha, "frames": len(labelled),
+            "atoms": sum(f.n for f in labelled), "seconds": time.perf_counter() - t0}

@@ -1,0 +1,332 @@
+"""``sse-driver distil``: a fast LAMMPS-native student from an ML teacher, by active learning.
+
+Generation 0 labels rattled, strained copies of the built cells. Each later generation fits
+the student and a bootstrap committee, runs the student hot from every composition, lets the
+teacher label the snapshots the committee disagrees on most (and those where the student
+failed), records the student's error on them before it sees them, and refits; it stops when
+that held-out error stops improving and the hot MD ran clean. The final student is then
+checked on configurations it never saw (fresh hot MD, labelled by the teacher), for
+stability, NVE drift and its relaxed lattice against the teacher's; it is written as a
+potential file only when every check passes, else refused with the reasons.
+
+State lives in ``OUT/distil.json`` (rewritten atomically after each generation) and the
+labelled chunk files under ``OUT/data/``: a run killed at any point resumes where it was,
+relabelling nothing a finished task wrote. Teacher labels run as Dask tasks (any campaign
+backend); fitting and the student's MD run here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..fileio import atomic_write_json, atomic_write_text
+from . import frames as F
+from .descriptors import SnapBasis, rows
+from .explore import (Student, floors, lattice_deviation, nve_drift, relax_student,
+                      relax_teacher, run_md)
+from .fit import Tolerances, committee, errors, force_spread, passes, solve
+from .settings import DistilSettings
+
+STATE = "distil.json"
+FORMAT = "sse-driver/distil-state/1"
+
+
+# ----------------------------------------------------------------------------- planning
+def elements_of(frames: list[F.Frame]) -> tuple[str, ...]:
+    """The student's elements: Li first, then by atomic number (a fixed column order)."""
+    from pymatgen.core import Element
+    els = {s for f in frames for s in f.symbols}
+    return tuple(sorted(els, key=lambda e: (e != "Li", Element(e).Z)))
+
+
+def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
+    """Radii 0.5 (the cutoff is ``rcutfac`` for every pair); neighbour weights proportional to
+    the atomic number, so that the density tells neighbour species apart (the element weights
+    of weighted symmetry functions: M. Gastegger et al., J. Chem. Phys. 148, 241709 (2018))."""
+    from pymatgen.core import Element
+    zmax = max(Element(e).Z for e in elements)
+    return SnapBasis(elements, (0.5,) * len(elements),
+                     tuple(round(Element(e).Z / zmax, 6) for e in elements),
+                     s.twojmax, s.rcutfac, zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer)
+
+
+def built_cells(s: DistilSettings) -> list[F.Frame]:
+    """One canonical frame per composition and decoration seed, as the families build them."""
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
+    from ..families.structures import build
+    out = []
+    for formula in s.compositions:
+        cand = parse(formula, PHYSICAL_BOUNDS)
+        for d in range(s.decorations):
+            b = build(cand, s.supercell, seed=s.seed + d)
+            out.append(F.canonical(b.structure.get_reduced_structure(),
+                                   {"composition": cand.formula, "kind": "built",
+                                    "seed": s.seed + d, "generation": 0}))
+    return out
+
+
+def initial_frames(s: DistilSettings, cells: list[F.Frame]) -> list[F.Frame]:
+    """Generation 0: each cell under a random strain (normal up to ``strain``, shear half of
+    it) and a Gaussian rattle of each amplitude."""
+    rng = np.random.default_rng(s.seed)
+    out = []
+    for cell in cells:
+        for amp in s.rattle_a:
+            eps = rng.uniform(-s.strain, s.strain, (3, 3))
+            eps = 0.5 * (eps + eps.T)
+            eps[np.triu_indices(3, 1)] *= 0.5
+            eps[np.tril_indices(3, -1)] *= 0.5
+            fr = F.strained(cell, eps)
+            pos = fr.positions + rng.normal(0.0, amp, fr.positions.shape)
+            out.append(F.Frame(fr.symbols, pos, fr.cell,
+                               {**cell.meta, "kind": f"rattle {amp:g} A"}))
+    return out
+
+
+# ---------------------------------------------------------------------------- labelling
+def label_all(client, frames: list[F.Frame], folder: Path, teacher: str, chunks: int,
+              echo=print) -> list[F.Frame]:
+    """Teacher labels for ``frames`` as Dask tasks, one chunk file each; chunks whose
+    labelled file exists (a finished task of an earlier run) are read, not relabelled."""
+    folder.mkdir(parents=True, exist_ok=True)
+    size = max(1, math.ceil(len(frames) / max(1, chunks)))
+    parts = [frames[i:i + size] for i in range(0, len(frames), size)]
+    futures, done = {}, {}
+    for i, part in enumerate(parts):
+        src, dst = folder / f"in_{i:03d}.extxyz", folder / f"labelled_{i:03d}.extxyz"
+        if dst.is_file():
+            done[i] = F.read(dst)
+            continue
+        F.write(src, part)
+        futures[i] = client.submit(_label_task, str(src), str(dst), teacher, pure=False,
+                                   key=f"label-{folder.name}-{i:03d}")
+    t0 = time.perf_counter()
+    for i, fut in futures.items():
+        info = fut.result()
+        done[i] = F.read(folder / info["file"])
+    if futures:
+        atoms = sum(f.n for i in futures for f in parts[i])
+        echo(f"  teacher labelled {sum(len(parts[i]) for i in futures)} frames ({atoms} atoms) "
+             f"in {time.perf_counter() - t0:.0f} s")
+    return [f for i in range(len(parts)) for f in done[i]]
+
+
+def _label_task(src: str, dst: str, teacher: str) -> dict:
+    from .teacher import label_file
+    return label_file(src, dst, teacher)
+
+
+def _capped(frames: list[F.Frame], s: DistilSettings, echo=print) -> list[F.Frame]:
+    """The frames whose largest teacher force is within ``force_cap_ev_a``."""
+    keep = [f for f in frames if np.abs(f.forces).max() <= s.force_cap_ev_a]
+    if len(keep) < len(frames):
+        echo(f"  {len(frames) - len(keep)} frame(s) with teacher forces above "
+             f"{s.force_cap_ev_a:g} eV/A left out of the fit")
+    return keep
+
+
+# ------------------------------------------------------------------------------ fitting
+def student_file(path: Path, name: str, basis: SnapBasis, beta: np.ndarray, s: DistilSettings,
+                 pedigree: dict) -> Path:
+    import yaml
+
+    from ..forcefields import snap
+    doc = snap.document(name, basis.elements, basis.radii, basis.weights, beta,
+                        {"twojmax": basis.twojmax, "rcutfac": basis.rcutfac,
+                         "rfac0": basis.rfac0, "rmin0": basis.rmin0,
+                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer}, pedigree)
+    header = ("# A student potential distilled by `sse-driver distil` (driver/distil/): a linear\n"
+              "# SNAP model on a ZBL core fitted only to its teacher's labels (never to\n"
+              "# experiment). pedigree: the teacher, the data set (extxyz, sha256), the fit\n"
+              "# settings, the errors and checks measured on configurations it never saw.\n")
+    atomic_write_text(path, header + yaml.safe_dump(doc, sort_keys=False, width=100))
+    return path
+
+
+def load_student(path: Path, elements: tuple[str, ...]) -> Student:
+    from .. import potentials
+    return Student(potentials.load(str(path)), elements)
+
+
+# ------------------------------------------------------------------------------- driver
+def _state(out: Path, s: DistilSettings, name: str) -> dict:
+    p = out / STATE
+    if p.is_file():
+        st = json.loads(p.read_text())
+        if st.get("format") != FORMAT:
+            raise UserError(f"{p}: not a distillation state ({FORMAT}); choose another --out")
+        if st["settings"] != json.loads(s.model_dump_json()) or st["name"] != name:
+            raise UserError(f"{out} holds a distillation with other settings or name; resume "
+                            "it with the same ones or choose another --out")
+        return st
+    return {"format": FORMAT, "name": name, "settings": json.loads(s.model_dump_json()),
+            "generations": [], "final": None}
+
+
+def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
+        chunks: int = 2) -> dict:
+    """The whole distillation; returns the final record (also in ``distil.json``)."""
+    from .teacher import check_covers, load_teacher
+
+    out = Path(out)
+    teacher = load_teacher(s.teacher)
+    cells = built_cells(s)
+    check_covers(teacher, {x for c in cells for x in c.symbols})
+    out.mkdir(parents=True, exist_ok=True)
+    st = _state(out, s, name)
+    tol = Tolerances()
+    basis = basis_for(s, elements_of(cells))
+    echo(f"distil {name}: teacher {teacher.name}, elements {' '.join(basis.elements)}, "
+         f"SNAP 2J={basis.twojmax} rc={basis.cutoff:g} A ({basis.ncols} coefficients)")
+
+    train = label_all(client, initial_frames(s, cells), out / "data" / "gen000", s.teacher,
+                      chunks, echo)
+    train = _capped(train, s, echo)
+    train_rows = [rows(f, basis) for f in train]
+    draft = out / "student" / f"{name}.draft.yaml"
+    hot = max(s.explore_temperatures_k)
+    floor = floors(basis.elements, s.collapse_fraction)
+    for g in range(1, s.max_generations + 1):
+        beta = solve(train_rows, train, tol, s.ridge)
+        betas = committee(train_rows, train, s.committee, s.seed + g, tol, s.ridge)
+        student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
+                                                   "draft": True})
+        stu = load_student(draft, basis.elements)
+        pool, failures = [], []
+        try:
+            for c, cell in enumerate(cells):
+                for T in s.explore_temperatures_k:
+                    md = run_md(stu, cell, T, s.explore_ps, s.snapshot_fs, s.timestep_fs,
+                                s.seed + 1000 * g + c, {**cell.meta, "kind": "student md",
+                                                        "generation": g},
+                                pair_floor=floor)
+                    if md.failure:
+                        failures.append(f"{cell.meta['composition']} {T:g} K: {md.failure}")
+                    # the last snapshots before a failure are where the student is worst
+                    pool += [(math.inf if md.failure and i >= len(md.snapshots) - 2 else None, f)
+                             for i, f in enumerate(md.snapshots)]
+        finally:
+            stu.close()
+        scored = [(sp if sp is not None else force_spread(rows(f, basis), betas), f)
+                  for sp, f in pool]
+        scored.sort(key=lambda t: -t[0])
+        chosen = [f for _, f in scored[:s.select_per_generation]]
+        new = _capped(label_all(client, chosen, out / "data" / f"gen{g:03d}", s.teacher, chunks,
+                                echo), s, echo)
+        new_rows = [rows(f, basis) for f in new]
+        err = errors(new_rows, new, beta)          # before the student sees them
+        rec = {"generation": g, "train_frames": len(train), "selected": len(new),
+               "md_failures": failures, "largest_spread_ev_a": float(scored[0][0]) if scored
+               and math.isfinite(scored[0][0]) else None, "heldout": err}
+        echo(f"  generation {g}: force RMSE {err['force_rmse_ev_a']:.3f} eV/A on {len(new)} new "
+             f"frames (teacher RMS {err['teacher_force_rms_ev_a']:.2f}); "
+             f"{len(failures)} MD failure(s)")
+        train += new
+        train_rows += new_rows
+        prev = next((r["heldout"]["force_rmse_ev_a"] for r in st["generations"]
+                     if r["generation"] == g - 1), None)
+        st["generations"] = [r for r in st["generations"] if r["generation"] < g] + [rec]
+        atomic_write_json(out / STATE, st)
+        if (prev is not None and not failures
+                and abs(err["force_rmse_ev_a"] - prev) <= s.converged_rel * prev):
+            echo(f"  converged: the held-out error changed by less than {s.converged_rel:.0%} "
+                 "and the hot MD ran clean")
+            break
+
+    beta = solve(train_rows, train, tol, s.ridge)
+    data_path = out / f"{name}.extxyz"
+    data_sha = F.write(data_path, train)
+    student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name}, "draft": True})
+    final = check(s, out, name, basis, beta, draft, teacher, cells, client, chunks, hot, echo)
+    pedigree = {
+        "teacher": {"name": teacher.name, "file_sha256": teacher.sha256,
+                    "doi": teacher.citation["doi"]},
+        "dataset": {"file": data_path.name, "sha256": data_sha, "frames": len(train),
+                    "atoms": sum(f.n for f in train),
+                    "compositions": sorted({f.meta.get("composition", "") for f in train})},
+        "fit": {"solver": "weighted ridge least squares (driver/distil/fit.py)",
+                "ridge": s.ridge, "weights": "residuals in units of the check tolerances",
+                "settings": json.loads(s.model_dump_json())},
+        "generations": st["generations"],
+        "checks": final,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    st["final"] = final
+    atomic_write_json(out / STATE, st)
+    (out / "student").mkdir(exist_ok=True)
+    if final["passed"]:
+        student_file(out / f"{name}.yaml", name, basis, beta, s, pedigree)
+        echo(f"student {name}: every check passed; potential file {out / (name + '.yaml')}")
+    else:
+        student_file(out / "student" / f"{name}.refused.yaml", name, basis, beta, s, pedigree)
+        echo(f"student {name} refused: {'; '.join(final['reasons'])} (the fitted model is kept "
+             f"for inspection in {out / 'student'}, not as a potential)")
+    draft.unlink(missing_ok=True)
+    return final
+
+
+def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft: Path,
+          teacher, cells: list[F.Frame], client, chunks: int, hot: float, echo=print) -> dict:
+    """The trust checks of issue 30, item 2, on what the student never saw."""
+    stu = load_student(draft, basis.elements)
+    floor = floors(basis.elements, s.collapse_fraction)
+    reasons: list[str] = []
+    try:
+        # held-out labels from the student's own hot MD (a seed no generation used)
+        pool = []
+        for c, cell in enumerate(cells):
+            md = run_md(stu, cell, hot, s.explore_ps, s.snapshot_fs, s.timestep_fs,
+                        s.seed + 7919 + c, {**cell.meta, "kind": "test md"}, pair_floor=floor)
+            pool += md.snapshots
+        idx = np.linspace(0, len(pool) - 1, min(s.test_frames, len(pool))).round().astype(int)
+        test = label_all(client, [pool[i] for i in sorted(set(idx))], out / "data" / "test",
+                         s.teacher, chunks, echo) if pool else []
+        err = errors([rows(f, basis) for f in test], test, beta) if test else None
+        reasons += passes(err, Tolerances()) if err else ["no held-out frames (the test MD failed)"]
+        # stability at the hottest temperature, then NVE drift, on the first cell
+        stab = run_md(stu, cells[0], hot, s.stability_ps, 100.0, s.timestep_fs, s.seed + 31,
+                      {"kind": "stability"}, pair_floor=floor)
+        if stab.failure:
+            reasons.append(f"{s.stability_ps:g} ps NVT at {hot:g} K: {stab.failure}")
+        if stab.min_li_li_a < s.min_li_li_a:
+            reasons.append(f"a Li-Li pair at {stab.min_li_li_a:.2f} A (< {s.min_li_li_a} A) in "
+                           "the stability run")
+        start = stab.snapshots[-1] if stab.snapshots else cells[0]
+        nve = run_md(stu, start, hot, s.nve_ps, 10.0, s.timestep_fs, s.seed + 37,
+                     {"kind": "nve"}, nve=True, pair_floor=floor)
+        drift = nve_drift(nve, s.timestep_fs, 10.0)
+        if nve.failure:
+            reasons.append(f"NVE: {nve.failure}")
+        # relaxed lattice against the teacher's, from the same built cell
+        try:
+            lat = lattice_deviation(relax_student(stu, cells[0]), relax_teacher(teacher, cells[0]))
+        except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
+            lat = {"max_abs_rel": float("nan"), "failure": str(exc).splitlines()[0][:160]}
+            reasons.append(f"the student's relaxation failed: {lat['failure']}")
+        if "failure" not in lat and not lat["max_abs_rel"] <= s.lattice_tol:
+            reasons.append(f"relaxed lattice {100 * lat['max_abs_rel']:.1f} % from the teacher's "
+                           f"(> {100 * s.lattice_tol:g} %)")
+    finally:
+        stu.close()
+    echo(f"  checks: held-out force RMSE {err['force_rmse_ev_a']:.3f} eV/A "
+         f"({100 * err['force_rel']:.0f} % of the teacher's RMS), energy "
+         f"{err['energy_rmse_mev_atom']:.1f} meV/atom, stress {err['stress_rmse_gpa']:.2f} GPa; "
+         f"lattice {100 * lat['max_abs_rel']:.2f} %; {stab.steps * s.timestep_fs / 1000:g} ps "
+         f"stable NVT, min Li-Li {stab.min_li_li_a:.2f} A; NVE drift {drift:.3g} meV/atom/ps; "
+         f"{stab.atom_steps_per_s:.3g} atom-steps/s" if err else "  checks: no held-out frames")
+    return {"passed": not reasons, "reasons": reasons, "heldout": err,
+            "stability": {"temperature_k": hot, "ps_asked": s.stability_ps,
+                          "ps_run": stab.steps * s.timestep_fs / 1000.0,
+                          "min_li_li_a": stab.min_li_li_a, "failure": stab.failure},
+            "nve": {"ps": nve.steps * s.timestep_fs / 1000.0, "drift_mev_atom_ps": drift,
+                    "failure": nve.failure},
+            "lattice": lat,
+            "speed": {"atom_steps_per_s_1core": stab.atom_steps_per_s, "natoms": stab.natoms},
+            "diffusion_vs_teacher": {"status": "not run", "why": "this version does not yet run "
+                                     "the teacher's own diffusion MD (core-hours on CPUs)"}}

@@ -1,0 +1,194 @@
+"""A linear SNAP student on a ZBL core reference: a fast LAMMPS-native model distilled from
+an ML teacher (``sse-driver distil``; A. P. Thompson, L. P. Swiler, C. R. Trott, S. M. Foiles,
+G. J. Tucker, J. Comput. Phys. 285, 316 (2015), doi:10.1016/j.jcp.2014.12.018).
+
+The energy of atom i is ``beta0[e_i] + sum_k beta_k[e_i] B_k(i)`` with B the bispectrum
+components of its neighbour density (``pair_style snap``), plus the universal ZBL
+screened-nuclear repulsion (J. F. Ziegler, J. P. Biersack, U. Littmark, The Stopping and
+Range of Ions in Solids, Pergamon 1985) switched on only below ``reference.outer``: the
+teacher's data hold no pair closer than ~1.5 A, and a linear model extrapolated there can
+attract atoms onto each other (a quadratic SNAP without it collapsed a garnet to a Li-Li
+distance of 0.49 A within 1 ps, issue 30); ZBL keeps that region repulsive, as in the SNAP
+literature (e.g. M. A. Wood, A. P. Thompson, J. Chem. Phys. 148, 241721 (2018)).
+
+The file carries everything the pair style reads (the coefficients per element, the
+bispectrum settings), checked as data on loading; :func:`files` writes LAMMPS's
+``.snapcoeff``/``.snapparam`` beside each deck, so a student is one YAML file with its
+pedigree (teacher, data set hash, fit settings, measured errors and speed).
+"""
+
+from __future__ import annotations
+
+import math
+
+NAME = "snap"
+PARAMS: tuple[str, ...] = ()
+TABULATED = False
+#: a many-body model covers every pair of the species it was fitted for
+COVERS_ALL_PAIRS = True
+EXTRA: str | None = None
+#: double-precision analytic forces: the classical tolerance holds
+MIN_FTOL = "1.0e-8"
+#: the bispectrum settings a file may give, with their admissible ranges; ``rfac0`` and
+#: ``rmin0`` defaults are LAMMPS's (pair_style snap documentation)
+TWOJMAX = (2, 4, 6, 8)
+BZEROFLAG = 0        # the constant beta0 absorbs the isolated-atom term
+SWITCHFLAG = 1
+
+
+def ncoeff(twojmax: int) -> int:
+    """Number of bispectrum components of linear non-chemical SNAP (LAMMPS's enumeration:
+    j1 >= j2, j from |j1 - j2| in steps of 2, j >= j1): 5, 14, 30, 55 for 2J = 2, 4, 6, 8."""
+    n = 0
+    for j1 in range(twojmax + 1):
+        for j2 in range(j1 + 1):
+            for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2):
+                if j >= j1:
+                    n += 1
+    return n
+
+
+def _num(value, where: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} must be a number, not {value!r}")
+    x = float(value)
+    if not (math.isfinite(x) and lo <= x <= hi):
+        raise ValueError(f"{where} = {value!r} must be finite and in [{lo:g}, {hi:g}]")
+    return x
+
+
+def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
+    """The ``snap:`` section: bispectrum settings, the ZBL reference, per-element radius,
+    weight and coefficients (one more than the bispectrum components: beta0 first)."""
+    if pairs:
+        raise ValueError("a SNAP potential has no pair rows (pairs: [])")
+    if any(q != 0 for q in charges.values()):
+        raise ValueError("a SNAP potential gives every species charge 0")
+    s = doc["snap"]
+    if not isinstance(s, dict):
+        raise ValueError("snap must be a mapping (twojmax, rcutfac, reference, elements)")
+    twojmax = s["twojmax"]
+    if twojmax not in TWOJMAX or isinstance(twojmax, bool):
+        raise ValueError(f"snap.twojmax must be one of {', '.join(map(str, TWOJMAX))}")
+    k = ncoeff(twojmax) + 1
+    ref = s["reference"]
+    if not isinstance(ref, dict) or ref.get("style") != "zbl":
+        raise ValueError("snap.reference must be {style: zbl, inner: A, outer: A}")
+    inner = _num(ref["inner"], "snap.reference.inner", 0.1, 3.0)
+    outer = _num(ref["outer"], "snap.reference.outer", inner, 3.0)
+    elements = s["elements"]
+    if not isinstance(elements, dict) or set(elements) != set(charges):
+        raise ValueError("snap.elements must list exactly the species, each with radius, "
+                         "weight and coefficients")
+    els = {}
+    for el, v in elements.items():
+        coeffs = v["coefficients"]
+        if not isinstance(coeffs, list) or len(coeffs) != k:
+            raise ValueError(f"snap.elements.{el}.coefficients needs {k} numbers (beta0 and "
+                             f"{k - 1} bispectrum coefficients for twojmax {twojmax})")
+        els[el] = {"radius": _num(v["radius"], f"snap.elements.{el}.radius", 0.05, 2.0),
+                   "weight": _num(v["weight"], f"snap.elements.{el}.weight", 1e-3, 10.0),
+                   "coefficients": [_num(c, f"snap.elements.{el}.coefficients", -1e6, 1e6)
+                                    for c in coeffs]}
+    fitted = {"twojmax": int(twojmax),
+              "rcutfac": _num(s["rcutfac"], "snap.rcutfac", 1.0, 12.0),
+              "rfac0": _num(s.get("rfac0", 0.99363), "snap.rfac0", 0.5, 1.0),
+              "rmin0": _num(s.get("rmin0", 0.0), "snap.rmin0", 0.0, 2.0),
+              "reference": {"inner": inner, "outer": outer}, "elements": els}
+    cut = max(fitted["rcutfac"] * (a["radius"] + b["radius"])
+              for a in els.values() for b in els.values())
+    if cut > float(doc["lammps"]["short_cutoff"]) + 1e-9:
+        raise ValueError(f"lammps.short_cutoff must be at least the SNAP cutoff {cut:g} A")
+    return {"fitted": fitted}
+
+
+def table_sections(pot, type_of: dict[str, int]) -> dict:
+    return {}
+
+
+def coeff_name(pot) -> str:
+    return f"{pot.name}.snapcoeff"
+
+
+def param_name(pot) -> str:
+    return f"{pot.name}.snapparam"
+
+
+def param_text(fitted: dict) -> str:
+    """The ``.snapparam`` file (also what ``compute snap`` must be given to match it)."""
+    return (f"rcutfac {fitted['rcutfac']!r}\ntwojmax {fitted['twojmax']}\n"
+            f"rfac0 {fitted['rfac0']!r}\nrmin0 {fitted['rmin0']!r}\n"
+            f"bzeroflag {BZEROFLAG}\nquadraticflag 0\nswitchflag {SWITCHFLAG}\n")
+
+
+def coeff_text(name: str, fitted: dict) -> str:
+    els = fitted["elements"]
+    k = ncoeff(fitted["twojmax"]) + 1
+    lines = [f"# {name}: linear SNAP coefficients written by sse-driver (driver/forcefields/snap.py)",
+             f"{len(els)} {k}"]
+    for el, v in els.items():
+        lines.append(f"{el} {v['radius']!r} {v['weight']!r}")
+        lines += [repr(float(c)) for c in v["coefficients"]]
+    return "\n".join(lines) + "\n"
+
+
+def files(pot, type_of: dict[str, int]) -> dict[str, str]:
+    return {coeff_name(pot): coeff_text(pot.name, pot.fitted),
+            param_name(pot): param_text(pot.fitted)}
+
+
+def zbl_lines(type_of: dict[str, int], inner: float, outer: float, hybrid: bool) -> list[str]:
+    """``pair_coeff`` lines of the ZBL reference for every type pair (atomic numbers)."""
+    from pymatgen.core import Element
+    z = {el: Element(el).Z for el in type_of}
+    tag = " zbl" if hybrid else ""
+    return [f"pair_coeff {type_of[a]} {type_of[b]}{tag} {z[a]} {z[b]}"
+            for a, ta in type_of.items() for b, tb in type_of.items() if ta <= tb]
+
+
+def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
+               files_dir: str | None) -> list[str]:
+    ref = pot.fitted["reference"]
+    where = (lambda n: f"{files_dir}/{n}") if files_dir else (lambda n: n)
+    order = " ".join(el for el, _ in sorted(type_of.items(), key=lambda kv: kv[1]))
+    return [f"pair_style hybrid/overlay zbl {ref['inner']:g} {ref['outer']:g} snap",
+            *zbl_lines(type_of, ref["inner"], ref["outer"], hybrid=True),
+            f"pair_coeff * * snap {where(coeff_name(pot))} {where(param_name(pot))} {order}"]
+
+
+def external_forces(pot, type_of: dict[str, int], comm):
+    """No Python callback: LAMMPS evaluates the pair style itself."""
+    return None
+
+
+def document(name: str, elements: tuple[str, ...], radii, weights, beta, settings: dict,
+             pedigree: dict) -> dict:
+    """A potential file for fitted coefficients ``beta`` (per element: beta0, then the
+    bispectrum coefficients; the column order of driver/distil/descriptors.py), with its
+    pedigree (teacher, data set, fit settings, errors, checks) kept beside the model."""
+    k = ncoeff(settings["twojmax"]) + 1
+    cut = settings["rcutfac"] * 2 * max(radii)
+    return {
+        "name": name,
+        "title": f"Linear SNAP student of {pedigree['teacher']['name']} on a ZBL core, "
+                 f"distilled by sse-driver",
+        "citation": {"authors": "A. P. Thompson, L. P. Swiler, C. R. Trott, S. M. Foiles, "
+                                "G. J. Tucker",
+                     "title": "Spectral neighbor analysis method for automated generation of "
+                              "quantum-accurate interatomic potentials",
+                     "journal": "J. Comput. Phys. 285, 316-330", "year": 2015,
+                     "doi": "10.1016/j.jcp.2014.12.018"},
+        "form": NAME,
+        "species": {el: {"charge": 0} for el in elements},
+        "pairs": [],
+        "snap": {"twojmax": settings["twojmax"], "rcutfac": settings["rcutfac"],
+                 "rfac0": settings.get("rfac0", 0.99363), "rmin0": settings.get("rmin0", 0.0),
+                 "reference": {"style": "zbl", "inner": settings["zbl_inner"],
+                               "outer": settings["zbl_outer"]},
+                 "elements": {el: {"radius": float(radii[e]), "weight": float(weights[e]),
+                                   "coefficients": [float(c) for c in beta[e * k:(e + 1) * k]]}
+                              for e, el in enumerate(elements)}},
+        "pedigree": pedigree,
+        "lammps": {"short_cutoff": float(cut),
+                   "styles": {"pair": ["hybrid/overlay", "zbl", "snap"]}},
+    }
