@@ -42,11 +42,12 @@ class SnapBasis:
     rmin0: float = 0.0
     zbl_inner: float = 1.0
     zbl_outer: float = 1.6
+    chemflag: bool = False
 
     @property
     def ncoeff(self) -> int:
         from ..forcefields.snap import ncoeff
-        return ncoeff(self.twojmax)
+        return ncoeff(self.twojmax, len(self.elements) if self.chemflag else 0)
 
     @property
     def ncols(self) -> int:
@@ -108,7 +109,9 @@ def compute_line(basis: SnapBasis, cid: str = "sse_snap") -> str:
     w = " ".join(repr(float(x)) for x in basis.weights)
     return (f"compute {cid} all snap {basis.rcutfac!r} {basis.rfac0!r} {basis.twojmax} {r} {w} "
             f"rmin0 {basis.rmin0!r} bzeroflag {BZEROFLAG} quadraticflag 0 "
-            f"switchflag {SWITCHFLAG}")
+            f"switchflag {SWITCHFLAG}"
+            + (f" chem {len(basis.elements)} {' '.join(map(str, range(len(basis.elements))))} "
+               "bnormflag 1" if basis.chemflag else ""))
 
 
 def rows(frame: Frame, basis: SnapBasis) -> Rows:

@@ -38,15 +38,20 @@ def min_distance(frame: Frame, a: str = "Li", b: str = "Li") -> float:
     return pair_minima(frame).get(tuple(sorted((a, b))), math.inf)
 
 
-def floors(elements, fraction: float) -> dict[tuple[str, str], float]:
+def floors(elements, fraction: float, li_li: float) -> dict[tuple[str, str], float]:
     """``fraction`` of each element pair's sum of covalent radii (B. Cordero et al., Dalton
     Trans. 2832 (2008), as pymatgen tabulates them): a pair of a student's trajectory closer
     than that has collapsed (0.7 of the sum is below every bond of these chemistries: P-O
-    1.53 A against 1.21, Li-Cl 2.4 against 1.61, and below Li-Li 1.2 A only for 0.47)."""
+    1.53 A against 1.21, Li-Cl 2.4 against 1.61). Li-Li, two mobile ions that pass each other
+    in a hop, is held to ``li_li`` instead (the 1.2 A of the trust checks, issue 30): Li's
+    metallic covalent radius would put its floor at 1.79 A, which hot hops cross."""
     from pymatgen.analysis.molecule_structure_comparator import CovalentRadius
     r = CovalentRadius.radius
     els = sorted(set(elements))
-    return {(a, b): fraction * (r[a] + r[b]) for a in els for b in els if a <= b}
+    out = {(a, b): fraction * (r[a] + r[b]) for a in els for b in els if a <= b}
+    if ("Li", "Li") in out:
+        out[("Li", "Li")] = li_li
+    return out
 
 
 @dataclass

@@ -46,14 +46,16 @@ def elements_of(frames: list[F.Frame]) -> tuple[str, ...]:
 
 
 def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
-    """Radii 0.5 (the cutoff is ``rcutfac`` for every pair); neighbour weights proportional to
-    the atomic number, so that the density tells neighbour species apart (the element weights
-    of weighted symmetry functions: M. Gastegger et al., J. Chem. Phys. 148, 241709 (2018))."""
+    """Radii 0.5 (the cutoff is ``rcutfac`` for every pair). Explicit multi-element
+    descriptors tell neighbour species apart by themselves (weights 1); plain SNAP gets
+    neighbour weights proportional to the atomic number (the element weights of weighted
+    symmetry functions: M. Gastegger et al., J. Chem. Phys. 148, 241709 (2018))."""
     from pymatgen.core import Element
     zmax = max(Element(e).Z for e in elements)
-    return SnapBasis(elements, (0.5,) * len(elements),
-                     tuple(round(Element(e).Z / zmax, 6) for e in elements),
-                     s.twojmax, s.rcutfac, zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer)
+    weights = ((1.0,) * len(elements) if s.chemflag
+               else tuple(round(Element(e).Z / zmax, 6) for e in elements))
+    return SnapBasis(elements, (0.5,) * len(elements), weights, s.twojmax, s.rcutfac,
+                     zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer, chemflag=s.chemflag)
 
 
 def built_cells(s: DistilSettings) -> list[F.Frame]:
@@ -138,7 +140,8 @@ def student_file(path: Path, name: str, basis: SnapBasis, beta: np.ndarray, s: D
 
     from ..forcefields import snap
     doc = snap.document(name, basis.elements, basis.radii, basis.weights, beta,
-                        {"twojmax": basis.twojmax, "rcutfac": basis.rcutfac,
+                        {"twojmax": basis.twojmax, "chemflag": basis.chemflag,
+                         "rcutfac": basis.rcutfac,
                          "rfac0": basis.rfac0, "rmin0": basis.rmin0,
                          "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer}, pedigree)
     header = ("# A student potential distilled by `sse-driver distil` (driver/distil/): a linear\n"
@@ -191,7 +194,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     train_rows = [rows(f, basis) for f in train]
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
-    floor = floors(basis.elements, s.collapse_fraction)
+    floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
     for g in range(1, s.max_generations + 1):
         beta = solve(train_rows, train, tol, s.ridge)
         betas = committee(train_rows, train, s.committee, s.seed + g, tol, s.ridge)
@@ -275,7 +278,7 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
           teacher, cells: list[F.Frame], client, chunks: int, hot: float, echo=print) -> dict:
     """The trust checks of issue 30, item 2, on what the student never saw."""
     stu = load_student(draft, basis.elements)
-    floor = floors(basis.elements, s.collapse_fraction)
+    floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
     reasons: list[str] = []
     try:
         # held-out labels from the student's own hot MD (a seed no generation used)

@@ -16,6 +16,8 @@ A form module defines:
 - ``COVERS_ALL_PAIRS`` (a many-body model needs only its species, no pair rows) and
   ``external_forces(pot, type_of, comm) -> None | factory(lmp) -> callback`` (forces
   computed in Python through LAMMPS's ``fix external``; ``None`` for LAMMPS pair styles);
+- optionally ``FITTED = True``: the form's files are made by ``sse-driver distil`` (a
+  student), so no hand-written file of it need be shipped;
 - ``EXTRA``: what must be installed beyond the base set to run the form (``None``: nothing),
   said wherever a potential of the form is suggested to a user.
 

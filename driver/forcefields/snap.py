@@ -27,6 +27,8 @@ TABULATED = False
 #: a many-body model covers every pair of the species it was fitted for
 COVERS_ALL_PAIRS = True
 EXTRA: str | None = None
+#: files of this form are made by ``sse-driver distil`` (driver/distil/), not written by hand
+FITTED = True
 #: double-precision analytic forces: the classical tolerance holds
 MIN_FTOL = "1.0e-8"
 #: the bispectrum settings a file may give, with their admissible ranges; ``rfac0`` and
@@ -36,9 +38,13 @@ BZEROFLAG = 0        # the constant beta0 absorbs the isolated-atom term
 SWITCHFLAG = 1
 
 
-def ncoeff(twojmax: int) -> int:
-    """Number of bispectrum components of linear non-chemical SNAP (LAMMPS's enumeration:
-    j1 >= j2, j from |j1 - j2| in steps of 2, j >= j1): 5, 14, 30, 55 for 2J = 2, 4, 6, 8."""
+def ncoeff(twojmax: int, chem_elements: int = 0) -> int:
+    """Number of bispectrum components of linear SNAP (LAMMPS's enumeration: j1 >= j2, j from
+    |j1 - j2| in steps of 2, j >= j1): 5, 14, 30, 55 for 2J = 2, 4, 6, 8; with explicit
+    multi-element descriptors (``chemflag``, M. A. Cusentino, M. A. Wood, A. P. Thompson,
+    J. Phys. Chem. A 124, 5456 (2020)) that many for every ordered triple of elements."""
+    if chem_elements:
+        return ncoeff(twojmax) * chem_elements ** 3
     n = 0
     for j1 in range(twojmax + 1):
         for j2 in range(j1 + 1):
@@ -70,7 +76,10 @@ def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
     twojmax = s["twojmax"]
     if twojmax not in TWOJMAX or isinstance(twojmax, bool):
         raise ValueError(f"snap.twojmax must be one of {', '.join(map(str, TWOJMAX))}")
-    k = ncoeff(twojmax) + 1
+    chem = s.get("chemflag", False)
+    if not isinstance(chem, bool):
+        raise ValueError("snap.chemflag must be true or false")
+    k = ncoeff(twojmax, len(charges) if chem else 0) + 1
     ref = s["reference"]
     if not isinstance(ref, dict) or ref.get("style") != "zbl":
         raise ValueError("snap.reference must be {style: zbl, inner: A, outer: A}")
@@ -90,7 +99,7 @@ def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
                    "weight": _num(v["weight"], f"snap.elements.{el}.weight", 1e-3, 10.0),
                    "coefficients": [_num(c, f"snap.elements.{el}.coefficients", -1e6, 1e6)
                                     for c in coeffs]}
-    fitted = {"twojmax": int(twojmax),
+    fitted = {"twojmax": int(twojmax), "chemflag": chem,
               "rcutfac": _num(s["rcutfac"], "snap.rcutfac", 1.0, 12.0),
               "rfac0": _num(s.get("rfac0", 0.99363), "snap.rfac0", 0.5, 1.0),
               "rmin0": _num(s.get("rmin0", 0.0), "snap.rmin0", 0.0, 2.0),
@@ -118,12 +127,13 @@ def param_text(fitted: dict) -> str:
     """The ``.snapparam`` file (also what ``compute snap`` must be given to match it)."""
     return (f"rcutfac {fitted['rcutfac']!r}\ntwojmax {fitted['twojmax']}\n"
             f"rfac0 {fitted['rfac0']!r}\nrmin0 {fitted['rmin0']!r}\n"
-            f"bzeroflag {BZEROFLAG}\nquadraticflag 0\nswitchflag {SWITCHFLAG}\n")
+            f"bzeroflag {BZEROFLAG}\nquadraticflag 0\nswitchflag {SWITCHFLAG}\n"
+            + ("chemflag 1\nbnormflag 1\n" if fitted.get("chemflag") else ""))
 
 
 def coeff_text(name: str, fitted: dict) -> str:
     els = fitted["elements"]
-    k = ncoeff(fitted["twojmax"]) + 1
+    k = ncoeff(fitted["twojmax"], len(els) if fitted.get("chemflag") else 0) + 1
     lines = [f"# {name}: linear SNAP coefficients written by sse-driver (driver/forcefields/snap.py)",
              f"{len(els)} {k}"]
     for el, v in els.items():
@@ -166,7 +176,8 @@ def document(name: str, elements: tuple[str, ...], radii, weights, beta, setting
     """A potential file for fitted coefficients ``beta`` (per element: beta0, then the
     bispectrum coefficients; the column order of driver/distil/descriptors.py), with its
     pedigree (teacher, data set, fit settings, errors, checks) kept beside the model."""
-    k = ncoeff(settings["twojmax"]) + 1
+    chem = bool(settings.get("chemflag", False))
+    k = ncoeff(settings["twojmax"], len(elements) if chem else 0) + 1
     cut = settings["rcutfac"] * 2 * max(radii)
     return {
         "name": name,
@@ -181,7 +192,7 @@ def document(name: str, elements: tuple[str, ...], radii, weights, beta, setting
         "form": NAME,
         "species": {el: {"charge": 0} for el in elements},
         "pairs": [],
-        "snap": {"twojmax": settings["twojmax"], "rcutfac": settings["rcutfac"],
+        "snap": {"twojmax": settings["twojmax"], "chemflag": chem, "rcutfac": settings["rcutfac"],
                  "rfac0": settings.get("rfac0", 0.99363), "rmin0": settings.get("rmin0", 0.0),
                  "reference": {"style": "zbl", "inner": settings["zbl_inner"],
                                "outer": settings["zbl_outer"]},
