@@ -267,7 +267,12 @@ def _alternatives(species: set[str], chosen: str) -> str:
         return ("no shipped potential covers it; add a cited file to potentials/ "
                 "(docs/md.md) or pass one with --potential FILE.yaml")
     said = ", ".join(f"{n} ({p.spec.EXTRA})" if p.spec.EXTRA else n for n, p in pots.items())
-    return f"shipped potentials that cover it: {said}; choose one with --potential or md.potential"
+    hint = ""
+    if all(hasattr(p.spec, "calculator") for p in pots.values()):   # only ML teachers cover it
+        hint = ("; at ~1e2 atom-steps/s per core, so for MD on CPUs distil a fast student "
+                "first: `sse-driver distil --composition FORMULA --out DIR` (docs/distil.md)")
+    return (f"shipped potentials that cover it: {said}; choose one with --potential or "
+            f"md.potential{hint}")
 
 
 def available() -> list[str]:

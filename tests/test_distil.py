@@ -236,3 +236,13 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
     (busy / "mine.txt").write_text("x")
     assert_one_line_error(run_cli("distil", "--out", str(busy), "--composition", "Li3InCl6"),
                           "not empty")
+
+
+def test_a_composition_only_the_teacher_covers_is_told_to_distil():
+    """Item 5: `md` on a halide with a classical potential names the ML teacher and proposes
+    distilling a student (with its cost), in the one refusal line."""
+    from driver.errors import CoverageError
+    with pytest.raises(CoverageError) as e:
+        potentials.load("adams_rao2011").check_covers({"Li", "In", "Cl"})
+    msg = str(e.value)
+    assert "sevennet0" in msg and "sse-driver distil" in msg and "\n" not in msg
