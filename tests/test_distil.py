@@ -14,7 +14,7 @@ from driver import potentials
 from driver.distil import descriptors as D
 from driver.distil import fit as FIT
 from driver.distil import frames as F
-from driver.distil.explore import Student, run_md
+from driver.distil.explore import Model, run_md
 from driver.forcefields import snap
 from tests.conftest import assert_one_line_error  # noqa: F401
 
@@ -39,7 +39,7 @@ BASIS = D.SnapBasis(("Li", "Cl", "In"), (0.5, 0.5, 0.5), (0.06, 0.346, 1.0), 4, 
 CHEM = D.SnapBasis(("Li", "Cl", "In"), (0.5, 0.5, 0.5), (1.0, 1.0, 1.0), 2, 4.5, chemflag=True)
 
 
-def _student(tmp_path, beta, basis=BASIS) -> Student:
+def _student(tmp_path, beta, basis=BASIS) -> Model:
     doc = snap.document("unit_student", basis.elements, basis.radii, basis.weights, beta,
                         {"twojmax": basis.twojmax, "rcutfac": basis.rcutfac,
                          "chemflag": basis.chemflag,
@@ -47,7 +47,7 @@ def _student(tmp_path, beta, basis=BASIS) -> Student:
                         {"teacher": {"name": "none"}})
     path = tmp_path / "unit_student.yaml"
     path.write_text(yaml.safe_dump(doc))
-    return Student(potentials.load(str(path)), basis.elements)
+    return Model(potentials.load(str(path)), basis.elements)
 
 
 def test_snap_ncoeff_matches_lammps():
@@ -165,10 +165,84 @@ def test_student_md_runs_and_reports_its_speed(tmp_path):
     assert md.atom_steps_per_s > 0
 
 
+def test_md_in_segments_continues_exactly_and_resumes(tmp_path):
+    """The D* check's runs go in segments joined by LAMMPS restart files: two segments give
+    the same unwrapped Li trajectory as one uninterrupted run (velocities, image flags and
+    thermostat state carried over), and a lost segment is rerun alone."""
+    from driver.distil import diffusion_check as DC
+    stu = _student(tmp_path, np.zeros(BASIS.ncols))
+    pot_path = str(tmp_path / "unit_student.yaml")
+    stu.close()
+    start = tmp_path / "start.extxyz"
+    F.write(start, [_frame()])
+    args = (pot_path, BASIS.elements, str(start))
+    one = DC.run_segments(*args, str(tmp_path / "one"), "s", 600.0, 0.1, 10.0, 1.0, 0.1, 7)
+    two = DC.run_segments(*args, str(tmp_path / "two"), "s", 600.0, 0.1, 10.0, 1.0, 0.05, 7)
+    assert one["failure"] is None and two["failure"] is None
+    p1, cell, dt, _ = DC.load_segments(tmp_path / "one", "s")
+    p2, _, _, cost = DC.load_segments(tmp_path / "two", "s")
+    assert p1.shape == p2.shape == (10, 8, 3) and dt == pytest.approx(0.01)
+    assert np.abs(p1 - p2).max() < 1e-6
+    assert cost["segments"] == 2 and cost["steps"] == 100
+    first = (tmp_path / "two" / "s_seg000.npz").stat().st_mtime_ns
+    (tmp_path / "two" / "s_seg001.npz").unlink()
+    again = DC.run_segments(*args, str(tmp_path / "two"), "s", 600.0, 0.1, 10.0, 1.0, 0.05, 7)
+    assert again["steps_run_now"] == 50
+    assert (tmp_path / "two" / "s_seg000.npz").stat().st_mtime_ns == first
+    assert np.abs(DC.load_segments(tmp_path / "two", "s")[0] - p1).max() < 1e-6
+
+
+def _walk(D_a2_ps: float, n_li: int = 24, frames: int = 600, dt: float = 0.1, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0, np.sqrt(2 * D_a2_ps * dt), (frames, n_li, 3))
+    return np.cumsum(steps, axis=0)
+
+
+def test_diffusion_agreement_on_random_walks_of_known_d():
+    """measure() recovers a random walk's D* within its 95 % interval (0.1 A^2/ps =
+    1e-5 cm^2/s); agreement() accepts two walks of one D and refuses a factor 5 apart."""
+    from driver.distil import diffusion_check as DC
+    cell = np.eye(3) * 12.0
+    a = DC.measure(_walk(0.1, seed=1), cell, 0.1, 1.0)
+    b = DC.measure(_walk(0.1, seed=2), cell, 0.1, 1.0)
+    c = DC.measure(_walk(0.5, seed=3), cell, 0.1, 1.0)
+    lo, hi = a["D_ci95_cm2_s"]
+    assert lo < 1e-5 < hi
+    assert DC.agreement(a, b)["passed"]
+    bad = DC.agreement(c, a)
+    assert not bad["passed"] and bad["ratio"] == pytest.approx(5.0, rel=0.35)
+    assert not DC.agreement({"failure": "no diffusive fit"}, a)["passed"]
+    assert "failure" in DC.measure(_walk(0.1)[:5], cell, 0.1, 0.0)
+
+
 # ------------------------------------------------------------- end to end, real teacher
 def _mlip():
     if os.environ.get("SSE_REQUIRE_MLIP") != "1":
         pytest.importorskip("sevenn", reason="the ML extra is not installed (make mlip)")
+
+
+def test_the_teacher_drives_lammps_md_through_fix_external():
+    """The teacher runs under the same LAMMPS integrator as the student (the D* check):
+    LAMMPS's potential energy of a frame is the teacher's label, and NVT runs."""
+    _mlip()
+    from driver.distil.explore import Model
+    from driver.distil.teacher import label
+    from driver.families.compositions import PHYSICAL_BOUNDS, parse
+    from driver.families.structures import build
+    fr = F.canonical(build(parse("Li3InCl6", PHYSICAL_BOUNDS), (1, 1, 1), seed=1)
+                     .structure.get_reduced_structure())
+    model = Model(potentials.load("sevennet0"), ("Li", "Cl", "In"))
+    try:
+        lmp = model.lammps(fr)
+        model.command(lmp, "run 0")
+        pe = lmp.get_thermo("pe")
+        model.release(lmp)
+        md = run_md(model, fr, 600.0, 0.01, 5.0, 1.0, 3, {}, track_li=True)
+    finally:
+        model.close()
+    assert pe == pytest.approx(label([fr], "sevennet0")[0].energy, abs=1e-3)
+    assert md.failure is None and md.steps == 10 and len(md.li_positions) == 2
+    assert md.li_positions[0].shape == (6, 3)
 
 
 @pytest.mark.slow

@@ -103,6 +103,17 @@ def lammps_for(frame: Frame, elements: tuple[str, ...], pair_lines: list[str]):
     return lmp
 
 
+def lammps_from_restart(path, pair_lines: list[str]):
+    """A serial LAMMPS instance continuing a restart file this package wrote (``path`` is a
+    private temporary file: no user text reaches the command), with the given pair lines
+    (pair styles such as snap keep no coefficients in a restart file)."""
+    import lammps
+
+    lmp = lammps.lammps(comm=MPI.COMM_SELF, cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    lmp.commands_list([f"read_restart {path}", *pair_lines])
+    return lmp
+
+
 def compute_line(basis: SnapBasis, cid: str = "sse_snap") -> str:
     from ..forcefields.snap import BZEROFLAG, SWITCHFLAG
     r = " ".join(repr(float(x)) for x in basis.radii)
@@ -156,4 +167,5 @@ def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
 
 
-__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "compute_line"]
+__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "lammps_from_restart",
+           "compute_line"]

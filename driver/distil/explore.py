@@ -5,6 +5,7 @@ and the stability, drift, lattice and speed checks. Serial LAMMPS instances in t
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..mpi import MPI  # noqa: F401  (mpi4py before lammps)
-from .descriptors import lammps_for
+from .descriptors import lammps_for, lammps_from_restart
 from .frames import Frame
 
 
@@ -62,6 +63,8 @@ class MDOutcome:
     failure: str | None = None          # why the run stopped early (None: it finished)
     min_li_li_a: float = math.inf
     natoms: int = 0
+    li_positions: list[np.ndarray] = field(default_factory=list)   # (N_Li, 3) per snapshot
+    etotal: list[float] = field(default_factory=list)
 
     @property
     def atom_steps_per_s(self) -> float:
@@ -81,48 +84,91 @@ def _snapshot(lmp, symbols_of_type: dict[int, str], meta: dict) -> Frame:
     return Frame(tuple(symbols_of_type[int(t)] for t in types), frac @ cell, cell, dict(meta))
 
 
-class Student:
-    """A student potential file (``forcefields/snap.py`` form) ready for LAMMPS here."""
+class Model:
+    """A potential ready for serial LAMMPS here: a student (``forcefields/snap.py`` form, its
+    files written to a private folder) or the teacher (``mlip_external``: forces from Python
+    through ``fix external``, so both run under the same integrator and thermostat)."""
 
     def __init__(self, potential, elements: tuple[str, ...]):
         self.pot = potential
         self.elements = elements
         self.type_of = {el: i + 1 for i, el in enumerate(elements)}
-        self._dir = tempfile.TemporaryDirectory(prefix="sse-student-")
+        self._dir = tempfile.TemporaryDirectory(prefix="sse-model-")
         for name, text in potential.files(self.type_of).items():
             (Path(self._dir.name) / name).write_text(text)
         self.pair_lines = potential.pair_lines(self.type_of, 0.0, 0.0, files_dir=self._dir.name)
+        self._external = potential.spec.external_forces(potential, self.type_of, MPI.COMM_SELF)
+        self._callbacks: dict[int, object] = {}
 
-    def lammps(self, frame: Frame):
-        return lammps_for(frame, self.elements, self.pair_lines)
+    def lammps(self, frame: Frame | None = None, restart: Path | None = None):
+        """A LAMMPS instance holding ``frame`` (or the system of a ``restart`` file of an
+        earlier segment) with this model's forces."""
+        if restart is not None:
+            lmp = lammps_from_restart(restart, self.pair_lines)
+        else:
+            lmp = lammps_for(frame, self.elements, self.pair_lines)
+        if self._external is not None:
+            cb = self._external(lmp)
+            lmp.set_fix_external_callback(cb.fix_id, cb, None)
+            self._callbacks[id(lmp)] = cb
+        return lmp
+
+    def command(self, lmp, line: str) -> None:
+        """One LAMMPS command; a failure inside the Python force callback is raised here
+        (LAMMPS itself would carry on with the poisoned forces)."""
+        try:
+            lmp.command(line)
+        finally:
+            cb = self._callbacks.get(id(lmp))
+            if cb is not None and cb.error is not None:
+                raise RuntimeError(f"force callback failed: {cb.error!r}")
+
+    def release(self, lmp) -> None:
+        self._callbacks.pop(id(lmp), None)
+        lmp.close()
 
     def close(self) -> None:
         self._dir.cleanup()
 
 
-def run_md(student: Student, start: Frame, temperature_k: float, ps: float, snapshot_fs: float,
+def run_md(model: Model, start: Frame, temperature_k: float, ps: float, snapshot_fs: float,
            timestep_fs: float, seed: int, meta: dict, nve: bool = False,
-           pair_floor: dict | None = None) -> MDOutcome:
+           pair_floor: dict | None = None, restart_in: Path | None = None,
+           restart_out: Path | None = None, track_li: bool = False,
+           keep_snapshots: bool = True) -> MDOutcome:
     """NVT (Nose-Hoover, 100 fs damping) or NVE from ``start`` with velocities at
-    ``temperature_k``; a snapshot every ``snapshot_fs``. Stops early, saying why, on a LAMMPS
-    error (lost atoms, non-finite energy) or a pair closer than its ``pair_floor`` (the
-    collapsed snapshot is not kept)."""
+    ``temperature_k``, or continued from ``restart_in`` (a segment's restart file: positions,
+    velocities, image flags and thermostat state); a snapshot every ``snapshot_fs``. Stops
+    early, saying why, on a LAMMPS error (lost atoms, non-finite energy, a failed force
+    callback) or a pair closer than its ``pair_floor`` (the collapsed snapshot is not kept).
+    ``track_li``: also the unwrapped Li positions relative to the centre of mass at each
+    snapshot (for the MSD); ``restart_out``: the final state, for the next segment."""
     out = MDOutcome(natoms=start.n)
-    sym = {t: el for el, t in student.type_of.items()}
+    sym = {t: el for el, t in model.type_of.items()}
     every = max(1, int(round(snapshot_fs / timestep_fs)))
     total = max(every, int(round(1000.0 * ps / timestep_fs)))
-    lmp = student.lammps(start)
+    scratch = Path(model._dir.name)       # a safe path for LAMMPS to read and write
+    if restart_in is not None:
+        shutil.copyfile(restart_in, scratch / "in.restart")
+    lmp = model.lammps(start, restart=scratch / "in.restart" if restart_in else None)
     t0 = time.perf_counter()
     try:
         ensemble = "nve" if nve else f"nvt temp {float(temperature_k)!r} {float(temperature_k)!r} 0.1"
-        lmp.commands_list([f"timestep {float(timestep_fs) / 1000.0!r}",
-                           f"velocity all create {float(temperature_k)!r} {seed} mom yes rot yes dist gaussian",
-                           f"fix sse_md all {ensemble}", "thermo_style custom step temp pe etotal",
-                           "thermo_modify lost error", "run 0"])
+        setup = [f"timestep {float(timestep_fs) / 1000.0!r}"]
+        if restart_in is None:
+            setup.append(f"velocity all create {float(temperature_k)!r} {seed} mom yes rot yes "
+                         "dist gaussian")
+        setup += [f"fix sse_md all {ensemble}", "thermo_style custom step temp pe etotal",
+                  "thermo_modify lost error"]
+        if track_li:
+            setup.append("compute sse_uw all property/atom xu yu zu")
+        lmp.commands_list(setup)
+        model.command(lmp, "run 0")
+        masses = _masses(lmp) if track_li else None
         etot = [float(lmp.get_thermo("etotal"))]
         while out.steps < total:
             try:
-                lmp.command(f"run {every} pre no post no")
+                model.command(lmp, f"run {every} pre no post no")
             except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
                 out.failure = f"LAMMPS stopped at step {out.steps}: {str(exc).splitlines()[0][:160]}"
                 break
@@ -141,49 +187,65 @@ def run_md(student: Student, start: Frame, temperature_k: float, ps: float, snap
                 out.failure = (f"{a}-{b} pair at {d:.2f} A (< {pair_floor[(a, b)]:.2f} A) at "
                                f"step {out.steps}")
                 break
-            out.snapshots.append(snap)
+            if track_li:
+                out.li_positions.append(_li_unwrapped(lmp, masses, model.type_of["Li"]))
+            if keep_snapshots:
+                out.snapshots.append(snap)
         out.etotal = etot
+        if restart_out is not None and out.failure is None:
+            lmp.command(f"write_restart {scratch / 'out.restart'}")
+            tmp = Path(restart_out).with_suffix(".part")
+            shutil.copyfile(scratch / "out.restart", tmp)
+            tmp.replace(restart_out)
     finally:
         out.seconds = time.perf_counter() - t0
-        lmp.close()
+        model.release(lmp)
     return out
+
+
+def _masses(lmp) -> np.ndarray:
+    n = lmp.get_natoms()
+    ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+    types = np.asarray(lmp.numpy.extract_atom("type"))[:n][np.argsort(ids)]
+    return np.asarray(lmp.numpy.extract_atom("mass"))[types]
+
+
+def _li_unwrapped(lmp, masses: np.ndarray, li_type: int) -> np.ndarray:
+    """Unwrapped Li positions (id order) minus the mass-weighted centre of the whole cell: an
+    ML teacher's forces need not sum to zero, and the drift they give is not diffusion."""
+    from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY
+    n = lmp.get_natoms()
+    order = np.argsort(np.asarray(lmp.numpy.extract_atom("id"))[:n])
+    xu = np.asarray(lmp.numpy.extract_compute("sse_uw", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))[:n][order]
+    types = np.asarray(lmp.numpy.extract_atom("type"))[:n][order]
+    com = (masses[:, None] * xu).sum(axis=0) / masses.sum()
+    return (xu[types == li_type] - com).copy()
 
 
 def nve_drift(outcome: MDOutcome, timestep_fs: float, every_fs: float) -> float:
     """Linear drift of the total energy of an NVE run, meV/atom/ps."""
-    e = np.asarray(getattr(outcome, "etotal", []), float)
+    e = np.asarray(outcome.etotal, float)
     if len(e) < 3:
         return float("nan")
     t_ps = np.arange(len(e)) * every_fs / 1000.0
     return float(1e3 * np.polyfit(t_ps, e, 1)[0] / outcome.natoms)
 
 
-def relax_student(student: Student, start: Frame) -> np.ndarray:
-    """The student's zero-pressure cell (rows a, b, c) from ``start`` (box/relax, triclinic)."""
-    lmp = student.lammps(start)
+def relax_student(model: Model, start: Frame) -> np.ndarray:
+    """The model's zero-pressure cell (rows a, b, c) from ``start`` (box/relax, triclinic)."""
+    lmp = model.lammps(start)
     try:
-        lmp.commands_list(["thermo_style custom step pe press", "min_style cg",
-                           "minimize 0.0 1.0e-6 2000 20000"])
+        lmp.commands_list(["thermo_style custom step pe press", "min_style cg"])
+        model.command(lmp, "minimize 0.0 1.0e-6 2000 20000")
         for _ in range(4):   # box/relax measures strain from each start: a few cycles
-            lmp.commands_list(["fix sse_relax all box/relax tri 0.0 vmax 0.001",
-                               "minimize 0.0 1.0e-6 2000 20000", "unfix sse_relax"])
+            lmp.command("fix sse_relax all box/relax tri 0.0 vmax 0.001")
+            model.command(lmp, "minimize 0.0 1.0e-6 2000 20000")
+            lmp.command("unfix sse_relax")
         boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
         return np.array([[boxhi[0] - boxlo[0], 0, 0], [xy, boxhi[1] - boxlo[1], 0],
                          [xz, yz, boxhi[2] - boxlo[2]]])
     finally:
-        lmp.close()
-
-
-def relax_teacher(teacher_pot, start: Frame, fmax: float = 0.02, steps: int = 400) -> np.ndarray:
-    """The teacher's zero-pressure cell from ``start`` (ASE FIRE on a Frechet cell filter)."""
-    from ase.filters import FrechetCellFilter
-    from ase.optimize import FIRE
-
-    from .frames import to_atoms
-    atoms = to_atoms(start)
-    atoms.calc = teacher_pot.spec.calculator(teacher_pot)
-    FIRE(FrechetCellFilter(atoms), logfile=None).run(fmax=fmax, steps=steps)
-    return np.asarray(atoms.cell[:], float)
+        model.release(lmp)
 
 
 def lattice_deviation(student_cell: np.ndarray, teacher_cell: np.ndarray) -> dict:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import UserError
 from . import frames as F
 
@@ -48,16 +50,42 @@ def label(frames: list[F.Frame], teacher: str) -> list[F.Frame]:
     return out
 
 
-def label_file(src: str, dst: str, teacher: str) -> dict:
-    """Dask task: label the frames of ``src`` into ``dst``; one thread for torch (a worker
-    is one core: docs/cluster.md)."""
+def relax(frames: list[F.Frame], teacher: str, fmax: float, steps: int) -> list[F.Frame]:
+    """Each frame relaxed by the teacher at zero stress (ASE FIRE on a Frechet cell filter:
+    positions and cell together), brought back to LAMMPS's orientation and labelled there
+    (the labels of the relaxed cell: ~zero forces and stress, the anchor of the lattice)."""
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+
+    from ..md.datafile import box_matrix, lammps_box
+    pot = load_teacher(teacher)
+    calc = pot.spec.calculator(pot)
+    out = []
+    for fr in frames:
+        atoms = F.to_atoms(fr)
+        atoms.calc = calc
+        FIRE(FrechetCellFilter(atoms), logfile=None).run(fmax=fmax, steps=steps)
+        cell = np.asarray(atoms.cell[:], float)
+        canon = box_matrix(*lammps_box(cell))
+        frac = atoms.get_scaled_positions(wrap=True)
+        out.append(F.Frame(fr.symbols, frac @ canon, canon, {**fr.meta, "kind": "teacher relaxed"}))
+    return label(out, teacher)
+
+
+#: what a teacher task may do to a chunk file
+TASKS = {"label": label, "relax": relax}
+
+
+def label_file(src: str, dst: str, teacher: str, task: str = "label", **kwargs) -> dict:
+    """Dask task: label (or relax and label) the frames of ``src`` into ``dst``; one thread
+    for torch (a worker is one core: docs/cluster.md)."""
     try:
         import torch
         torch.set_num_threads(1)
     except ImportError:
         pass
     t0 = time.perf_counter()
-    labelled = label(F.read(src, require_labels=False), teacher)
+    labelled = TASKS[task](F.read(src, require_labels=False), teacher, **kwargs)
     sha = F.write(dst, labelled)
     return {"file": str(Path(dst).name), "sha256": sha, "frames": len(labelled),
             "atoms": sum(f.n for f in labelled), "seconds": time.perf_counter() - t0}

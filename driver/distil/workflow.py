@@ -28,8 +28,7 @@ from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
 from . import frames as F
 from .descriptors import SnapBasis, rows
-from .explore import (Student, floors, lattice_deviation, nve_drift, relax_student,
-                      relax_teacher, run_md)
+from .explore import Model, floors, lattice_deviation, nve_drift, relax_student, run_md
 from .fit import Tolerances, committee, errors, force_spread, passes, solve
 from .settings import DistilSettings
 
@@ -91,11 +90,25 @@ def initial_frames(s: DistilSettings, cells: list[F.Frame]) -> list[F.Frame]:
     return out
 
 
+def near_equilibrium(s: DistilSettings, relaxed: list[F.Frame]) -> list[F.Frame]:
+    """The teacher's relaxed cells under each isotropic strain, lightly rattled."""
+    rng = np.random.default_rng(s.seed + 17)
+    out = []
+    for cell in relaxed:
+        for e in s.equilibrium_strains:
+            fr = F.strained(cell, e * np.eye(3))
+            pos = fr.positions + rng.normal(0.0, s.equilibrium_rattle_a, fr.positions.shape)
+            out.append(F.Frame(fr.symbols, pos, fr.cell,
+                               {**cell.meta, "kind": f"near equilibrium {e:+g}"}))
+    return out
+
+
 # ---------------------------------------------------------------------------- labelling
 def label_all(client, frames: list[F.Frame], folder: Path, teacher: str, chunks: int,
-              echo=print) -> list[F.Frame]:
-    """Teacher labels for ``frames`` as Dask tasks, one chunk file each; chunks whose
-    labelled file exists (a finished task of an earlier run) are read, not relabelled."""
+              echo=print, task: str = "label", **kwargs) -> list[F.Frame]:
+    """Teacher labels (``task`` "label") or relaxations ("relax") of ``frames`` as Dask
+    tasks, one chunk file each; chunks whose labelled file exists (a finished task of an
+    earlier run) are read, not redone."""
     folder.mkdir(parents=True, exist_ok=True)
     size = max(1, math.ceil(len(frames) / max(1, chunks)))
     parts = [frames[i:i + size] for i in range(0, len(frames), size)]
@@ -106,22 +119,22 @@ def label_all(client, frames: list[F.Frame], folder: Path, teacher: str, chunks:
             done[i] = F.read(dst)
             continue
         F.write(src, part)
-        futures[i] = client.submit(_label_task, str(src), str(dst), teacher, pure=False,
-                                   key=f"label-{folder.name}-{i:03d}")
+        futures[i] = client.submit(_label_task, str(src), str(dst), teacher, task, kwargs,
+                                   pure=False, key=f"{task}-{folder.name}-{i:03d}")
     t0 = time.perf_counter()
     for i, fut in futures.items():
         info = fut.result()
         done[i] = F.read(folder / info["file"])
     if futures:
         atoms = sum(f.n for i in futures for f in parts[i])
-        echo(f"  teacher labelled {sum(len(parts[i]) for i in futures)} frames ({atoms} atoms) "
+        echo(f"  teacher {task}ed {sum(len(parts[i]) for i in futures)} frames ({atoms} atoms) "
              f"in {time.perf_counter() - t0:.0f} s")
     return [f for i in range(len(parts)) for f in done[i]]
 
 
-def _label_task(src: str, dst: str, teacher: str) -> dict:
+def _label_task(src: str, dst: str, teacher: str, task: str, kwargs: dict) -> dict:
     from .teacher import label_file
-    return label_file(src, dst, teacher)
+    return label_file(src, dst, teacher, task, **kwargs)
 
 
 def _capped(frames: list[F.Frame], s: DistilSettings, echo=print) -> list[F.Frame]:
@@ -152,9 +165,43 @@ def student_file(path: Path, name: str, basis: SnapBasis, beta: np.ndarray, s: D
     return path
 
 
-def load_student(path: Path, elements: tuple[str, ...]) -> Student:
+def load_student(path: Path, elements: tuple[str, ...]) -> Model:
     from .. import potentials
-    return Student(potentials.load(str(path)), elements)
+    return Model(potentials.load(str(path)), elements)
+
+
+def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: Path,
+                         start: F.Frame, client, echo=print) -> dict:
+    """D* of student and teacher on the teacher's relaxed cell (two Dask tasks side by side;
+    the teacher's segments resume), and whether they agree (diffusion_check.py)."""
+    from . import diffusion_check as DC
+
+    T = s.diffusion_temperature_k or min(s.explore_temperatures_k)
+    folder = out / "diffusion"
+    folder.mkdir(parents=True, exist_ok=True)
+    start_file = folder / "start.extxyz"
+    if not start_file.is_file():
+        F.write(start_file, [start])
+    runs = {"teacher": s.teacher, "student": str(draft)}
+    echo(f"  D* check: {s.diffusion_ps:g} ps NVT at {T:g} K, teacher and student side by side "
+         f"({start.n} atoms; segments of {s.diffusion_segment_ps:g} ps in {folder})")
+    futs = {tag: client.submit(DC.run_segments, pot, basis.elements, str(start_file), str(folder),
+                               tag, T, s.diffusion_ps, s.diffusion_sample_fs,
+                               s.diffusion_timestep_fs, s.diffusion_segment_ps, s.seed + 53,
+                               pure=False, key=f"diffusion-{tag}")
+            for tag, pot in runs.items()}
+    rec: dict = {"temperature_k": T, "ps": s.diffusion_ps, "timestep_fs": s.diffusion_timestep_fs,
+                 "cell_atoms": start.n}
+    for tag, fut in futs.items():
+        info = fut.result()
+        if info["failure"]:
+            rec[tag] = {"failure": info["failure"]}
+            continue
+        pos, cell, dt, cost = DC.load_segments(folder, tag)
+        rec[tag] = {**DC.measure(pos, cell, dt, s.diffusion_discard_ps, seed=s.seed), **cost}
+    rec.update(DC.agreement(rec["student"], rec["teacher"]))
+    echo(f"  D* check: {rec['why']}")
+    return rec
 
 
 # ------------------------------------------------------------------------------- driver
@@ -188,9 +235,11 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     echo(f"distil {name}: teacher {teacher.name}, elements {' '.join(basis.elements)}, "
          f"SNAP 2J={basis.twojmax} rc={basis.cutoff:g} A ({basis.ncols} coefficients)")
 
-    train = label_all(client, initial_frames(s, cells), out / "data" / "gen000", s.teacher,
-                      chunks, echo)
-    train = _capped(train, s, echo)
+    relaxed = label_all(client, cells, out / "data" / "relaxed", s.teacher, chunks, echo,
+                        task="relax", fmax=s.relax_fmax_ev_a, steps=s.relax_steps)
+    train = label_all(client, initial_frames(s, cells) + near_equilibrium(s, relaxed),
+                      out / "data" / "gen000", s.teacher, chunks, echo)
+    train = _capped(relaxed + train, s, echo)
     train_rows = [rows(f, basis) for f in train]
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
@@ -246,7 +295,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     data_path = out / f"{name}.extxyz"
     data_sha = F.write(data_path, train)
     student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name}, "draft": True})
-    final = check(s, out, name, basis, beta, draft, teacher, cells, client, chunks, hot, echo)
+    final = check(s, out, name, basis, beta, draft, cells, relaxed, client, chunks, hot, echo)
     pedigree = {
         "teacher": {"name": teacher.name, "file_sha256": teacher.sha256,
                     "doi": teacher.citation["doi"]},
@@ -275,7 +324,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
 
 
 def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft: Path,
-          teacher, cells: list[F.Frame], client, chunks: int, hot: float, echo=print) -> dict:
+          cells: list[F.Frame], relaxed: list[F.Frame], client, chunks: int, hot: float,
+          echo=print) -> dict:
     """The trust checks of issue 30, item 2, on what the student never saw."""
     stu = load_student(draft, basis.elements)
     floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
@@ -306,9 +356,9 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
         drift = nve_drift(nve, s.timestep_fs, 10.0)
         if nve.failure:
             reasons.append(f"NVE: {nve.failure}")
-        # relaxed lattice against the teacher's, from the same built cell
+        # the student's minimum near the teacher's: relaxed from the teacher's relaxed cell
         try:
-            lat = lattice_deviation(relax_student(stu, cells[0]), relax_teacher(teacher, cells[0]))
+            lat = lattice_deviation(relax_student(stu, relaxed[0]), relaxed[0].cell)
         except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
             lat = {"max_abs_rel": float("nan"), "failure": str(exc).splitlines()[0][:160]}
             reasons.append(f"the student's relaxation failed: {lat['failure']}")
@@ -317,6 +367,13 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
                            f"(> {100 * s.lattice_tol:g} %)")
     finally:
         stu.close()
+    if reasons:
+        diffusion = {"status": "not run", "why": "the student failed an earlier check (the "
+                     "teacher's diffusion MD costs core-hours)"}
+    else:
+        diffusion = diffusion_vs_teacher(s, out, basis, draft, relaxed[0], client, echo)
+        if not diffusion["passed"]:
+            reasons.append(f"D* against the teacher: {diffusion['why']}")
     echo(f"  checks: held-out force RMSE {err['force_rmse_ev_a']:.3f} eV/A "
          f"({100 * err['force_rel']:.0f} % of the teacher's RMS), energy "
          f"{err['energy_rmse_mev_atom']:.1f} meV/atom, stress {err['stress_rmse_gpa']:.2f} GPa; "
@@ -331,5 +388,4 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
                     "failure": nve.failure},
             "lattice": lat,
             "speed": {"atom_steps_per_s_1core": stab.atom_steps_per_s, "natoms": stab.natoms},
-            "diffusion_vs_teacher": {"status": "not run", "why": "this version does not yet run "
-                                     "the teacher's own diffusion MD (core-hours on CPUs)"}}
+            "diffusion_vs_teacher": diffusion}
