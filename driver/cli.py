@@ -409,7 +409,7 @@ def _cmd_distil(args: argparse.Namespace) -> int:
     from .distil.command import main as distil_main
     return distil_main(args.composition, args.out, args.name, args.teacher, args.preset,
                        args.config, args.generations, args.scheduler, args.workers,
-                       echo=lambda m: print(m, flush=True))
+                       echo=lambda m: print(m, flush=True), family=args.family)
 
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
@@ -757,11 +757,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "compositions: rattled and strained cells, then the student's own hot MD, "
                         "the teacher labelling what a committee of fits disagrees on. The student "
                         "is checked on configurations it never saw (forces, energy, stress), for "
-                        "stability, NVE drift and its relaxed lattice against the teacher's, and "
-                        "written as OUT/NAME.yaml only when it passes (exit 1 and the reasons "
-                        "otherwise). Run the same command again to resume. docs/distil.md")
+                        "stability, NVE drift, its relaxed lattice and (last, the costly part) "
+                        "its Li D* against the teacher's own MD, and written as OUT/NAME.yaml "
+                        "only when it passes (exit 1 and the reasons otherwise). Run the same "
+                        "command again to resume. docs/distil.md")
     di.add_argument("--composition", nargs="+", metavar="FORMULA",
                     help="compositions the student must cover (or distil.compositions in --config)")
+    di.add_argument("--family", help="add the family's compositions at the corners of its default "
+                    "box (with its default species): what a campaign over that box reaches")
     di.add_argument("--out", type=out_dir, required=True, help="output folder (new, or a "
                     "distillation to resume)")
     di.add_argument("--name", help="the student's name (default snap_FORMULA)")

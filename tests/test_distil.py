@@ -277,7 +277,11 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     ds = doc["pedigree"]["dataset"]
     assert F.sha256(out / ds["file"]) == ds["sha256"]
     train = F.read(out / ds["file"])
-    assert len(train) == ds["frames"] <= 2 + 4            # generation 0 + one generation
+    # generation 0 (2 rattles, the relaxed cell, 2 strains of it) + one generation
+    assert len(train) == ds["frames"] <= 2 + 1 + 2 + 4
+    assert any(f.meta.get("kind") == "teacher relaxed" for f in train)
+    relaxed = next(f for f in train if f.meta.get("kind") == "teacher relaxed")
+    assert np.abs(relaxed.forces).max() < 0.1          # the teacher's minimum (fmax 0.02)
     assert not any(f.meta.get("kind") == "test md" for f in train)   # held-out stays out
     # the labels are the teacher's: one frame recomputed here
     from driver.distil.teacher import label
@@ -287,7 +291,8 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     # resume: nothing is labelled twice, the same student comes out
     r2 = run_cli(*args, timeout=900, env={"SSE_DRIVER_DASK__DASHBOARD_ADDRESS": "127.0.0.1:0"})
     assert r2.returncode == r.returncode, r2.stderr[-2000:]
-    assert "teacher labelled" not in r2.stdout
+    assert "teacher labelled" in r.stdout and "teacher relaxed" in r.stdout
+    assert "teacher labelled" not in r2.stdout and "teacher relaxed" not in r2.stdout
     assert json.loads((out / "distil.json").read_text())["generations"] == st["generations"]
 
 
@@ -301,6 +306,9 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
         ([], "no compositions"),
         (["--composition", "Li3InCl6", "--generations", "-1"], "max_generations"),
         (["--composition", "Li3InCl6", "--name", "../evil"], "plain name"),
+        (["--family", "perovskite"], "not a family"),
+        # six elements: explicit multi-element SNAP would need 18150 coefficients
+        (["--family", "garnet"], "coefficients"),
     ]
     for extra, needle in cases:
         r = run_cli("distil", "--out", str(out), *extra, timeout=120)

@@ -42,6 +42,24 @@ def test_each_family_round_trips_and_builds_its_exact_counts(name):
     assert b.counts == {el: round(n * fam.Z) for el, n in per_fu.items()}
 
 
+@pytest.mark.parametrize("name", list(families.FAMILIES))
+def test_family_corners_are_allowed_members_that_span_its_default_box(name):
+    """``families.corners`` (what `distil --family` covers): members of the family (or, for
+    a shared parent such as Li6PS5I, of one that claims it), unique, each variable at an end
+    of the default box, and every element the box can hold present at some corner."""
+    fam = families.get(name)
+    cands = families.corners(name)
+    formulas = [c.formula for c in cands]
+    assert len(formulas) == len(set(formulas)) >= 2
+    for c in cands:
+        assert c.family == name and c.charge() == pytest.approx(0, abs=1e-12)
+        assert C.parse(c.formula).formula == c.formula
+    elements = {el for c in cands for el, n in c.amounts.items() if n > 0}
+    assert "Li" in elements and len(elements) >= 3
+    if name == "argyrodite":                  # br + i <= 1 leaves out the (1, 1) corner
+        assert sorted(formulas) == ["Li6PS5Br", "Li6PS5Cl", "Li6PS5I"]
+
+
 def test_no_code_outside_the_family_modules_names_a_family():
     """Family names may appear in prose (comments, docstrings, descriptions) but not as
     string literals that code branches on; the campaign schema's default family is the one

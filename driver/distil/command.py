@@ -45,14 +45,29 @@ def check_out(out: Path) -> None:
                         "choose a new or empty folder")
 
 
+#: the most SNAP coefficients a student may have: the weighted design matrix of a run (~1e4
+#: force rows per 100 frames of 30 atoms) times this many columns is ~1-3 GB of float64,
+#: the memory of one worker node's share; explicit multi-element SNAP grows as the cube of
+#: the element count (2J = 4: 1137 for 3 elements, 3584 for 4, 18144 for 6)
+MAX_COLUMNS = 4000
+
+
 def main(compositions: list[str] | None, out: str, name: str | None, teacher: str | None,
          preset: str, config_path: str | None, generations: int | None,
-         scheduler: str | None, workers: int | None, echo=print) -> int:
+         scheduler: str | None, workers: int | None, echo=print,
+         family: str | None = None) -> int:
     from ..campaign.cluster import execution
     from ..families.compositions import PHYSICAL_BOUNDS, parse
     from . import workflow
     from .teacher import check_covers, load_teacher
 
+    if family is not None:
+        from .. import families
+        if family not in families.FAMILIES:
+            raise UserError(f"--family {family!r} is not a family; choose one of "
+                            f"{', '.join(families.FAMILIES)}")
+        corners = [c.formula for c in families.corners(family)]
+        compositions = list(dict.fromkeys([*(compositions or []), *corners]))
     s = settings(config_path, preset, {"compositions": compositions, "teacher": teacher,
                                        "max_generations": generations})
     d = s.distil
@@ -67,6 +82,14 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
     pot = load_teacher(d.teacher)
     species = {el for c in cands for el, n in c.amounts.items() if n > 0}
     check_covers(pot, species)
+    basis = workflow.basis_for(d, workflow.order_elements(species))
+    if basis.ncols > MAX_COLUMNS:
+        raise UserError(
+            f"a {'multi-element ' if d.chemflag else ''}SNAP 2J={d.twojmax} student over "
+            f"{len(species)} elements ({' '.join(basis.elements)}) has {basis.ncols} "
+            f"coefficients (at most {MAX_COLUMNS}: its design matrix would not fit in memory); "
+            "distil fewer elements at once (fewer compositions), a smaller twojmax, or "
+            "distil.chemflag: false")
     out_p = Path(out)
     check_out(out_p)
     echo(f"distil: {len(cands)} composition(s) ({', '.join(c.formula for c in cands)}), "

@@ -33,15 +33,20 @@ from .fit import Tolerances, committee, errors, force_spread, passes, solve
 from .settings import DistilSettings
 
 STATE = "distil.json"
+#: what the console says a teacher task did
+DONE = {"label": "labelled", "relax": "relaxed"}
 FORMAT = "sse-driver/distil-state/1"
 
 
 # ----------------------------------------------------------------------------- planning
 def elements_of(frames: list[F.Frame]) -> tuple[str, ...]:
     """The student's elements: Li first, then by atomic number (a fixed column order)."""
+    return order_elements({s for f in frames for s in f.symbols})
+
+
+def order_elements(elements) -> tuple[str, ...]:
     from pymatgen.core import Element
-    els = {s for f in frames for s in f.symbols}
-    return tuple(sorted(els, key=lambda e: (e != "Li", Element(e).Z)))
+    return tuple(sorted(set(elements), key=lambda e: (e != "Li", Element(e).Z)))
 
 
 def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
@@ -127,7 +132,7 @@ def label_all(client, frames: list[F.Frame], folder: Path, teacher: str, chunks:
         done[i] = F.read(folder / info["file"])
     if futures:
         atoms = sum(f.n for i in futures for f in parts[i])
-        echo(f"  teacher {task}ed {sum(len(parts[i]) for i in futures)} frames ({atoms} atoms) "
+        echo(f"  teacher {DONE[task]} {sum(len(parts[i]) for i in futures)} frames ({atoms} atoms) "
              f"in {time.perf_counter() - t0:.0f} s")
     return [f for i in range(len(parts)) for f in done[i]]
 

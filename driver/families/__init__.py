@@ -18,7 +18,9 @@ A family module defines (see ``garnet.py`` for the documented reference):
 - optionally ``VALIDATION_SET`` (name and potentials of the family's own validation set,
   ``driver/validation/sets.family_sets``); ``prototype_for(species)`` when members of the
   family crystallize in more than one structure (then ``PROTOTYPE``/``Z`` are the default
-  choice's); ``check_species(species)`` for role combinations it cannot model. ``ANION`` may
+  choice's); ``check_species(species)`` for role combinations it cannot model;
+  ``default_box(species)`` where the default box depends on the chosen species (``BOUNDS``
+  otherwise). ``ANION`` may
   be a tuple of elements (amounts are per that many anions of any of them).
 
 Nothing outside a family module names a family: the composition parser, the structure
@@ -54,4 +56,29 @@ def physical_bounds() -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for m in FAMILIES.values():
         out.update(m.PHYSICAL_BOUNDS)
+    return out
+
+
+def corners(name: str) -> list:
+    """The family's compositions at every corner of its default box (``BOUNDS``) that its
+    constraints allow, with its default species: the extremes a campaign over that box
+    reaches, so a model that covers them covers every element and amount in between (what a
+    student for the family is distilled on: ``sse-driver distil --family``)."""
+    from itertools import product
+
+    fam = get(name)
+    names = list(fam.VARIABLES)
+    box = (fam.default_box(fam.DEFAULT_SPECIES) if hasattr(fam, "default_box")
+           else fam.BOUNDS)
+    limits = fam.constraints(names)
+    out, seen = [], set()
+    for corner in product(*(box[n] for n in names)):
+        x = dict(zip(names, (float(v) for v in corner)))
+        if any(sum(float(c) * x[k] for k, c in lim["coeffs"].items()) > lim["upper"] + 1e-9
+               for lim in limits):
+            continue
+        cand = fam.make(**x, **fam.DEFAULT_SPECIES)
+        if cand.formula not in seen:
+            seen.add(cand.formula)
+            out.append(cand)
     return out

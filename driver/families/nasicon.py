@@ -42,6 +42,11 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
     return out
 
 
+def default_box(species: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """The optimizer's default box for the chosen framework cation (``BOUNDS`` is per M)."""
+    return {"x": BOUNDS[species["M"]]}
+
+
 def make(x: float, M: str = "Ge", bounds: dict | None = None):
     from .compositions import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
