@@ -277,8 +277,8 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     ds = doc["pedigree"]["dataset"]
     assert F.sha256(out / ds["file"]) == ds["sha256"]
     train = F.read(out / ds["file"])
-    # generation 0 (2 rattles, the relaxed cell, 2 strains of it) + one generation
-    assert len(train) == ds["frames"] <= 2 + 1 + 2 + 4
+    # generation 0 (2 rattles, the relaxed cell, 2 + 1 strains of it) + one generation
+    assert len(train) == ds["frames"] <= 2 + 1 + 2 + 1 + 4
     assert any(f.meta.get("kind") == "teacher relaxed" for f in train)
     relaxed = next(f for f in train if f.meta.get("kind") == "teacher relaxed")
     assert np.abs(relaxed.forces).max() < 0.1          # the teacher's minimum (fmax 0.02)

@@ -45,13 +45,6 @@ def check_out(out: Path) -> None:
                         "choose a new or empty folder")
 
 
-#: the most SNAP coefficients a student may have: the weighted design matrix of a run (~1e4
-#: force rows per 100 frames of 30 atoms) times this many columns is ~1-3 GB of float64,
-#: the memory of one worker node's share; explicit multi-element SNAP grows as the cube of
-#: the element count (2J = 4: 1137 for 3 elements, 3584 for 4, 18144 for 6)
-MAX_COLUMNS = 4000
-
-
 def main(compositions: list[str] | None, out: str, name: str | None, teacher: str | None,
          preset: str, config_path: str | None, generations: int | None,
          scheduler: str | None, workers: int | None, echo=print,
@@ -83,9 +76,10 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
     species = {el for c in cands for el, n in c.amounts.items() if n > 0}
     check_covers(pot, species)
     basis = workflow.basis_for(d, workflow.order_elements(species))
+    from .settings import MAX_COLUMNS
     if basis.ncols > MAX_COLUMNS:
         raise UserError(
-            f"a {'multi-element ' if d.chemflag else ''}SNAP 2J={d.twojmax} student over "
+            f"a {'multi-element ' if d.chemflag else ''}SNAP 2J={basis.twojmax} student over "
             f"{len(species)} elements ({' '.join(basis.elements)}) has {basis.ncols} "
             f"coefficients (at most {MAX_COLUMNS}: its design matrix would not fit in memory); "
             "distil fewer elements at once (fewer compositions), a smaller twojmax, or "

@@ -135,14 +135,15 @@ def run_md(model: Model, start: Frame, temperature_k: float, ps: float, snapshot
            timestep_fs: float, seed: int, meta: dict, nve: bool = False,
            pair_floor: dict | None = None, restart_in: Path | None = None,
            restart_out: Path | None = None, track_li: bool = False,
-           keep_snapshots: bool = True) -> MDOutcome:
+           keep_snapshots: bool = True, keep_every: int = 1) -> MDOutcome:
     """NVT (Nose-Hoover, 100 fs damping) or NVE from ``start`` with velocities at
     ``temperature_k``, or continued from ``restart_in`` (a segment's restart file: positions,
     velocities, image flags and thermostat state); a snapshot every ``snapshot_fs``. Stops
     early, saying why, on a LAMMPS error (lost atoms, non-finite energy, a failed force
     callback) or a pair closer than its ``pair_floor`` (the collapsed snapshot is not kept).
     ``track_li``: also the unwrapped Li positions relative to the centre of mass at each
-    snapshot (for the MSD); ``restart_out``: the final state, for the next segment."""
+    snapshot (for the MSD); ``restart_out``: the final state, for the next segment;
+    ``keep_every``: keep every k-th snapshot (the floors are checked at each one)."""
     out = MDOutcome(natoms=start.n)
     sym = {t: el for el, t in model.type_of.items()}
     every = max(1, int(round(snapshot_fs / timestep_fs)))
@@ -166,6 +167,7 @@ def run_md(model: Model, start: Frame, temperature_k: float, ps: float, snapshot
         model.command(lmp, "run 0")
         masses = _masses(lmp) if track_li else None
         etot = [float(lmp.get_thermo("etotal"))]
+        last = None
         while out.steps < total:
             try:
                 model.command(lmp, f"run {every} pre no post no")
@@ -189,8 +191,12 @@ def run_md(model: Model, start: Frame, temperature_k: float, ps: float, snapshot
                 break
             if track_li:
                 out.li_positions.append(_li_unwrapped(lmp, masses, model.type_of["Li"]))
-            if keep_snapshots:
+            if keep_snapshots and (out.steps // every) % keep_every == 0:
                 out.snapshots.append(snap)
+            last = snap
+        if out.failure and keep_snapshots and last is not None and (
+                not out.snapshots or out.snapshots[-1] is not last):
+            out.snapshots.append(last)      # the last sound state before a failure: keep it
         out.etotal = etot
         if restart_out is not None and out.failure is None:
             lmp.command(f"write_restart {scratch / 'out.restart'}")

@@ -14,6 +14,13 @@ from ..schema_base import Strict
 
 Temperature = Annotated[float, Field(gt=0, le=3000)]
 
+#: the most SNAP coefficients a student may have: the weighted design matrix of a run (~1e4
+#: force rows per 100 frames of 30 atoms, several 1e4 for larger cells) times this many
+#: columns, with the least-squares solver's copies, stays within a few GB; explicit
+#: multi-element SNAP grows as the cube of the element count (2J = 4: 1137 coefficients
+#: for 3 elements, 3588 for 4, 18150 for 6; 2J = 6: 2433 for 3 elements, 7684 for 4)
+MAX_COLUMNS = 4000
+
 
 class DistilSettings(Strict):
     #: the teacher (a shipped ML potential: one whose form gives an ASE calculator)
@@ -35,15 +42,30 @@ class DistilSettings(Strict):
     #    teacher's relaxed cell (ASE FIRE + Frechet cell filter) under isotropic strains of
     #    +-1-2 % (+-3-6 % in volume: pressures of a few GPa for bulk moduli of 20-100 GPa,
     #    the range the 1 % lattice check resolves), rattled by a thermal amplitude of ~300 K
-    relax_fmax_ev_a: float = Field(0.02, gt=0, le=1, description="FIRE force criterion")
-    relax_steps: PositiveInt = Field(400, le=10000)
+    #: FIRE criterion (eV/A, also on the cell's virial per atom): 0.02 left 0.14 GPa of
+    #: residual stress in the 20-atom Li3InCl6 cell (0.4 % of strain in its soft directions,
+    #: measured 2026-12-03); 0.002 leaves 0.01 GPa, 9 s of teacher time there
+    relax_fmax_ev_a: float = Field(0.002, gt=0, le=1)
+    relax_steps: PositiveInt = Field(2000, le=100000)
     equilibrium_strains: list[Annotated[float, Field(ge=-0.1, le=0.1)]] = Field(
         default_factory=lambda: [-0.02, -0.01, 0.0, 0.01, 0.02], max_length=16)
+    #: random strains (normal and shear components uniform within +-1 %) of the relaxed
+    #: cells: the shear response near the minimum, which isotropic strains do not probe
+    equilibrium_random: int = Field(4, ge=0, le=64)
     equilibrium_rattle_a: float = Field(0.03, ge=0, le=0.5)
     # -- active learning: student MD, committee spread, teacher labels
     explore_temperatures_k: list[Temperature] = Field(
         default_factory=lambda: [1000.0, 1500.0], min_length=1, max_length=8)
+    #: the student's exploration MD: ``explore_ps`` at first, doubled after each generation
+    #: whose MD ran clean, up to ``explore_max_ps`` (the growing trajectories of DP-GEN,
+    #: Y. Zhang et al. 2020): short runs find the gross holes, long ones the rare ones (a
+    #: first Li3InCl6 student explored 2 ps per run and collapsed (In-In) after 35 ps of
+    #: its 100 ps stability run, 2026-12-03); convergence needs a clean run at full length
     explore_ps: float = Field(2.0, gt=0, le=1000)
+    explore_max_ps: float = Field(32.0, gt=0, le=10000)
+    #: snapshots of each exploration run kept for the committee to choose from (the
+    #: collapse floors are checked every ``snapshot_fs`` all the same)
+    explore_snapshots: PositiveInt = Field(40, le=10000)
     snapshot_fs: float = Field(50.0, gt=0, le=10000)
     timestep_fs: float = Field(1.0, gt=0, le=2.0)
     select_per_generation: PositiveInt = Field(16, le=1000)
@@ -67,8 +89,12 @@ class DistilSettings(Strict):
     #: 32 held out, teacher labels only; docs/distil.md) it gave a held-out force RMSE of
     #: 0.128 eV/A against 0.31-0.45 for every plain-SNAP basis tried (2J 4-8, cutoffs 4-6 A,
     #: four weightings) and 0.30 for chemical 2J = 2
+    #: and 2J = 6 where the basis fits (``twojmax`` None: 6 if its coefficients stay within
+    #: ``MAX_COLUMNS``, else 4): on Li3InCl6 2J = 6 gave 0.076 eV/A and a relaxed lattice
+    #: within 0.3 % of the teacher's where 2J = 4 gave 0.090 and 1.5-2.5 % (same data,
+    #: 2026-12-03, docs/distil.md), at half the speed (5e3 against 1e4-2e4 atom-steps/s)
     chemflag: bool = True
-    twojmax: Literal[2, 4, 6, 8] = 4
+    twojmax: Literal[2, 4, 6, 8] | None = None
     rcutfac: float = Field(5.0, gt=1, le=12)
     zbl_inner: float = Field(1.0, gt=0, le=3)
     zbl_outer: float = Field(1.6, gt=0, le=3)
@@ -95,6 +121,16 @@ class DistilSettings(Strict):
     diffusion_segment_ps: float = Field(5.0, gt=0, le=1000,
                                         description="the teacher run's unit of resume")
 
+    def resolved_twojmax(self, n_elements: int) -> int:
+        """``twojmax``, or the largest of 6 and 4 whose basis fits ``MAX_COLUMNS``."""
+        if self.twojmax is not None:
+            return self.twojmax
+        from ..forcefields.snap import ncoeff
+        for tj in (6, 4):
+            if n_elements * (ncoeff(tj, n_elements if self.chemflag else 0) + 1) <= MAX_COLUMNS:
+                return tj
+        return 2
+
     @model_validator(mode="after")
     def _zbl(self) -> "DistilSettings":
         if self.zbl_inner >= self.zbl_outer:
@@ -106,7 +142,8 @@ class DistilSettings(Strict):
 #: ``standard``: the issue's checks at full length (100 ps stability)
 PRESETS: dict[str, dict] = {
     "tiny": {"decorations": 1, "rattle_a": [0.05, 0.15], "strain": 0.03,
-             "explore_temperatures_k": [1000.0], "explore_ps": 0.5, "snapshot_fs": 50.0,
+             "explore_temperatures_k": [1000.0], "explore_ps": 0.5, "explore_max_ps": 0.5,
+             "snapshot_fs": 50.0, "equilibrium_random": 1,
              "select_per_generation": 4, "committee": 3, "max_generations": 1, "twojmax": 2,
              "test_frames": 4, "stability_ps": 1.0, "nve_ps": 0.5,
              "equilibrium_strains": [-0.01, 0.01], "relax_steps": 100,

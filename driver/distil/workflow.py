@@ -58,7 +58,8 @@ def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
     zmax = max(Element(e).Z for e in elements)
     weights = ((1.0,) * len(elements) if s.chemflag
                else tuple(round(Element(e).Z / zmax, 6) for e in elements))
-    return SnapBasis(elements, (0.5,) * len(elements), weights, s.twojmax, s.rcutfac,
+    return SnapBasis(elements, (0.5,) * len(elements), weights,
+                     s.resolved_twojmax(len(elements)), s.rcutfac,
                      zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer, chemflag=s.chemflag)
 
 
@@ -96,15 +97,20 @@ def initial_frames(s: DistilSettings, cells: list[F.Frame]) -> list[F.Frame]:
 
 
 def near_equilibrium(s: DistilSettings, relaxed: list[F.Frame]) -> list[F.Frame]:
-    """The teacher's relaxed cells under each isotropic strain, lightly rattled."""
+    """The teacher's relaxed cells under each isotropic strain and a few random small
+    strains (shear included), lightly rattled."""
     rng = np.random.default_rng(s.seed + 17)
     out = []
     for cell in relaxed:
-        for e in s.equilibrium_strains:
-            fr = F.strained(cell, e * np.eye(3))
+        strains = [(f"{e:+g}", e * np.eye(3)) for e in s.equilibrium_strains]
+        for k in range(s.equilibrium_random):
+            eps = rng.uniform(-0.01, 0.01, (3, 3))
+            strains.append((f"random {k}", 0.5 * (eps + eps.T)))
+        for label, eps in strains:
+            fr = F.strained(cell, eps)
             pos = fr.positions + rng.normal(0.0, s.equilibrium_rattle_a, fr.positions.shape)
             out.append(F.Frame(fr.symbols, pos, fr.cell,
-                               {**cell.meta, "kind": f"near equilibrium {e:+g}"}))
+                               {**cell.meta, "kind": f"near equilibrium {label}"}))
     return out
 
 
@@ -249,20 +255,23 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
     floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
+    clean = 0                                  # generations whose exploration ran clean
     for g in range(1, s.max_generations + 1):
         beta = solve(train_rows, train, tol, s.ridge)
         betas = committee(train_rows, train, s.committee, s.seed + g, tol, s.ridge)
         student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
                                                    "draft": True})
         stu = load_student(draft, basis.elements)
+        ps = min(s.explore_max_ps, s.explore_ps * 2 ** clean)
+        keep = max(1, round(1000.0 * ps / s.snapshot_fs / s.explore_snapshots))
         pool, failures = [], []
         try:
             for c, cell in enumerate(cells):
                 for T in s.explore_temperatures_k:
-                    md = run_md(stu, cell, T, s.explore_ps, s.snapshot_fs, s.timestep_fs,
+                    md = run_md(stu, cell, T, ps, s.snapshot_fs, s.timestep_fs,
                                 s.seed + 1000 * g + c, {**cell.meta, "kind": "student md",
                                                         "generation": g},
-                                pair_floor=floor)
+                                pair_floor=floor, keep_every=keep)
                     if md.failure:
                         failures.append(f"{cell.meta['composition']} {T:g} K: {md.failure}")
                     # the last snapshots before a failure are where the student is worst
@@ -270,30 +279,36 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                              for i, f in enumerate(md.snapshots)]
         finally:
             stu.close()
-        scored = [(sp if sp is not None else force_spread(rows(f, basis), betas), f)
-                  for sp, f in pool]
+        scored = []
+        for sp, f in pool:
+            r = rows(f, basis)
+            scored.append((sp if sp is not None else force_spread(r, betas), f, r))
         scored.sort(key=lambda t: -t[0])
-        chosen = [f for _, f in scored[:s.select_per_generation]]
-        new = _capped(label_all(client, chosen, out / "data" / f"gen{g:03d}", s.teacher, chunks,
-                                echo), s, echo)
-        new_rows = [rows(f, basis) for f in new]
+        chosen = scored[:s.select_per_generation]
+        labelled = label_all(client, [f for _, f, _ in chosen], out / "data" / f"gen{g:03d}",
+                             s.teacher, chunks, echo)
+        kept = {id(f) for f in _capped(labelled, s, echo)}
+        new = [f for f in labelled if id(f) in kept]
+        new_rows = [r for f, (_, _, r) in zip(labelled, chosen) if id(f) in kept]
         err = errors(new_rows, new, beta)          # before the student sees them
         rec = {"generation": g, "train_frames": len(train), "selected": len(new),
-               "md_failures": failures, "largest_spread_ev_a": float(scored[0][0]) if scored
+               "explore_ps": ps, "md_failures": failures,
+               "largest_spread_ev_a": float(scored[0][0]) if scored
                and math.isfinite(scored[0][0]) else None, "heldout": err}
         echo(f"  generation {g}: force RMSE {err['force_rmse_ev_a']:.3f} eV/A on {len(new)} new "
-             f"frames (teacher RMS {err['teacher_force_rms_ev_a']:.2f}); "
+             f"frames (teacher RMS {err['teacher_force_rms_ev_a']:.2f}); {ps:g} ps runs, "
              f"{len(failures)} MD failure(s)")
+        clean += not failures
         train += new
         train_rows += new_rows
         prev = next((r["heldout"]["force_rmse_ev_a"] for r in st["generations"]
                      if r["generation"] == g - 1), None)
         st["generations"] = [r for r in st["generations"] if r["generation"] < g] + [rec]
         atomic_write_json(out / STATE, st)
-        if (prev is not None and not failures
+        if (prev is not None and not failures and ps >= s.explore_max_ps
                 and abs(err["force_rmse_ev_a"] - prev) <= s.converged_rel * prev):
             echo(f"  converged: the held-out error changed by less than {s.converged_rel:.0%} "
-                 "and the hot MD ran clean")
+                 f"and the hot MD ran clean for {ps:g} ps")
             break
 
     beta = solve(train_rows, train, tol, s.ridge)
