@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliargs import existing_dir, finite, number, out_dir, positive_int, scheduler
+from .cliargs import (SQLITE_MAX, cores, existing_dir, finite, int_in, local_processes, number,
+                      out_dir, positive_int, row_id, scheduler)
 from .errors import ConfigError, SSEError, UserError
 
 
@@ -444,10 +445,20 @@ def _cmd_review(args: argparse.Namespace) -> int:
     Writes through the ledger's own transactions, so it is safe on a running campaign."""
     from .campaign.ledger import Ledger
 
-    _require_ledger(args.dir)
     acts = [a for a in ("accept", "veto", "rate") if getattr(args, a) is not None]
     if len(acts) > 1:
         raise UserError("review: give one of --accept, --veto, --rate at a time")
+    if acts:                      # every flag checked before the ledger is opened
+        act = acts[0]
+        pid = getattr(args, act) if act != "rate" else number(args.rate[0], int, "review --rate ID")
+        if not 1 <= pid <= SQLITE_MAX:
+            raise UserError(f"review --{act} ID: {pid} is not a candidate id (see `sse-driver "
+                            f"review {args.dir}`)")
+        if act == "rate":
+            value = number(args.rate[1], float, "review --rate ID VALUE: VALUE")
+            if not 0 <= value <= 5:
+                raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
+    _require_ledger(args.dir)
     if not acts:
         led = Ledger(Path(args.dir) / "ledger.sqlite", readonly=True)
         reviews = {}
@@ -465,12 +476,6 @@ def _cmd_review(args: argparse.Namespace) -> int:
                   f"{'' if sig is None else f'{sig:.3g}':>10} {stab:>12}  "
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
-    act = acts[0]
-    pid = getattr(args, act) if act != "rate" else number(args.rate[0], int, "review --rate ID")
-    if act == "rate":
-        value = number(args.rate[1], float, "review --rate ID VALUE: VALUE")
-        if not 0 <= value <= 5:
-            raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
     led = Ledger(Path(args.dir) / "ledger.sqlite")
     row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
     if row is None:
@@ -585,7 +590,8 @@ def _execution_args(p: argparse.ArgumentParser) -> None:
     """Where a campaign's tasks run (run, screen, validate)."""
     p.add_argument("--scheduler", type=scheduler, help="address of an existing Dask scheduler "
                    "to use (tcp://HOST:PORT)")
-    p.add_argument("--workers", type=int, help="LocalCluster workers (default cores // md.ranks)")
+    p.add_argument("--workers", type=local_processes,
+                   help="LocalCluster workers (default cores // md.ranks; at most the cores)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -603,7 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "serially and under mpirun, and a Dask dashboard on localhost. "
                        "Exit 0 only when everything passes.")
     d.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    d.add_argument("--ranks", type=int, default=2, help="ranks for the MPI runs (default 2)")
+    d.add_argument("--ranks", type=local_processes, default=min(2, cores()),
+                   help="ranks for the MPI runs (default 2; at most the cores)")
     d.add_argument("--out", type=out_dir, help="also write OUT/doctor.json")
     d.set_defaults(func=_cmd_doctor)
 
@@ -624,12 +631,12 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--cif", help="an ordered CIF file")
     md.add_argument("--config", help="YAML settings file (md: section); flags override it")
     md.add_argument("--temperatures", type=float, nargs="+", metavar="T", help="kelvin")
-    md.add_argument("--supercell", type=int, nargs=3, metavar=("A", "B", "C"))
+    md.add_argument("--supercell", type=positive_int, nargs=3, metavar=("A", "B", "C"))
     md.add_argument("--equil-ps", type=float, help="NPT equilibration per temperature (ps)")
     md.add_argument("--prod-ps", type=float, help="NVT production per temperature (ps)")
     md.add_argument("--timestep-fs", type=float)
     md.add_argument("--potential", help="name in potentials/ (default pedone2006)")
-    md.add_argument("--seed", type=int, help="decoration and velocity seed")
+    md.add_argument("--seed", type=int_in(1, 2**31 - 1), help="decoration and velocity seed")
     md.add_argument("--out", type=out_dir, required=True, help="run directory")
     md.add_argument("--force", action="store_true", help="overwrite an existing result")
     md.add_argument("--reuse", type=existing_dir, nargs="+", metavar="DIR", default=[],
@@ -684,8 +691,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "without an action, list the candidates; --accept ID, --veto ID (excludes a "
                         "region around it from future proposals), --rate ID VALUE (0-5, stored).")
     rv.add_argument("dir")
-    rv.add_argument("--accept", type=int, metavar="ID")
-    rv.add_argument("--veto", type=int, metavar="ID")
+    rv.add_argument("--accept", type=row_id, metavar="ID")
+    rv.add_argument("--veto", type=row_id, metavar="ID")
     rv.add_argument("--rate", nargs=2, metavar=("ID", "VALUE"))
     rv.add_argument("--radius", type=finite, default=0.1, help="veto radius in unit-scaled space (default 0.1)")
     rv.add_argument("--note", help="why")
@@ -700,7 +707,8 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("files", nargs="*", help="ingest: files; check: the formula")
     kb.add_argument("--db", help="knowledge base file (default ~/.local/share/sse-driver/kb.sqlite)")
     kb.add_argument("--obelix", action="store_true", help="ingest: include the shipped OBELiX table")
-    kb.add_argument("--show-rejects", type=int, default=20, metavar="N", help="ingest: list the last N rejects")
+    kb.add_argument("--show-rejects", type=int_in(0, 100_000), default=20, metavar="N",
+                    help="ingest: list the last N rejects")
     kb.add_argument("--family")
     kb.add_argument("--elements", help="comma-separated, all must be present")
     kb.add_argument("--sigma-min", type=finite)
@@ -742,7 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--potential", help="one force field (name in potentials/) for every "
                     "composition it covers, instead of each entry's own: to score force fields "
                     "side by side (the others are listed and left out)")
-    va.add_argument("--limit", type=int, help="only the first N entries")
+    va.add_argument("--limit", type=int_in(1, 100_000), help="only the first N entries")
     va.add_argument("--score-only", action="store_true",
                     help="run nothing: score what the run in --out has evaluated so far (it may "
                     "still be running; give the same --preset, --config, --only, --limit and "
@@ -772,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--preset", choices=["tiny", "standard"], default="standard",
                     help="recipe (driver/distil/settings.py): tiny for tests, standard for use")
     di.add_argument("--config", help="YAML with a distil: section (and dask:)")
-    di.add_argument("--generations", type=int, help="most active-learning generations")
+    di.add_argument("--generations", type=int_in(0, 50), help="most active-learning generations")
     _execution_args(di)
     di.set_defaults(func=_cmd_distil)
 

@@ -61,6 +61,42 @@ def positive_int(text: str) -> int:
     return v
 
 
+#: SQLite's largest integer (row ids: review --accept/--veto/--rate ID)
+SQLITE_MAX = 2**63 - 1
+
+
+def int_in(lo: int, hi: int, hint: str = ""):
+    """argparse type: an integer in [lo, hi] (a value outside is a one-line usage error, not
+    an OverflowError deep inside, a hang or a silent skip)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{text} is outside {lo}..{hi}" + (f" ({hint})" if hint else ""))
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+def cores() -> int:
+    """This machine's cores (as the local Dask cluster counts them: campaign/cluster.py)."""
+    import os
+    return os.cpu_count() or 1
+
+
+def local_processes(text: str) -> int:
+    """argparse type of --workers and doctor --ranks: processes started on this machine, at
+    most one per core it has (more only oversubscribe it; a cluster backend brings more)."""
+    return int_in(1, cores(), f"this machine has {cores()} cores; use a cluster backend "
+                  "(dask.backend) for more")(text)
+
+
+def row_id(text: str) -> int:
+    return int_in(1, SQLITE_MAX, "a candidate id from `sse-driver review DIR`")(text)
+
+
 def scheduler(text: str) -> str:
     """argparse type of --scheduler: tcp://HOST:PORT (schema.check_scheduler_address)."""
     from .schema import check_scheduler_address

@@ -105,3 +105,25 @@ def test_repeated_temperature_is_refused():
     with pytest.raises(pydantic.ValidationError, match="temperatures_k repeats 800 K"):
         MDSettings(temperatures_k=[800, 1000, 800.0])
     assert MDSettings(temperatures_k=[800, 1000]).temperatures_k == [800.0, 1000.0]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["doctor", "--ranks", "0"], "--ranks"),
+    (["doctor", "--ranks", "-1"], "--ranks"),
+    (["doctor", "--ranks", "1000"], "cores"),
+    (["review", ".", "--accept", "99999999999999999999999"], "--accept"),
+    (["review", ".", "--veto", "0"], "--veto"),
+    (["review", ".", "--rate", "99999999999999999999999", "3"], "not a candidate id"),
+    (["kb", "ingest", "x.csv", "--show-rejects", "-1"], "--show-rejects"),
+    (["md", "--composition", "Li7La3Zr2O12", "--seed", "0"], "--seed"),
+    (["md", "--composition", "Li7La3Zr2O12", "--supercell", "1", "1", "0"], "--supercell"),
+    (["screen", "list.txt", "--out", "o", "--workers", "-1"], "--workers"),
+    (["run", "c.yaml", "--out", "o", "--workers", "0"], "--workers"),
+    (["distil", "--composition", "Li3InCl6", "--out", "o", "--generations", "1e3"], "integer"),
+])
+def test_cli_integers_out_of_range_are_one_line_errors(tmp_path, args, needle):
+    """Issue 33, class 5: every integer flag is checked where it enters (a range, and the
+    machine's cores for processes started here), before anything starts or is written."""
+    r = run_cli(*args, cwd=tmp_path, timeout=60)
+    assert_one_line_error(r, needle)
+    assert list(tmp_path.iterdir()) == []

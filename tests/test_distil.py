@@ -105,6 +105,33 @@ def test_a_linear_model_is_recovered_by_the_fit():
     assert FIT.force_spread(rs[0], betas) < 1e-3
 
 
+def test_balanced_weights_give_the_minimum_as_much_say_as_the_hot_frames():
+    """The teacher's relaxed cells and their strained neighbours weigh, as a set, what all the
+    other frames weigh; the fit then reproduces the minimum's labels better than unweighted
+    when the model cannot fit both sets exactly."""
+    kinds = ["teacher relaxed", "near equilibrium +0.01"] + ["student md"] * 10
+    frames = [F.Frame(("Li",), np.zeros((1, 3)), np.eye(3) * 5, {"kind": k}) for k in kinds]
+    w = FIT.balanced_weights(frames)
+    assert w[:2].sum() == pytest.approx(w[2:].sum()) and np.all(w[2:] == 1)
+    assert np.all(FIT.balanced_weights(frames[2:]) == 1)      # nothing to balance
+    # a model that cannot fit everything: the plain-SNAP basis on labels of the chemical one
+    rng = np.random.default_rng(4)
+    fs = [_frame(seed) for seed in range(8)]
+    rc = [D.rows(f, CHEM) for f in fs]
+    betac = FIT.solve(rc, [f.with_labels(0.0, np.zeros((f.n, 3)), np.zeros(6)) for f in fs])
+    betac += rng.normal(0, 0.02, CHEM.ncols)
+    labelled = [f.with_labels(*D.predict(r, betac)) for f, r in zip(fs, rc)]
+    labelled = [F.Frame(f.symbols, f.positions, f.cell, {"kind": "teacher relaxed" if i < 2
+                                                          else "student md"},
+                        f.energy, f.forces, f.stress) for i, f in enumerate(labelled)]
+    rp = [D.rows(f, BASIS) for f in labelled]
+    plain = FIT.solve(rp, labelled, weights=np.ones(len(labelled)))
+    balanced = FIT.solve(rp, labelled)
+    e_plain = FIT.errors(rp[:2], labelled[:2], plain)["stress_rmse_gpa"]
+    e_bal = FIT.errors(rp[:2], labelled[:2], balanced)["stress_rmse_gpa"]
+    assert e_bal < e_plain
+
+
 def test_errors_name_each_failed_threshold():
     err = {"force_rmse_ev_a": 0.3, "force_rel": 0.3, "energy_rmse_mev_atom": 9.0,
            "stress_rmse_gpa": 0.2}
