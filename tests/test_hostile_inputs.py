@@ -501,3 +501,13 @@ def test_inherited_loopback_is_dropped_when_a_child_needs_the_network():
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        cwd=Path(__file__).parent.parent, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "None", r.stderr
+
+
+def test_a_dask_cluster_that_cannot_start_is_one_line_and_leaves_nothing(tmp_path):
+    """Issue 33, class 2: a start-up failure of the cluster (here an impossible bind address)
+    is a user error naming the setting, not Dask's traceback; no output folder is left."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dask: {host: 256.1.1.1, dashboard_address: '127.0.0.1:0'}\n")
+    r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"), timeout=300)
+    assert_one_line_error(r, "dask.host", "256.1.1.1")
+    assert not (tmp_path / "o").exists()

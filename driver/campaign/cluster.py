@@ -155,6 +155,34 @@ def job_script(s: Settings, out: str | Path | None = None,
     return script.replace(stand_in, log_dir) if log_dir else script
 
 
+@contextmanager
+def _quiet_startup():
+    """Dask's own start-up chatter (a busy dashboard port moved elsewhere, 'Cluster closed
+    without starting up') off the console: a failure is reported once, by us, in one line;
+    the dashboard's real address is printed with the run."""
+    import logging
+    import warnings
+
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        log.setLevel(level)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The innermost cause's first line (Dask wraps the real reason: 'Cluster failed to
+    start' over an OSError naming the address)."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
 @dataclass
 class Execution:
     """What the loop needs: a client, how many tasks to keep in flight, the task resource."""
@@ -190,7 +218,11 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
         if not addr:
             raise ConfigError("dask.backend is mpi but no dask-mpi scheduler is running: start "
                               "the campaign with `mpirun -n N sse-driver run CONFIG` (N >= 3)")
-        client = Client(addr, timeout="30s")
+        try:
+            client = Client(addr, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the dask-mpi scheduler at {addr} "
+                              f"({_first_line(exc)}): is rank 0 up?") from None
         n = max(1, mpi_world_size() - 2)
         ex = Execution(client, n, res, kind)
     elif kind == "local":
@@ -198,8 +230,17 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
 
         cores = check_local_ranks(s)
         n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=s.dask.host,
-                               dashboard_address=s.dask.dashboard_address, resources=res)
+        try:
+            with _quiet_startup():
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       host=s.dask.host,
+                                       dashboard_address=s.dask.dashboard_address,
+                                       resources=res)
+        except (RuntimeError, OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(f"the local Dask cluster did not start on dask.host {s.dask.host!r} "
+                              f"(dashboard {s.dask.dashboard_address!r}): {_first_line(exc)}; "
+                              "use an address of this machine (127.0.0.1) and a free port "
+                              "(or :0)") from None
         client = Client(cluster)
         ex = Execution(client, n, res, kind)
     else:
@@ -210,7 +251,12 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
             sched["host"] = s.dask.host
         kw = job_kwargs(s, out)
         Path(kw["log_directory"]).mkdir(parents=True, exist_ok=True)   # the scheduler writes job logs here
-        cluster = _cluster_class(kind)(scheduler_options=sched, **kw)
+        try:
+            cluster = _cluster_class(kind)(scheduler_options=sched, **kw)
+        except (RuntimeError, OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(f"the {kind} cluster's scheduler did not start on "
+                              f"{s.dask.interface or s.dask.host!r}: {_first_line(exc)}; check "
+                              "dask.host / dask.interface and dask.jobqueue") from None
         if jq.adapt:
             cluster.adapt(minimum_jobs=jq.adapt.minimum_jobs, maximum_jobs=jq.adapt.maximum_jobs)
             jobs = jq.adapt.maximum_jobs
