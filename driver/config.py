@@ -9,6 +9,7 @@ the dotted key and the fix.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -119,6 +120,11 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), dict):
             out[k] = deep_merge(out[k], v)
+        elif isinstance(v, Mapping) and k in out and out[k] is not None:
+            # a section of the wrong shape is an error, never replaced by the overrides
+            shown = repr(out[k])
+            raise ConfigError(f"{k}: must be a mapping of settings, not "
+                              f"{type(out[k]).__name__} {shown[:60]}")
         else:
             out[k] = v
     return out
@@ -160,7 +166,13 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], source
 def validate(model: type[M], data: Mapping[str, Any], source: str = "config") -> M:
     """``model`` built from ``data``, or a one-line ConfigError."""
     try:
-        return model.model_validate(dict(data))
+        text = json.dumps(dict(data), default=str, allow_nan=True)
+    except (TypeError, ValueError) as exc:       # e.g. a key that is not a string
+        raise ConfigError(f"{source}: not a mapping of settings ({exc})") from None
+    try:
+        # strict JSON-mode validation: a boolean or a string is never taken as a number
+        # (``temperatures_k: [true, 1300]``), while YAML lists still fill tuples
+        return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
@@ -178,12 +190,15 @@ def load(
         data = read_yaml(path)
         source = str(path)
     env = env_overrides(environ)
-    if env:
-        data = deep_merge(data, env)
-        source += " + SSE_DRIVER_ environment"
-    if overrides:
-        data = deep_merge(data, overrides)
-        source += " + command line"
+    try:
+        if env:
+            data = deep_merge(data, env)
+            source += " + SSE_DRIVER_ environment"
+        if overrides:
+            data = deep_merge(data, overrides)
+            source += " + command line"
+    except ConfigError as exc:
+        raise ConfigError(f"{path if path is not None else 'defaults'}: {exc}") from None
     return validate(model, data, source)
 
 

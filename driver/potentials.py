@@ -8,6 +8,7 @@ lacks is refused with a message naming it.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
@@ -192,6 +193,20 @@ class Potential:
         return self.spec.pair_lines(self, type_of, coul_cutoff, kspace_accuracy, files_dir)
 
 
+def _num(value, what: str, lo: float = -math.inf, hi: float = math.inf,
+         open_lo: bool = False) -> float:
+    """A finite number in range from a potential file (ValueError naming ``what``): YAML's
+    ``.nan``/``.inf``, a boolean or a quoted number never reach a deck."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} must be a number, not {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be finite, not {value!r}")
+    if v < lo or v > hi or (open_lo and v == lo):
+        raise ValueError(f"{what} = {v:g} is outside {'(' if open_lo else '['}{lo:g}, {hi:g}]")
+    return v
+
+
 def _parse(path: Path) -> Potential:
     raw = path.read_bytes()
     doc = safe_yaml(raw, str(path), UserError)
@@ -205,7 +220,7 @@ def _parse(path: Path) -> Potential:
             raise ValueError(f"form {form!r} is not one of {', '.join(forcefields.FORMS)}")
         spec = forcefields.get(form)
         names = spec.PARAMS
-        charges = {_species_symbol(s, "species"): float(v["charge"])
+        charges = {_species_symbol(s, "species"): _num(v["charge"], f"species {s} charge", -8, 8)
                    for s, v in doc["species"].items()}
         pairs = {}
         for row in doc["pairs"] or []:
@@ -215,15 +230,21 @@ def _parse(path: Path) -> Potential:
                     raise ValueError(f"pair {a}-{b}: {x!r} is not listed under species")
             if len(vals) != len(names):
                 raise ValueError(f"pair {a}-{b} needs {len(names)} numbers ({', '.join(names)})")
-            pairs[frozenset((a, b))] = tuple(float(v) for v in vals)
+            pairs[frozenset((a, b))] = tuple(_num(v, f"pair {a}-{b} {n}")
+                                             for v, n in zip(vals, names))
         if doc.get("coulomb_only") not in (None, "cation-cation", "like-sign"):
             raise ValueError("coulomb_only is cation-cation or like-sign")
         table = {}
+        # the short-range cutoff of every form: positive (a negative one silently drops the
+        # short-range terms) and below any cell a deck builds
+        short_cutoff = _num(doc["lammps"]["short_cutoff"], "lammps.short_cutoff", 0, 30,
+                            open_lo=True)
         extra = spec.parse_extra(doc, charges, pairs)
         if spec.TABULATED:
             t = doc["lammps"]["table"]
-            table = {"r_min": float(t["r_min"]), "points": int(t["points"])}
-            if not 0 < table["r_min"] < float(doc["lammps"]["short_cutoff"]) or table["points"] < 100:
+            table = {"r_min": _num(t["r_min"], "lammps.table.r_min"),
+                     "points": int(_num(t["points"], "lammps.table.points", 100, 1e6))}
+            if not 0 < table["r_min"] < short_cutoff or table["points"] < 100:
                 raise ValueError("lammps.table needs 0 < r_min < short_cutoff and points >= 100")
         styles = {}
         for k, v in doc["lammps"]["styles"].items():
@@ -233,7 +254,7 @@ def _parse(path: Path) -> Potential:
         return Potential(
             name=name, form=form, citation=cit, charges=charges, pairs=pairs,
             coulomb_only=doc.get("coulomb_only"),
-            short_cutoff=float(doc["lammps"]["short_cutoff"]),
+            short_cutoff=short_cutoff,
             styles=styles,
             path=path, sha256=hashlib.sha256(raw).hexdigest(), table=table, **extra)
     except KeyError as exc:

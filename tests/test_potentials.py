@@ -286,3 +286,24 @@ def test_ml_potential_without_the_extra_is_one_line_naming_make_mlip(monkeypatch
     with pytest.raises(UserError, match="make mlip") as err:
         pot.spec.external_forces(pot, {"Li": 1, "S": 2}, MPI.COMM_SELF)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ("Li: {charge: 0.6}", "Li: {charge: .nan}", "species Li charge must be finite"),
+    ("Li: {charge: 0.6}", "Li: {charge: '0.6'}", "species Li charge must be a number"),
+    ("Li: {charge: 0.6}", "Li: {charge: true}", "species Li charge must be a number"),
+    ("Li: {charge: 0.6}", "Li: {charge: 1.0e+300}", "outside"),
+    ("short_cutoff: 8.0", "short_cutoff: -8.0", "lammps.short_cutoff = -8 is outside"),
+    ("short_cutoff: 8.0", "short_cutoff: .inf", "lammps.short_cutoff must be finite"),
+])
+def test_numbers_in_a_potential_file_are_finite_and_in_range(tmp_path, old, new, needle):
+    """Issue 33, class 3: a number read from a potential file is checked where it enters
+    (finite, a number, in range), so none reaches a deck: a NaN charge, a negative cutoff
+    that silently drops the short-range terms."""
+    text = potentials.data_dir("potentials").joinpath("pedone2006.yaml").read_text()
+    assert old in text
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(UserError) as e:
+        potentials.load(str(path))
+    assert needle in str(e.value) and "\n" not in str(e.value)
