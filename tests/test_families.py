@@ -60,6 +60,31 @@ def test_family_corners_are_allowed_members_that_span_its_default_box(name):
         assert sorted(formulas) == ["Li6PS5Br", "Li6PS5Cl", "Li6PS5I"]
 
 
+@pytest.mark.parametrize("name", list(families.FAMILIES))
+def test_formulas_are_shown_per_formula_unit_of_the_prototype(name):
+    """Issue 32, item 1: a built cell's formula (whole cell, or its reduced integer form) is
+    shown per formula unit of the family's prototype, as its chemists write it, and parses
+    back to the same composition."""
+    for cand in families.corners(name):
+        b = S.build(cand, (1, 1, 1), seed=3)
+        comp = b.structure.composition
+        for cell in (comp.formula.replace(" ", ""), comp.reduced_formula):
+            shown = C.per_formula_unit(cell)
+            assert shown == C.parse(cell, C.PHYSICAL_BOUNDS).display
+            back = C.parse(shown, C.PHYSICAL_BOUNDS)
+            assert back.amounts == pytest.approx(C.parse(cell, C.PHYSICAL_BOUNDS).amounts,
+                                                 rel=1e-3)   # shown to 4 digits
+        # per formula unit: the family's anion count, not the cell's
+        amounts = C.parse(C.per_formula_unit(comp.formula.replace(" ", "")),
+                          C.PHYSICAL_BOUNDS).amounts
+        anions = (fam := families.get(name)).ANION
+        anions = (anions,) if isinstance(anions, str) else anions
+        assert sum(amounts.get(a, 0) for a in anions) == pytest.approx(fam.ANION_COUNT)
+    assert C.per_formula_unit("Li55La24Zr15TaO96") == "Li6.875La3Zr1.875Ta0.125O12"
+    assert C.per_formula_unit("Li3AlGe3P6O24") == "Li1.5Al0.5Ge1.5(PO4)3"
+    assert C.per_formula_unit("NaCl") == "NaCl"          # no family: shown as given
+
+
 def test_no_code_outside_the_family_modules_names_a_family():
     """Family names may appear in prose (comments, docstrings, descriptions) but not as
     string literals that code branches on; the campaign schema's default family is the one

@@ -183,9 +183,11 @@ def test_lagp_lattice_after_npt_near_experiment(lagp_300):
 @pytest.mark.slow
 def test_result_json_has_every_documented_key(lagp_300):
     out, res = lagp_300
-    for key in ("formula", "potential", "relaxed_0K", "npt_lowest_T", "temperatures",
-                "arrhenius", "elastic", "checks", "provenance"):
+    for key in ("formula", "cell_formula", "potential", "relaxed_0K", "npt_lowest_T",
+                "temperatures", "arrhenius", "elastic", "checks", "provenance"):
         assert key in res
+    # per formula unit as NASICON papers write it (issue 32); the cell's counts beside it
+    assert res["formula"].endswith("(PO4)3") and res["cell_formula"].startswith("Li")
     t = res["temperatures"][0]
     for key in ("D_cm2_s", "D_err_cm2_s", "sigma_S_cm", "sigma_err_S_cm", "diffusive",
                 "msd_window_ps", "rdf_first_peak_A", "lattice_A"):

@@ -19,7 +19,8 @@ from ..optimize.optimizer import Optimizer
 from .ledger import Ledger
 
 LEDGER = "ledger.sqlite"
-COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "x", "realized", "T_hot_K",
+COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "cell_formula", "x",
+           "realized", "T_hot_K",
            "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
            "Ea_err", "shear_modulus", "shear_modulus_err", "bulk_modulus", "stability",
            "degraded_fraction", "critical_current", "critical_current_err",

@@ -202,7 +202,9 @@ def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> di
     hot = max(md_result["temperatures"], key=lambda t: t["temperature_K"])
     arr = md_result.get("arrhenius")
     e = md_result["elastic"]
-    out = {"formula": md_result["formula"],
+    from ..families.compositions import per_formula_unit
+    out = {"formula": per_formula_unit(md_result["formula"]),      # older results: integers
+           "cell_formula": md_result.get("cell_formula"),
            "realized": md_result["provenance"].get("realized_variables"),
            "T_hot_K": hot["temperature_K"], "sigma_hot": hot["sigma_S_cm"],
            "sigma_hot_err": hot["sigma_err_S_cm"], "diffusive_hot": hot["diffusive"],

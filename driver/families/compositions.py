@@ -50,6 +50,13 @@ class Candidate:
         a = self.amounts
         return "".join(f"{el}{num(a[el])}" for el in self.spec.ELEMENT_ORDER if el in a)
 
+    @property
+    def display(self) -> str:
+        """The formula as the family's chemists write it, per formula unit of its prototype
+        (a family may keep its polyanion: ``display_formula``); ``formula`` otherwise."""
+        show = getattr(self.spec, "display_formula", None)
+        return show(self.amounts) if show else self.formula
+
     def charge(self) -> float:
         """Net formal charge per formula unit (0 by construction)."""
         ox = self.spec.OXIDATION
@@ -98,3 +105,13 @@ def parse(formula: str, bounds: dict | None = None) -> Candidate:
             f"{formula} is not charge-neutral: Li must be {cand.amounts['Li']:.4g} for this "
             f"dopant content (formula has Li{g('Li'):.4g}), i.e. {cand.formula}")
     return cand
+
+
+def per_formula_unit(formula: str) -> str:
+    """Any formula of a family member (a simulated cell's ``Li55La24Zr15TaO96`` or its reduced
+    integer form) as the family writes it per formula unit (``Li6.875La3Zr1.875Ta0.125O12``);
+    a formula no family parses is returned unchanged (it is shown, not used)."""
+    try:
+        return parse(formula, PHYSICAL_BOUNDS).display
+    except (CompositionError, KeyError, ValueError, ZeroDivisionError):
+        return formula

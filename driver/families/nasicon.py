@@ -47,6 +47,16 @@ def default_box(species: dict[str, str]) -> dict[str, tuple[float, float]]:
     return {"x": BOUNDS[species["M"]]}
 
 
+def display_formula(amounts: dict[str, float]) -> str:
+    """Per formula unit with the phosphate kept, as NASICON papers write it:
+    Li1.5Al0.5Ge1.5(PO4)3."""
+    def num(a: float) -> str:
+        return "" if abs(a - 1) < 1e-9 else f"{a:.4g}"
+    head = "".join(f"{el}{num(amounts[el])}" for el in ELEMENT_ORDER
+                   if el in amounts and el not in ("P", "O"))
+    return f"{head}(PO4){num(amounts.get('P', 3.0))}"
+
+
 def make(x: float, M: str = "Ge", bounds: dict | None = None):
     from .compositions import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}

@@ -16,6 +16,7 @@ from pymatgen.core import Lattice, Structure
 
 from .. import __version__
 from ..fileio import atomic_write_json
+from ..families.compositions import per_formula_unit
 from ..mpi import MPI
 from ..potentials import Potential, load as load_potential
 from ..schema import MDSettings
@@ -211,7 +212,10 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         }
         result = {
             "schema": "sse-driver/md-result/1",
-            "formula": structure.composition.reduced_formula,
+            # per formula unit of the family's prototype (issue 32); the cell's own counts
+            # beside it
+            "formula": per_formula_unit(structure.composition.reduced_formula),
+            "cell_formula": structure.composition.formula.replace(" ", ""),
             "composition": {k: int(v) for k, v in structure.composition.as_dict().items()},
             "n_atoms": len(structure), "n_li": n_li,
             "potential": {"name": pot.name, "doi": pot.citation["doi"], "sha256": pot.sha256},
