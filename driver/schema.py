@@ -18,6 +18,11 @@ from .schema_base import Strict, line_breakers
 
 
 Kelvin = Annotated[float, Field(gt=0, le=5000)]
+#: LAMMPS `run N`: N is a 32-bit signed integer
+MAX_RUN_STEPS = 2**31 - 1
+#: Li samples of one production run held for the MSD (1e7 x 100 Li x 3 doubles = 24 GB:
+#: a ceiling for typos such as prod_ps 1e12, far above any run this package plans)
+MAX_SAMPLES = 10_000_000
 
 #: Named MD presets (``md.preset``): run settings chosen from cost and statistics, written
 #: down before any validation run (docs/validation.md records what each one scored). Keys
@@ -123,6 +128,19 @@ class MDSettings(Strict):
     def _times(self) -> "MDSettings":
         if self.sample_every_fs < self.timestep_fs:
             raise ValueError("sample_every_fs must be >= timestep_fs")
+        # derived quantities checked before anything runs: LAMMPS's `run N` takes a 32-bit
+        # step count, and every stored Li sample is held in memory for the MSD
+        for key in ("equil_ps", "prod_ps"):
+            steps = getattr(self, key) * 1000.0 / self.timestep_fs
+            if steps > MAX_RUN_STEPS:
+                raise ValueError(f"{key} {getattr(self, key):g} ps at timestep_fs "
+                                 f"{self.timestep_fs:g} is {steps:.3g} steps (LAMMPS runs at "
+                                 f"most {MAX_RUN_STEPS}); shorten it or lengthen the time step")
+        samples = self.prod_ps * 1000.0 / self.sample_every_fs
+        if samples > MAX_SAMPLES:
+            raise ValueError(f"prod_ps {self.prod_ps:g} ps sampled every {self.sample_every_fs:g} "
+                             f"fs is {samples:.3g} samples (at most {MAX_SAMPLES:.0e} are kept "
+                             "for the MSD); raise sample_every_fs or shorten prod_ps")
         seen = [t for i, t in enumerate(self.temperatures_k) if t in self.temperatures_k[:i]]
         if seen:
             # each temperature has its own run folder and Arrhenius point: a repeat would

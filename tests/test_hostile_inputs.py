@@ -511,3 +511,23 @@ def test_a_dask_cluster_that_cannot_start_is_one_line_and_leaves_nothing(tmp_pat
     r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"), timeout=300)
     assert_one_line_error(r, "dask.host", "256.1.1.1")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--prod-ps", "1e12"], "LAMMPS runs at most"),
+    (["--timestep-fs", "1e-300"], "LAMMPS runs at most"),
+    (["--prod-ps", "2e6", "--timestep-fs", "5"], "samples"),
+])
+def test_derived_md_quantities_are_checked_before_anything_runs(tmp_path, flags, needle):
+    """Issue 33, class 4: step and sample counts derived from valid-looking times are
+    checked with the settings, not found out by LAMMPS after relax and elastic ran."""
+    r = run_cli("md", "--composition", "Li7La3Zr2O12", "--out", str(tmp_path / "o"), *flags,
+                timeout=120)
+    assert_one_line_error(r, needle)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_degenerate_phasefield_domain_is_refused_by_the_schema(tmp_path):
+    cfg = tmp_path / "pf.yaml"
+    cfg.write_text("phasefield: {domain: {lx: 1.0e-300}}\n")
+    assert_one_line_error(run_cli("config", "validate", str(cfg)), "domain.lx")

@@ -15,9 +15,15 @@ from ..schema_base import Strict
 from .penetration import Penetration
 
 
+#: a domain side (in the model's length unit) is kept within 12 decades around 1: a mesh
+#: spacing of 1e-300 (domain.lx: 1e-300) underflows in DOLFINx's geometry checks, one of
+#: 1e300 overflows the assembled gradients; both are typos, not physics
+SIDE = Field(1.0, ge=1e-6, le=1e6)
+
+
 class Domain(Strict):
-    lx: PositiveFloat = 1.0
-    ly: PositiveFloat = 1.0
+    lx: float = SIDE
+    ly: float = SIDE
     nx: PositiveInt = Field(64, le=4096)
     ny: PositiveInt = Field(64, le=4096)
     cell: Literal["triangle", "quadrilateral"] = "triangle"
