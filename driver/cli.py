@@ -551,7 +551,14 @@ def _cmd_kb(args: argparse.Namespace) -> int:
     from .kb.store import KB
 
     if args.action == "check":
+        from pymatgen.core import Composition
+
         from .kb.checks import candidate_checks
+        try:                      # a formula that is not one is bad input (exit 2, as query)
+            Composition(args.formula)
+        except Exception:  # noqa: BLE001 (pymatgen raises several kinds on malformed text)
+            raise UserError(f"kb check: {args.formula[:80]!r} is not a chemical formula; "
+                            "write it like Li6.4La3Zr1.4Ta0.6O12") from None
         checks = candidate_checks(args.formula, args.potential)
         for c in checks:
             print(f"{'PASS' if c.ok else 'FAIL'}  {c.name:<20} {c.reason}")
@@ -807,6 +814,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.formula = args.files[0]
     try:
+        if os.environ.get("SSE_DRIVER_HOME"):     # a user setting: checked before any command
+            from .resources import data_dir
+            data_dir("potentials"), data_dir("templates")
         return args.func(args)
     except UserError as exc:
         if _is_root():  # one line, not one per rank

@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UserError
+
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class MissingData(UserError, FileNotFoundError):
+    """The package's data folders are not where they should be: a user's setting
+    (SSE_DRIVER_HOME) or install, reported in one line like any bad input."""
 
 
 def project_root() -> Path:
@@ -23,7 +30,7 @@ def data_dir(name: str) -> Path:
     """``templates`` or ``potentials``; raises FileNotFoundError naming the fix."""
     path = project_root() / name
     if not path.is_dir():
-        raise FileNotFoundError(
+        raise MissingData(
             f"{path} is missing: install sse-driver editable from its repository "
             f"(pip install -e .) or set SSE_DRIVER_HOME to a folder holding {name}/"
         )

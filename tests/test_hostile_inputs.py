@@ -531,3 +531,18 @@ def test_a_degenerate_phasefield_domain_is_refused_by_the_schema(tmp_path):
     cfg = tmp_path / "pf.yaml"
     cfg.write_text("phasefield: {domain: {lx: 1.0e-300}}\n")
     assert_one_line_error(run_cli("config", "validate", str(cfg)), "domain.lx")
+
+
+def test_a_missing_sse_driver_home_is_one_line_before_any_command(tmp_path):
+    """Issue 33, class 9: SSE_DRIVER_HOME pointing nowhere is named in one line (exit 2)
+    before a command starts (the demo would otherwise run the doctor and write its file)."""
+    for args in (["md", "--composition", "Li7La3Zr2O12", "--out", str(tmp_path / "o")],
+                 ["demo", "--out", str(tmp_path / "o")]):
+        r = run_cli(*args, env={"SSE_DRIVER_HOME": str(tmp_path / "nowhere")}, timeout=120)
+        assert_one_line_error(r, "SSE_DRIVER_HOME")
+        assert not (tmp_path / "o").exists()
+
+
+def test_kb_check_of_a_non_formula_is_bad_input_like_kb_query():
+    """Issue 33, class 11: the same mistake gets the same exit code in every kb action."""
+    assert_one_line_error(run_cli("kb", "check", "Li7La3Zr2O1x2("), "not a chemical formula")
