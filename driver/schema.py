@@ -163,7 +163,6 @@ class AdaptSettings(Strict):
         return self
 
 
-_WALLTIME = r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$"
 
 
 class JobQueueSettings(Strict):
@@ -185,7 +184,7 @@ class JobQueueSettings(Strict):
     local_directory: str | None = Field(None, description="worker scratch (node-local disk)")
     log_directory: str | None = Field(None, description="job logs; unset = OUT/dask-jobs")
     death_timeout_s: PositiveFloat = Field(
-        60.0, description="a worker that cannot reach the scheduler this long exits "
+        60.0, le=86400, description="a worker that cannot reach the scheduler this long exits "
         "(dask-jobqueue default)")
     jobs: PositiveInt = Field(1, description="batch jobs to start (when adapt is unset)")
     adapt: AdaptSettings | None = Field(None, description="scale between bounds instead")
@@ -206,8 +205,24 @@ class JobQueueSettings(Strict):
     @field_validator("walltime")
     @classmethod
     def _walltime(cls, v: str) -> str:
-        if not re.match(_WALLTIME, v):
+        m = re.fullmatch(r"(?:(\d{1,3})-)?(\d{1,3}):(\d{2}):(\d{2})", v.strip())
+        if not m:
             raise ValueError(f"walltime {v!r} is not [D-]HH:MM:SS (e.g. 01:30:00 or 1-00:00:00)")
+        d, h, mi, se = (int(x or 0) for x in m.groups())
+        total = ((d * 24 + h) * 60 + mi) * 60 + se
+        if mi > 59 or se > 59 or not 0 < total <= 365 * 86400:
+            raise ValueError(f"walltime {v!r}: minutes and seconds run to 59 and the total "
+                             "must be above zero and at most a year (e.g. 01:30:00)")
+        return v
+
+    @field_validator("account", "queue")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        """Accounts and partitions are plain names to every batch system (Slurm: letters,
+        digits, _ - .); anything else would be a malformed #SBATCH/#PBS line."""
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}", v):
+            raise ValueError(f"{v[:40]!r} is not a plain account or queue name (letters, "
+                             "digits, _ . @ + -; at most 64)")
         return v
 
     @field_validator("memory")
@@ -216,10 +231,12 @@ class JobQueueSettings(Strict):
         from dask.utils import parse_bytes
 
         try:
-            if parse_bytes(v) <= 0:
+            n = parse_bytes(v)
+            if not 2**20 <= n <= 2**46:
                 raise ValueError
-        except ValueError:
-            raise ValueError(f"memory {v!r} is not a size such as 4GiB or 16GB") from None
+        except (ValueError, TypeError, OverflowError):
+            raise ValueError(f"memory {v!r} is not a size between 1MiB and 64TiB such as 4GiB "
+                             "or 16GB") from None
         return v
 
 

@@ -147,3 +147,26 @@ def test_campaign_workers_are_slurm_jobs(tmp_path, slurm):
             break
         time.sleep(0.2)
     assert "sse-worker" not in q.stdout, q.stdout
+
+
+@pytest.mark.parametrize("jobqueue, needle", [
+    ({"walltime": "1:99:99"}, "minutes and seconds"),
+    ({"walltime": "00:00:00"}, "above zero"),
+    ({"memory": "1e30 TB"}, "between 1MiB and 64TiB"),
+    ({"death_timeout_s": 1e300}, "death_timeout_s"),
+    ({"account": "proj; rm -rf ~"}, "plain account or queue name"),
+    ({"queue": "a b"}, "plain account or queue name"),
+])
+def test_cluster_resources_are_checked_before_a_script_is_rendered(tmp_path, jobqueue, needle):
+    """Issue 33, class 12: batch-script values that would render malformed #SBATCH lines are
+    refused by the schema, in one line."""
+    bad = write_campaign(tmp_path, dask={"backend": "slurm", "jobqueue": jobqueue})
+    assert_one_line_error(run_cli("cluster", "script", str(bad)), needle)
+
+
+def test_local_workers_beyond_the_cores_are_refused(tmp_path):
+    cfg = write_campaign(tmp_path, dask={"backend": "local", "n_workers": 4096,
+                                         "dashboard_address": "127.0.0.1:0"})
+    r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"), timeout=120)
+    assert_one_line_error(r, "cores")
+    assert not (tmp_path / "o").exists()

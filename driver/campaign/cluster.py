@@ -230,6 +230,10 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
 
         cores = check_local_ranks(s)
         n = n_workers or s.dask.n_workers or max(1, cores // s.md.ranks)
+        if n * s.md.ranks > cores:
+            raise ConfigError(f"{n} local worker(s) x md.ranks {s.md.ranks} is more than the "
+                              f"{cores} cores of this machine; lower dask.n_workers / "
+                              "--workers or use a cluster backend (dask.backend slurm, pbs, mpi)")
         try:
             with _quiet_startup():
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
