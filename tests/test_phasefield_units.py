@@ -188,3 +188,21 @@ def test_outputs_after_t_end_are_refused():
     with pytest.raises(ValueError, match="outputs_s: 2000 s lies after"):
         PhaseFieldSettings.model_validate({"degradation": {"interfacial_energy_J_m2": 0.5,
                                                            "outputs_s": [2000.0]}})
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("+".join(["x"] * 50_000), "characters"),          # issue 33, class 7
+    ("-" * 100_000 + "x", "characters"),
+    ("-" * 5_000 + "x", "cannot be parsed"),           # Python's own parser gives up
+    ("(" * 300 + "x" + ")" * 300, "cannot be parsed"),
+    ("+".join(["y"] * 500), "nested 500 deep"),
+])
+def test_expression_size_is_bounded_before_it_is_walked(text, needle):
+    """A huge or deeply nested expression is a one-line ConfigError, never a RecursionError
+    or MemoryError; an ordinary long formula still evaluates."""
+    from driver.errors import ConfigError
+    from driver.phasefield.expr import Expression
+    with pytest.raises(ConfigError, match=needle):
+        Expression(text)
+    e = Expression("+".join(["x"] * 300))
+    assert e(x=np.ones(3), y=np.ones(3), lx=1.0, ly=1.0)[0] == pytest.approx(300.0)

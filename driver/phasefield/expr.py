@@ -24,16 +24,43 @@ _CMPOPS = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater,
            ast.GtE: np.greater_equal}
 
 
+#: an initial condition is a formula a person writes: generous bounds that keep the
+#: recursive checks and evaluation of the tree (one frame per level) well inside Python's
+#: default recursion limit of 1000 (a sum of 400 terms is 400 deep)
+MAX_CHARS = 10_000
+MAX_DEPTH = 400
+
+
+def _depth(node: ast.AST) -> int:
+    """Depth of the tree, iteratively (a recursive walk of 100,000 nested minus signs would
+    itself exceed the recursion limit)."""
+    best, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return best
+
+
 class Expression:
     """A compiled expression; call with coordinate arrays ``x``, ``y`` (and lx, ly)."""
 
     def __init__(self, text: str, names: tuple[str, ...] = ("x", "y", "lx", "ly")):
         self.text = text
         self.names = names
+        if len(text) > MAX_CHARS:
+            raise ConfigError(f"expression of {len(text)} characters (at most {MAX_CHARS}): an "
+                              "initial condition is a formula, not data; write it shorter")
         try:
             tree = ast.parse(text, mode="eval")
-        except SyntaxError as exc:
-            raise ConfigError(f"expression {text!r}: syntax error at column {exc.offset}") from None
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            where = f" at column {exc.offset}" if isinstance(exc, SyntaxError) else ""
+            raise ConfigError(f"expression {text[:60]!r}: cannot be parsed{where} "
+                              f"({type(exc).__name__})") from None
+        depth = _depth(tree.body)
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"expression {text[:60]!r}: nested {depth} deep (at most "
+                              f"{MAX_DEPTH}); simplify it")
         self._check(tree.body)
         self.tree = tree.body
 
