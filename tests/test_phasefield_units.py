@@ -195,7 +195,7 @@ def test_outputs_after_t_end_are_refused():
     ("-" * 100_000 + "x", "characters"),
     ("-" * 5_000 + "x", "cannot be parsed"),           # Python's own parser gives up
     ("(" * 300 + "x" + ")" * 300, "cannot be parsed"),
-    ("+".join(["y"] * 500), "nested 500 deep"),
+    ("+".join(["y"] * 500), "nested 501 deep"),
 ])
 def test_expression_size_is_bounded_before_it_is_walked(text, needle):
     """A huge or deeply nested expression is a one-line ConfigError, never a RecursionError
