@@ -20,6 +20,21 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def connect_readonly(path: Path, **kwargs) -> sqlite3.Connection:
+    """A read-only connection that also works on read-only media. ``mode=ro`` sees a live
+    database as its writer changes it, but a write-ahead-log database needs its ``-shm``
+    side file, which SQLite cannot create in a read-only folder ('unable to open database
+    file'); there the file cannot be changing, so it is opened ``immutable`` (no locks,
+    no side files)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, **kwargs)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, **kwargs)
+
+
 def check_database(path: Path, tables: set[str], what: str, fix: str) -> None:
     """UserError ``PATH: not a WHAT (why); FIX`` unless ``path`` is absent, empty, or an
     SQLite database holding every table in ``tables``. Reads only (a read-only connection),
@@ -34,7 +49,7 @@ def check_database(path: Path, tables: set[str], what: str, fix: str) -> None:
         return
     if head != SQLITE_MAGIC:
         raise UserError(f"{path}: not a {what} (not an SQLite database); {fix}")
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    db = connect_readonly(path, timeout=30)
     try:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:

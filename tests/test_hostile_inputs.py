@@ -8,6 +8,7 @@ a file name: a newline there would turn the rest of the field into LAMMPS comman
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -546,3 +547,43 @@ def test_a_missing_sse_driver_home_is_one_line_before_any_command(tmp_path):
 def test_kb_check_of_a_non_formula_is_bad_input_like_kb_query():
     """Issue 33, class 11: the same mistake gets the same exit code in every kb action."""
     assert_one_line_error(run_cli("kb", "check", "Li7La3Zr2O1x2("), "not a chemical formula")
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """``(writable, read_only)``: one folder seen twice, the second view read-only: a
+    read-only bind mount where this process may mount (root), else a folder without write
+    permission (which root would ignore)."""
+    import subprocess
+    src, view = tmp_path / "src", tmp_path / "view"
+    src.mkdir()
+    view.mkdir()
+    if os.geteuid() != 0:
+        yield src, src
+        src.chmod(0o755)
+        return
+    ok = subprocess.run(["mount", "--bind", str(src), str(view)], capture_output=True).returncode == 0
+    if ok and subprocess.run(["mount", "-o", "remount,ro,bind", str(view)],
+                             capture_output=True).returncode == 0:
+        try:
+            yield src, view
+        finally:
+            subprocess.run(["umount", str(view)], capture_output=True)
+        return
+    if ok:
+        subprocess.run(["umount", str(view)], capture_output=True)
+    pytest.skip("root without mount rights: no read-only folder to test with")
+
+
+def test_a_ledger_on_read_only_media_is_read(read_only_folder):
+    """Issue 33, class 10: `status`, `report` and review listings open the ledger read-only,
+    and a write-ahead-log ledger on read-only media (SQLite cannot create its side files
+    there) is read, not called 'not a campaign ledger'."""
+    from driver.campaign.ledger import Ledger
+    src, view = read_only_folder
+    Ledger(src / "ledger.sqlite").db.close()
+    if view == src:
+        src.chmod(0o555)
+    led = Ledger(view / "ledger.sqlite", readonly=True)
+    assert led.evaluations() == []
+    assert sorted(p.name for p in view.iterdir()) == ["ledger.sqlite"]   # nothing written

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import UserError
-from ..sqlitefile import check_database
+from ..sqlitefile import check_database, connect_readonly
 
 #: Tables every ledger since the first release holds (``reviews`` came later).
 CORE_TABLES = {"meta", "proposals", "evaluations", "optimizer", "events"}
@@ -53,8 +53,7 @@ class Ledger:
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no campaign ledger here")
-            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
-                                      isolation_level=None)
+            self.db = connect_readonly(self.path, timeout=30, isolation_level=None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
