@@ -52,15 +52,6 @@ MD_PRESETS: dict[str, dict] = {
 }
 
 
-#: the stage timeout (``campaign.task_timeout_s``) a campaign with an MD preset gets when it
-#: sets none (3600 s otherwise): a hang detector, so a generous multiple of a normal run on
-#: one rank. smoke: 15-70 s per composition (docs/validation.md), the plain 1 h. screening
-#: (2x2x2): 2700-3008 s measured per garnet on one core (validate, 2026-11-30), NASICON
-#: (PPPM) estimated ~95 core-min; 4 h, ~2.5x that estimate (the 1 h default timed every 2x2x2
-#: NASICON out, and garnets on a shared core). production: hours to days per composition,
-#: bounded by the batch system's wall time instead (no timeout).
-PRESET_TASK_TIMEOUT_S: dict[str, float | None] = {
-    "smoke": 3600.0, "screening": 14400.0, "production": None}
 
 
 class MDSettings(Strict):
@@ -322,11 +313,3 @@ class Settings(Strict):
     phasefield: PhaseFieldSettings = PhaseFieldSettings()
     dask: DaskSettings = DaskSettings()
     distil: DistilSettings = DistilSettings()
-
-    @model_validator(mode="after")
-    def _preset_stage_timeout(self) -> "Settings":
-        """An MD preset sizes the stage timeout unless the config sets one (PRESET_TASK_TIMEOUT_S)."""
-        if ("task_timeout_s" not in self.campaign.model_fields_set
-                and self.md.preset in PRESET_TASK_TIMEOUT_S):
-            self.campaign.task_timeout_s = PRESET_TASK_TIMEOUT_S[self.md.preset]
-        return self

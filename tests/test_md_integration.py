@@ -7,6 +7,8 @@ import math
 import shutil
 import subprocess
 import numpy as np
+from pathlib import Path
+
 import pytest
 
 from driver.md import runner as R
@@ -188,6 +190,11 @@ def test_result_json_has_every_documented_key(lagp_300):
         assert key in res
     # per formula unit as NASICON papers write it (issue 32); the cell's counts beside it
     assert res["formula"].endswith("(PO4)3") and res["cell_formula"].startswith("Li")
+    # the stage said where it was (issue 32): the last plan step, LAMMPS's own progress
+    # lines up to the last production step
+    from driver.md import progress as P
+    prog = P.read(Path(out))
+    assert prog.index == prog.of - 1 and prog.phase == "nvt" and prog.step_no == prog.prod > 0
     t = res["temperatures"][0]
     for key in ("D_cm2_s", "D_err_cm2_s", "sigma_S_cm", "sigma_err_S_cm", "diffusive",
                 "msd_window_ps", "rdf_first_peak_A", "lattice_A"):

@@ -133,7 +133,16 @@ class CampaignSettings(Strict):
         "low-dimensional noisy-problem set, dimension-scaled = Hvarfner et al. 2024")
     budget: Budget = Budget()
     retry: Retry = Retry()
-    task_timeout_s: PositiveFloat | None = Field(3600.0, description="per stage subprocess")
+    task_timeout_s: PositiveFloat | None = Field(
+        None, description="an absolute cap per stage subprocess (s; None: none). Stages are "
+        "stopped by progress instead: stall_timeout_s and overrun_factor (campaign/watchdog.py)")
+    stall_timeout_s: PositiveFloat | None = Field(
+        900.0, description="stop a stage when nothing in its folder changed for this long: an "
+        "MD stage writes its progress every sample interval (~100 MD steps), so 15 min without "
+        "a line is a hang, not a busy machine")
+    overrun_factor: float | None = Field(
+        4.0, gt=1, le=100, description="stop a stage that ran this many times longer than its "
+        "own pace (measured on its first MD run) predicted")
     phasefield: bool = Field(True, description="run the interface-stability stage (DOLFINx) "
                              "per candidate, the model stability_model names")
     stability_model: Literal["li_penetration", "degradation"] = Field(

@@ -13,7 +13,7 @@ Retry rules per failure class (each retry changes the inputs, never repeats them
 | NonFiniteError | 0.75 x timestep, new velocity seed |
 | LammpsError (other) | new velocity seed |
 | ConvergenceError (phase field) | time.dt_scale / 10: dt, dt_min and dt_max of the effective settings / 10 |
-| input errors (exit 2), DeckError, LammpsTimeout, TaskTimeout | none: recorded as failed |
+| input errors (exit 2), DeckError, LammpsTimeout, TaskTimeout, TaskStalled | none: recorded as failed |
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ import yaml
 
 from .. import families
 from ..families.compositions import Candidate
+from .watchdog import Watchdog
 
-NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout"}
+NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout", "TaskStalled"}
 
 
 def candidate(camp, x: dict) -> Candidate:
@@ -103,28 +104,48 @@ def _libc_prctl():
 _PRCTL = _libc_prctl() if sys.platform.startswith("linux") else None
 
 
-def run_stage(cmd: list[str], timeout: float | None, log: Path) -> tuple[int, str]:
-    """Run a stage; on timeout kill its whole process tree (mpirun and ranks). It stays in
-    the worker's process group, so killing the campaign (kill -9 of its group, a batch job
-    ending) takes the stages with it, and it dies with its worker (``_die_with_parent``): no
-    orphan keeps writing into a run folder."""
+#: how often a running stage's progress is looked at (s)
+POLL_S = 5.0
+
+
+def run_stage(cmd: list[str], timeout: float | None, log: Path, folder: Path | None = None,
+              dog: Watchdog | None = None) -> tuple[int, str]:
+    """Run a stage, watched: it is stopped (its whole process tree: mpirun and ranks) when
+    the watchdog says it stopped progressing or overran (``campaign/watchdog.py``; reading
+    ``folder``, the stage's output folder), or after ``timeout`` s where one is set. It stays
+    in the worker's process group, so killing the campaign (kill -9 of its group, a batch
+    job ending) takes the stages with it, and it dies with its worker
+    (``_die_with_parent``): no orphan keeps writing into a run folder."""
+    from ..md.progress import heartbeat, read
+
     env = stage_env(dict(os.environ))
     pre = _die_with_parent if _PRCTL is not None else None
+    dog = dog or Watchdog(stall_s=None, overrun=None)
+    dog.hard_s = timeout
+    t0 = time.time()
     with open(log, "w") as out:
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env,
                              preexec_fn=pre)
-        try:
-            _, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(p.pid)
-            p.communicate()
-            return -9, f"TaskTimeout: stage exceeded {timeout:.0f} s"
+        while True:
+            try:
+                _, err = p.communicate(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.time()
+            beat = heartbeat(folder) if folder is not None else None
+            since = now - max(t0, beat or t0)
+            why = dog.verdict(now - t0, since, read(folder) if folder is not None else None, now)
+            if why:
+                _kill_tree(p.pid)
+                p.communicate()
+                return -9, why
     return p.returncode, err
 
 
 def error_class(rc: int, stderr: str) -> str:
-    if rc == -9 and stderr.startswith("TaskTimeout"):
-        return "TaskTimeout"
+    if rc == -9 and stderr.startswith(("TaskTimeout", "TaskStalled")):
+        return stderr.split(":", 1)[0]
     if rc == 2:
         return "InputError"
     m = re.search(r"sse-driver \w+: (\w+Error|LammpsTimeout|\w+Timeout): ", stderr)
@@ -310,7 +331,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         reuse = ["--reuse", *map(str, earlier)] if earlier else []
         rc, err = run_stage(_cli(["md", *source, "--config", str(adir / "md.yaml"),
                                   "--out", str(adir / "md"), "--force", *reuse], s.md.ranks),
-                            camp.task_timeout_s, adir / "md.stdout")
+                            camp.task_timeout_s, adir / "md.stdout", adir / "md",
+                            Watchdog(camp.stall_timeout_s, camp.overrun_factor))
         if rc == 0:
             md_result = json.loads((adir / "md" / "result.json").read_text())
             if camp.meta.extend_md:

@@ -23,6 +23,7 @@ from ..schema import MDSettings
 from . import analysis as A
 from .datafile import read_data
 from .diffusion import kinisi_diffusion
+from .progress import write_plan
 from .decks import MDInputGenerator, type_map
 from .reuse import adopt, finished_run
 from .runner import run_deck
@@ -170,8 +171,16 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         from ..errors import CompositionError
         raise CompositionError("structure has no Li: nothing to diffuse")
 
+    # where the stage is, for the campaign's watchdog and console (campaign/progress.py)
+    plan_of = 2 + len(settings.temperatures_k)
+
+    def mark(step: str, index: int, run_dir: str) -> None:
+        _bcast_files(comm, lambda: write_plan(out, step, index, plan_of, run_dir,
+                                              settings.timestep_fs))
+
     # 1. relax
     relax = gen.relax_set(structure)
+    mark("relax", 0, "relax")
 
     def write_relax() -> None:
         relax.write(out / "relax")
@@ -185,6 +194,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
     # 2. elastic constants at 0 K
     el = gen.elastic_set(relaxed)
     _bcast_files(comm, lambda: el.write(out / "elastic") and None)
+    mark("elastic", 1, "elastic")
     run_or_reuse(el, out / "elastic", "elastic")
 
     # 3. NPT + NVT per temperature
@@ -193,6 +203,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         iset = gen.md_set(relaxed, T, settings.seed + 1000 * (i + 1))
         run = out / f"T{T:g}K"
         _bcast_files(comm, lambda: iset.write(run) and None)  # write() returns the dir
+        mark(run.name, 2 + i, run.name)
         run_or_reuse(iset, run, "md")
         per_T.append(_bcast_files(comm, lambda: analyse_temperature(run, T, settings, n_li, gen.type_of)))
 

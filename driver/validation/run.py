@@ -81,8 +81,6 @@ def build_settings(vs: ValidationSet, preset: str, config_path: str | None):
             base["md"].pop(k, None)
     camp = base["campaign"]
     camp.pop("ahp_matrix", None)
-    if "task_timeout_s" not in (given.get("campaign") or {}):
-        camp.pop("task_timeout_s", None)      # sized by the preset (schema.PRESET_TASK_TIMEOUT_S)
     camp.update(name=f"validate-{vs.name}-{preset}", phasefield=False,
                 objectives=[{"name": "sigma_300K", "direction": "max", "log": True}],
                 candidates=[{"formula": e.formula, "potential": e.potential, "label": e.label}

@@ -1,0 +1,94 @@
+"""Progress inside an evaluation and the watchdog that stops a stage only when it stops
+progressing (issue 32, items 2 and 3)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from driver.campaign.tasks import error_class, run_stage
+from driver.campaign.watchdog import Watchdog
+from driver.md import progress as P
+
+
+def _md_folder(tmp_path, index=2, of=4, phase="nvt", step=500, equil=1000, prod=2000,
+               started=None):
+    P.write_plan(tmp_path, "T1000K", index, of, "T1000K", 2.0)
+    if started is not None:                 # back-date the plan step's start
+        import json
+        doc = json.loads((tmp_path / P.PLAN_FILE).read_text())
+        doc["started"] = started
+        (tmp_path / P.PLAN_FILE).write_text(json.dumps(doc))
+    run = tmp_path / "T1000K"
+    run.mkdir(exist_ok=True)
+    lines = ["# Fix print output for fix progress"]
+    lines += [f"npt {s} {equil} {prod}" for s in range(0, equil + 1, 100)]
+    if phase == "nvt":
+        lines += [f"nvt {s} {equil} {prod}" for s in range(0, step + 1, 100)]
+    (run / P.STEPS_FILE).write_text("\n".join(lines) + "\n")
+
+
+def test_progress_is_read_from_the_plan_and_lammps_own_lines(tmp_path):
+    assert P.read(tmp_path) is None                          # nothing said yet
+    _md_folder(tmp_path)
+    p = P.read(tmp_path)
+    assert (p.step, p.phase, p.step_no, p.done, p.run_steps) == ("T1000K", "nvt", 500, 1500, 3000)
+    assert p.describe() == "md T1000K nvt 1/4 ps (3/4)"      # 500 of 2000 steps of 2 fs
+    assert p.remaining_md_steps() == 1500 + 3000               # this run and the one after
+    assert p.fraction == pytest.approx((2 + 0.5) / 4)
+    (tmp_path / "T1000K" / P.STEPS_FILE).write_text("garbage here\n")
+    assert P.read(tmp_path).phase is None                     # a plan step without MD lines
+    assert P.heartbeat(tmp_path) is not None
+
+
+def test_watchdog_stops_a_stall_and_an_overrun_but_not_a_slow_stage():
+    now = 10_000.0
+    prog = P.Progress("T1000K", 2, 4, started=now - 100, timestep_fs=1.0, phase="nvt",
+                      step_no=200, equil=100, prod=900)         # 300 of 1000 steps in 100 s
+    dog = Watchdog(stall_s=60, overrun=4)
+    assert dog.verdict(elapsed=150, since_beat=5, progress=prog, now=now) is None
+    # its own pace: 3 steps/s; 700 + 1000 steps left -> expected 150 + 567 s
+    assert dog.expected_s == pytest.approx(150 + 1700 / 3)
+    # twice as slow as predicted (a busy machine) is not stopped; 4x is
+    assert dog.verdict(2 * dog.expected_s, 5, prog, now) is None
+    assert dog.verdict(4.1 * dog.expected_s, 5, prog, now).startswith("TaskTimeout")
+    stalled = Watchdog(stall_s=60).verdict(100, 61, prog, now)
+    assert stalled.startswith("TaskStalled") and "T1000K" in stalled
+    assert Watchdog(stall_s=None, overrun=None, hard_s=50).verdict(51, 0, None).startswith(
+        "TaskTimeout")
+    assert P.eta_s(prog, now) == pytest.approx(1700 / 3)
+
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+out = Path(sys.argv[1]); out.mkdir(exist_ok=True)
+for i in range(int(sys.argv[2])):
+    (out / "log.txt").write_text(str(i)); time.sleep(float(sys.argv[3]))
+time.sleep(float(sys.argv[4]))
+"""
+
+
+def test_run_stage_kills_a_stage_that_stops_writing_and_spares_a_slow_one(tmp_path):
+    """The real polling loop: a stage that writes every 0.5 s for 6 s runs to the end under
+    a 2 s stall limit (slow is not stuck); one that then goes silent for 30 s is killed
+    after ~2 s of silence as TaskStalled (not retried), long before it would end."""
+    script = tmp_path / "stage.py"
+    script.write_text(_WRITER)
+    dog = Watchdog(stall_s=2.0, overrun=None)
+    import driver.campaign.tasks as T
+    T.POLL_S, old = 0.5, T.POLL_S
+    try:
+        rc, err = run_stage([sys.executable, str(script), str(tmp_path / "a"), "12", "0.5", "0"],
+                            None, tmp_path / "a.log", tmp_path / "a", dog)
+        assert rc == 0, err
+        t0 = time.time()
+        rc, err = run_stage([sys.executable, str(script), str(tmp_path / "b"), "2", "0.5", "30"],
+                            None, tmp_path / "b.log", tmp_path / "b", Watchdog(2.0, None))
+        took = time.time() - t0
+    finally:
+        T.POLL_S = old
+    assert rc == -9 and err.startswith("TaskStalled") and took < 10
+    assert error_class(rc, err) == "TaskStalled"
