@@ -92,3 +92,18 @@ def test_run_stage_kills_a_stage_that_stops_writing_and_spares_a_slow_one(tmp_pa
         T.POLL_S = old
     assert rc == -9 and err.startswith("TaskStalled") and took < 10
     assert error_class(rc, err) == "TaskStalled"
+
+
+def test_stage_of_an_evaluation_in_flight(tmp_path):
+    """What the console and `status` say of a running evaluation: its newest attempt's
+    stage with the MD stage's progress and the time left at its pace."""
+    from driver.campaign.tasks import stage_of
+    assert stage_of(tmp_path, 3) == "queued"
+    md = tmp_path / "p0003" / "attempt1" / "md"
+    md.mkdir(parents=True)
+    assert stage_of(tmp_path, 3) == "md starting"
+    _md_folder(md, started=time.time() - 100)
+    said = stage_of(tmp_path, 3)
+    assert said.startswith("md T1000K nvt 1/4 ps (3/4)") and "min left" in said
+    (tmp_path / "p0003" / "attempt2" / "pf").mkdir(parents=True)
+    assert stage_of(tmp_path, 3) == "attempt 2: phase field"

@@ -19,6 +19,7 @@ import hashlib
 import json
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -429,7 +430,7 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
     is its length."""
     from dask.distributed import wait
 
-    from .tasks import evaluate
+    from .tasks import evaluate, stage_of
 
     camp = s.campaign
     budget = camp.budget.evaluations if screen is None else len(screen)
@@ -441,6 +442,9 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
         futures[client.submit(evaluate, pid, x, settings_dict, str(out / "runs"), key=f"candidate-{pid}",
                               resources=resources, pure=False, retries=2)] = (pid, x)
 
+    # a line on the evaluations in flight: each minute at a terminal, each 5 min in a log
+    progress_every = 60.0 if sys.stdout.isatty() else 300.0
+    last_progress = time.time()
     try:
         for pid, x in ledger.pending():     # owed from before a kill: resubmit
             submit(pid, x)
@@ -479,6 +483,11 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                     break
             if not futures:
                 continue
+            if time.time() - last_progress > progress_every:
+                last_progress = time.time()
+                echo("  running: " + "; ".join(
+                    f"p{pid} {stage_of(out / 'runs', pid)}"
+                    for pid, _ in sorted(futures.values(), key=lambda t: t[0])))
             try:
                 done, _ = wait(list(futures), return_when="FIRST_COMPLETED", timeout=5)
             except TimeoutError:   # nothing finished in 5 s: check the wall-time budget again

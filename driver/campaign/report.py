@@ -97,6 +97,9 @@ def status(out: str | Path) -> str:
     f = fused_values(opt, evals)
     lines = [f"campaign {led.meta().get('name')} in {out}",
              f"  done {c['done']}, failed {c['failed']}, running or owed {c['pending']}"]
+    from .tasks import stage_of
+    for pid, _ in led.pending():            # where each one in flight is (issue 32)
+        lines.append(f"  candidate {pid}: {stage_of(Path(out) / 'runs', pid)}")
     ok = [(v, e) for v, e in zip(f, evals) if v is not None]
     if ok:
         v, e = max(ok, key=lambda t: t[0])

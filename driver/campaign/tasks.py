@@ -270,6 +270,26 @@ def where() -> dict:
             "batch_job": os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID")}
 
 
+def stage_of(runs_dir: str | Path, proposal_id: int, now: float | None = None) -> str:
+    """Where an evaluation in flight is (issue 32): its newest attempt's stage and the MD
+    stage's own progress, e.g. 'md T1000K nvt 45/100 ps (5/6), ~6 min left'."""
+    from ..md.progress import eta_s, read
+
+    run = Path(runs_dir) / f"p{proposal_id:04d}"
+    attempts = sorted(run.glob("attempt*"), key=_attempt_number)
+    if not attempts:
+        return "queued"
+    a = attempts[-1]
+    tag = f"attempt {_attempt_number(a)}: " if len(attempts) > 1 else ""
+    if (a / "pf").exists():
+        return tag + "phase field"
+    prog = read(a / "md")
+    if prog is None:
+        return tag + "md starting"
+    eta = eta_s(prog, now)
+    return tag + prog.describe() + (f", ~{eta / 60:.0f} min left" if eta is not None else "")
+
+
 def _attempt_number(folder: Path) -> int:
     """k of an ``attemptk`` folder (0 for a name that is not one)."""
     tail = folder.name.removeprefix("attempt")
