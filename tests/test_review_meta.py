@@ -171,3 +171,30 @@ def test_expert_rating_is_an_allowed_objective_and_report_lists_reviews(tmp_path
     led.close()
     page = write_report(tmp_path).read_text()
     assert "Expert reviews" in page and "clean XRD &lt;script&gt;" in page
+
+
+def test_report_shows_the_first_objective_beside_the_fused_score_and_names_who_is_left_out(tmp_path):
+    """Issue 32, item 4: the best-so-far figure plots sigma(300 K) with its interval beside
+    the fused score, and says which candidates a panel leaves out and why."""
+    from driver.campaign.report import write_report
+    sp = Space.from_dict({"variables": {"x": [0, 0.8, 1 / 6]}})
+    opt = Optimizer(sp, [Objective("sigma_300K", log=True), Objective("critical_current", log=True)],
+                    seed=1, n_initial=3)
+    led = Ledger(tmp_path / "ledger.sqlite")
+    xs = opt.ask(3)
+    ids = led.add_proposals(xs, opt.to_json())
+    for k, (pid, x) in enumerate(zip(ids, xs)):
+        cc = None if k == 1 else 1.0 + x["x"]             # not measurable for the second
+        y = {"sigma_300K": 1e-4 * (1 + x["x"]), "critical_current": cc,
+             "critical_current_interval_95": None if cc is None else [0.5 * cc, 2 * cc],
+             "critical_current_note": "no diffusive temperature" if cc is None else None}
+        if cc is not None:
+            opt.tell(x, {"sigma_300K": y["sigma_300K"], "critical_current": cc})
+        led.record(pid, "done", {"formula": "Li1.5Al0.5Ge1.5(PO4)3",
+                                 "sigma_300K_interval_95": [1e-5, 1e-3], **y},
+                   [], 1, "/r", 0.0, 1.0, {}, opt.to_json())
+    led.close()
+    page = write_report(tmp_path).read_text()
+    assert "Best so far versus evaluations: sigma_300K and the fused score" in page
+    assert f"#{ids[1]}: fused score (not measurable: critical_current)" in page
+    assert f"Left out (critical current not measurable): #{ids[1]} (no diffusive temperature)" in page

@@ -268,7 +268,7 @@ def stability_cell(o: dict) -> str:
     return _fmt(o.get("stability")) if o.get("stability") is not None else ""
 
 
-def stability_figure(done: list[dict]) -> tuple[str, str] | None:
+def stability_figure(done: list[dict]) -> tuple[str, str, str] | None:
     """Critical current density per candidate with its 95 % interval (the li_penetration
     model), and whether the candidates differ by more than their intervals."""
     import matplotlib.pyplot as plt
@@ -287,8 +287,13 @@ def stability_figure(done: list[dict]) -> tuple[str, str] | None:
     ax.set_ylabel("critical current density (mA/cm$^2$)")
     ax.set_xlabel("evaluation")
     fig.tight_layout()
+    gone = [f"#{e['proposal_id']}" + (f" ({e['outputs']['critical_current_note']})"
+                                      if e["outputs"].get("critical_current_note") else "")
+            for e in done if e["outputs"].get("critical_current") is None]
     return (f"Interface stability: critical current density for Li penetration with 95 % "
-            f"intervals ({distinct_note(lo, hi)})", _png(fig))
+            f"intervals ({distinct_note(lo, hi)})", _png(fig),
+            "Left out (critical current not measurable): " + "; ".join(gone) + "." if gone
+            else "Every finished evaluation is shown.")
 
 
 def distinct_note(lo: np.ndarray, hi: np.ndarray) -> str:
@@ -345,17 +350,49 @@ def write_report(out: str | Path) -> Path:
     atomic_write_text(out / "results.csv", buf.getvalue())
 
     figs = []
-    # best so far
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    # best so far: the first objective a reader cares about (with its interval) beside the
+    # fused score; every candidate a panel leaves out is named with the reason (issue 32)
+    first = opt.objectives[0]
+    fig, (ax0, ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+    n_ev = range(1, len(evals) + 1)
+    y0 = [(e["outputs"] or {}).get(first.name) if e["status"] == "done" else None for e in evals]
+    lo_hi = [(e["outputs"] or {}).get(f"{first.name}_interval_95") for e in evals]
+    pts = [(i, y, iv) for i, y, iv in zip(n_ev, y0, lo_hi) if y is not None and np.isfinite(y)]
+    if pts:
+        xs = np.array([i for i, _, _ in pts])
+        ys = np.array([y for _, y, _ in pts], float)
+        err = np.array([[y - iv[0], iv[1] - y] if iv else [0.0, 0.0] for _, y, iv in pts]).T
+        ax0.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", ms=4, capsize=2,
+                     label="evaluation (95 % interval)")
+        acc = np.fmax.accumulate if first.direction == "max" else np.fmin.accumulate
+        ax0.step(xs, acc(ys), where="post", label="best so far")
+        if first.log:
+            ax0.set_yscale("log")
+        ax0.legend(fontsize=7)
+    ax0.set_xlabel("evaluations")
+    ax0.set_ylabel(first.name)
     vals = [v if v is not None else np.nan for v in fused]
     best = np.fmax.accumulate(np.array(vals, float)) if vals else []
-    ax.plot(range(1, len(vals) + 1), vals, "o", ms=4, label="evaluation")
-    ax.step(range(1, len(vals) + 1), best, where="post", label="best so far")
+    ax.plot(n_ev, vals, "o", ms=4, label="evaluation")
+    ax.step(n_ev, best, where="post", label="best so far")
     ax.set_xlabel("evaluations")
     ax.set_ylabel("fused score (weighted z-scores)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    figs.append(("Best so far versus evaluations", _png(fig)))
+    left_out = []
+    for i, (e, y, v) in enumerate(zip(evals, y0, fused), start=1):
+        if e["status"] != "done":
+            left_out.append(f"#{e['proposal_id']} ({e['status']}): both panels")
+        else:
+            o = e["outputs"] or {}
+            missing = [ob.name for ob in opt.objectives if o.get(ob.name) is None]
+            if y is None or v is None:
+                left_out.append(f"#{e['proposal_id']}: {'left panel and ' if y is None else ''}"
+                                f"fused score (not measurable: {', '.join(missing)})")
+    note = ("Left out: " + "; ".join(left_out) + "." if left_out else
+            "Every evaluation is in both panels.")
+    figs.append((f"Best so far versus evaluations: {first.name} and the fused score",
+                 _png(fig), note))
 
     done = [e for e in evals if e["status"] == "done" and e["outputs"]]
     names = [o.name for o in opt.objectives]
@@ -378,7 +415,10 @@ def write_report(out: str | Path) -> Path:
             ax.set_ylabel(names[1])
             ax.legend(fontsize=8)
             fig.tight_layout()
-            figs.append(("Pareto front of the first two objectives", _png(fig)))
+            gone = [f"#{e['proposal_id']}" for e, k in zip(done, keep) if not k]
+            figs.append(("Pareto front of the first two objectives", _png(fig),
+                         f"Left out (one of {names[0]}, {names[1]} not measurable): "
+                         f"{', '.join(gone)}." if gone else "Every finished evaluation is shown."))
 
     # Arrhenius plots of the best three
     ranked = sorted([(v, e) for v, e in zip(fused, evals) if v is not None], key=lambda t: -t[0])[:3]
@@ -447,7 +487,8 @@ def write_report(out: str | Path) -> Path:
             stability_cell(e["outputs"] or {}), e["attempts"],
             "; ".join(f"{x['stage']}: {x['class']}" for x in (e["errors"] or [])))) + "</tr>"
         for e in evals)
-    body = "".join(f"<h2>{t}</h2>" + (f'<img src="data:image/png;base64,{b}">' if b else "") for t, b in figs)
+    body = "".join(f"<h2>{t}</h2>" + (f'<img src="data:image/png;base64,{b}">' if b else "")
+                   + (f"<p>{html.escape(f[0])}</p>" if f else "") for t, b, *f in figs)
     rv = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
         r["proposal_id"], r["action"], "" if r["rating"] is None else f"{r['rating']:g}",
         r["x_json"] or "", r["note"] or "",
