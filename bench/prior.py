@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from driver.campaign.loop import experimental_prior  # noqa: E402
+from driver.kb.prior import experimental_prior  # noqa: E402
 from driver.optimize.optimizer import Objective, Optimizer  # noqa: E402
 from driver.optimize.space import Space  # noqa: E402
 from driver.schema import Settings  # noqa: E402
@@ -37,7 +37,7 @@ def main():
     warnings.simplefilter("ignore")
     s = Settings.model_validate({"campaign": {"objectives": [{"name": "sigma_300K", "log": True}],
                                               "prior": {"enabled": True}}})
-    pts = experimental_prior(s)
+    pts = experimental_prior(s.campaign)
     X = np.array([x["x"] for x, _, _ in pts])
     Y = np.log10([sig for _, sig, _ in pts])
     coef = np.polyfit(X, Y, 2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -48,6 +49,19 @@ def _expanded_size(data: Any, limit: int) -> int:
     return count
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's floats: ``1e-4`` unquoted is a number (YAML 1.1
+    wants ``1.0e-4`` and reads ``1e-4`` as a string, which the strict settings would then
+    refuse); a quoted ``'1e-4'`` stays a string. Nothing else changes."""
+
+
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def safe_yaml(text: str | bytes, where: str, error: type[Exception] = ConfigError) -> Any:
     """YAML data from a user's file: safe loader, UTF-8, bounded size and alias expansion.
 
@@ -62,7 +76,7 @@ def safe_yaml(text: str | bytes, where: str, error: type[Exception] = ConfigErro
         except UnicodeDecodeError as exc:
             raise error(f"{where}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -102,7 +116,7 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             continue
         keys = name[len(ENV_PREFIX):].lower().split("__")
         try:
-            value = yaml.safe_load(raw)
+            value = yaml.load(raw, Loader=_Loader)  # noqa: S506  (a SafeLoader)
         except yaml.YAMLError:
             raise ConfigError(f"environment {name}: value is not valid YAML: {raw!r}") from None
         node = out

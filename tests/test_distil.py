@@ -132,6 +132,26 @@ def test_balanced_weights_give_the_minimum_as_much_say_as_the_hot_frames():
     assert e_bal < e_plain
 
 
+def test_active_learning_stops_when_the_errors_stop_improving():
+    """Convergence (workflow._converged): a clean exploration at full length whose new-frame
+    error did not improve by 5 % on the previous generation's; not while it improves, not
+    after an MD failure, not before the exploration reached its full length."""
+    from driver.distil.settings import DistilSettings
+    from driver.distil.workflow import _converged
+    s = DistilSettings(explore_max_ps=32.0, converged_rel=0.05)
+
+    def st(*recs):
+        return {"generations": [{"generation": g, "heldout": {"force_rmse_ev_a": e},
+                                 "md_failures": f, "explore_ps": ps}
+                                for g, (e, f, ps) in enumerate(recs, start=1)]}
+    assert _converged(s, st((0.12, [], 32.0), (0.118, [], 32.0)), 2)      # 1.7 % better
+    assert _converged(s, st((0.12, [], 32.0), (0.15, [], 32.0)), 2)       # worse: stopped
+    assert not _converged(s, st((0.15, [], 32.0), (0.12, [], 32.0)), 2)   # still improving
+    assert not _converged(s, st((0.12, [], 32.0), (0.12, ["x"], 32.0)), 2)
+    assert not _converged(s, st((0.12, [], 8.0), (0.12, [], 16.0)), 2)
+    assert not _converged(s, st((0.12, [], 32.0),), 1)                     # nothing before
+
+
 def test_errors_name_each_failed_threshold():
     err = {"force_rmse_ev_a": 0.3, "force_rel": 0.3, "energy_rmse_mev_atom": 9.0,
            "stress_rmse_gpa": 0.2}

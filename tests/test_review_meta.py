@@ -106,12 +106,12 @@ def test_review_cli_on_a_ledger(tmp_path):
 
 
 def test_experimental_prior_is_labelled_bounded_and_never_best():
-    from driver.campaign.loop import experimental_prior
+    from driver.kb.prior import experimental_prior
     from driver.schema import Settings
 
     s = Settings.model_validate({"campaign": {"objectives": [{"name": "sigma_300K", "log": True}],
                                               "prior": {"enabled": True}}})
-    pts = experimental_prior(s)
+    pts = experimental_prior(s.campaign)
     assert len(pts) == 14 and all(0 <= x["x"] <= 0.8 and doi.startswith("10.") for x, _, doi in pts)
     opt = Optimizer(Space.from_dict({"variables": {"x": [0.2, 0.8]}}), [Objective("sigma_300K", log=True)],
                     seed=0, n_initial=2)

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import assert_one_line_error, run_cli, write_campaign
 from driver.validation import skill
-from driver.validation.records import describe, load_records, records_from_result, skill_lines
+from driver.kb.skill_records import describe, load_records, records_from_result, skill_lines
 from driver.validation.sets import DEFAULT_SET, load_set, select_obelix
 
 
@@ -282,7 +282,7 @@ def test_the_skill_lookup_reads_the_protocol_from_the_ledger_not_every_result(tm
     evaluation recorded before that reads its result.json, and one with neither is skipped."""
     from driver.campaign.report import skill_by_protocol
     from driver.campaign.tasks import md_protocol
-    from driver.validation.records import protocol_of
+    from driver.kb.skill_records import protocol_of
 
     md = {**_result()["md_settings"], "potential": "x"}
     result = {"formula": "Li6.5La3Zr1.5Ta0.5O12", "potential": {"name": "adams_rao2011"},

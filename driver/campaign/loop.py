@@ -33,6 +33,7 @@ from ..optimize.optimizer import Objective, Optimizer
 from ..optimize.space import Space
 from ..schema import Settings
 from .cluster import execution
+from ..kb.prior import experimental_prior
 from .ledger import Ledger
 
 LEDGER = "ledger.sqlite"
@@ -124,31 +125,6 @@ def build_optimizer(s: Settings) -> Optimizer:
     return Optimizer(build_space(s), objs, seed=camp.seed, n_initial=camp.initial_design,
                      acquisition=camp.acquisition, priors=camp.gp_priors,
                      batch=camp.batch_method)
-
-
-def experimental_prior(s: Settings) -> list[tuple[dict, float, str]]:
-    """(x, sigma_S_cm, doi) of OBELiX members of the campaign's family and framework whose
-    composition lies in the campaign space: the data behind ``campaign.prior``."""
-    import csv
-
-    from ..errors import CompositionError
-    from ..kb.ingest import obelix_csv
-    from ..families.compositions import PHYSICAL_BOUNDS, parse
-
-    camp = s.campaign
-    out = []
-    for r in csv.DictReader(open(obelix_csv(), encoding="utf-8")):
-        try:
-            cand = parse(r["Reduced Composition"], bounds=PHYSICAL_BOUNDS)
-            sigma = float(r["Ionic conductivity (S cm-1)"])
-        except (CompositionError, ValueError):
-            continue
-        if cand.family != camp.family or not cand.spec.matches_campaign(camp, cand):
-            continue
-        x = {k: cand.variables[k] for k in camp.variables}
-        if all(camp.variables[k][0] <= v <= camp.variables[k][1] for k, v in x.items()):
-            out.append((x, sigma, r["DOI"]))
-    return out
 
 
 def config_hash(s: Settings) -> str:
@@ -375,7 +351,7 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
                          # a screening list as checked at the start: what a resume evaluates
                          "screen_items": screen})
         if s.campaign.prior.enabled:
-            pts = experimental_prior(s)
+            pts = experimental_prior(s.campaign)
             for x, sigma, doi in pts:
                 opt.tell_prior(x, {"sigma_300K": sigma},
                                {"sigma_300K": sigma * np.log(10) * s.campaign.prior.noise_log10})

@@ -178,11 +178,11 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
     try:
         from .. import config
         from ..schema import Settings
-        from .loop import experimental_prior
+        from ..kb.prior import experimental_prior
 
         s = config.load(Settings, out / "config.yaml")
         names = list(s.campaign.variables)
-        exp = experimental_prior(s) if s.campaign.candidates is None and len(names) == 1 else []
+        exp = experimental_prior(s.campaign) if s.campaign.candidates is None and len(names) == 1 else []
     except Exception:      # a report never fails on its comparison section
         exp, names = [], []
     if pts or exp:
@@ -209,9 +209,9 @@ def experiment_section(out: Path, evals: list[dict]) -> tuple[tuple | None, str]
 def skill_by_protocol(evals: list[dict]) -> dict[tuple, tuple[dict, list[str]]]:
     """How far these numbers can be trusted: for each (family, potential, MD protocol) the
     campaign ran (kept in each finished evaluation's outputs, or read from its MD result),
-    the protocol and the validation scores on record for exactly it (validation/records.py),
+    the protocol and the validation scores on record for exactly it (kb/skill_records.py),
     the nearest ones with what differs, or a plain statement that nobody has measured it."""
-    from ..validation.records import load_records, skill_lines
+    from ..kb.skill_records import load_records, skill_lines
     from .tasks import md_protocol
 
     seen: dict[tuple, tuple[dict, list[str]]] = {}

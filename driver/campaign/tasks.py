@@ -247,7 +247,7 @@ def md_protocol(md_result: dict) -> dict | None:
     by (report.skill_by_protocol), kept in the ledger so that ``status`` need not open every
     result.json. None for a result that lacks them."""
     from ..families.compositions import parse
-    from ..validation.records import protocol_of
+    from ..kb.skill_records import protocol_of
 
     try:
         return {"family": parse(md_result["formula"]).family,

@@ -230,6 +230,20 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
             "generations": [], "final": None}
 
 
+def _converged(s: DistilSettings, st: dict, g: int) -> bool:
+    """Generation ``g`` ends the active learning: its exploration ran clean at full length
+    and the error on its new frames (measured before the student saw them) improved on the
+    previous generation's by less than ``converged_rel``: the errors stopped improving."""
+    recs = {r["generation"]: r for r in st["generations"]}
+    rec, prev = recs.get(g), recs.get(g - 1)
+    if rec is None or prev is None or rec["md_failures"]:
+        return False
+    if rec.get("explore_ps", s.explore_max_ps) < s.explore_max_ps:
+        return False
+    now, before = rec["heldout"]["force_rmse_ev_a"], prev["heldout"]["force_rmse_ev_a"]
+    return now >= (1.0 - s.converged_rel) * before
+
+
 def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         chunks: int = 2) -> dict:
     """The whole distillation; returns the final record (also in ``distil.json``)."""
@@ -257,6 +271,19 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
     clean = 0                                  # generations whose exploration ran clean
     for g in range(1, s.max_generations + 1):
+        done = next((r for r in st["generations"] if r["generation"] == g), None)
+        folder = out / "data" / f"gen{g:03d}"
+        if done is not None and folder.is_dir():
+            # a generation a killed or finished run completed: its labels, not its MD again
+            new = _capped([f for path in sorted(folder.glob("labelled_*.extxyz"))
+                           for f in F.read(path)], s, lambda *_: None)
+            if len(new) == done["selected"]:
+                train += new
+                train_rows += [rows(f, basis) for f in new]
+                clean += not done["md_failures"]
+                if _converged(s, st, g):
+                    break
+                continue
         beta = solve(train_rows, train, tol, s.ridge)
         betas = committee(train_rows, train, s.committee, s.seed + g, tol, s.ridge)
         student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
@@ -301,13 +328,10 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         clean += not failures
         train += new
         train_rows += new_rows
-        prev = next((r["heldout"]["force_rmse_ev_a"] for r in st["generations"]
-                     if r["generation"] == g - 1), None)
         st["generations"] = [r for r in st["generations"] if r["generation"] < g] + [rec]
         atomic_write_json(out / STATE, st)
-        if (prev is not None and not failures and ps >= s.explore_max_ps
-                and abs(err["force_rmse_ev_a"] - prev) <= s.converged_rel * prev):
-            echo(f"  converged: the held-out error changed by less than {s.converged_rel:.0%} "
+        if _converged(s, st, g):
+            echo(f"  converged: the held-out error improved by less than {s.converged_rel:.0%} "
                  f"and the hot MD ran clean for {ps:g} ps")
             break
 

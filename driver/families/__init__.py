@@ -30,25 +30,16 @@ Adding a family is one new module here plus its entry in ``FAMILIES``, and its t
 
 from __future__ import annotations
 
-from types import ModuleType
 
 from . import argyrodite, garnet, halide, lirich_argyrodite, nasicon
+from .registry import FAMILIES, get
 
 #: in the order formulas are offered to them (the first whose ``claims`` accepts parses it)
-FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (garnet, nasicon, lirich_argyrodite,
-                                                         argyrodite, halide)}
+FAMILIES.update({m.NAME: m for m in (garnet, nasicon, lirich_argyrodite, argyrodite, halide)})
 
 
 #: the family of a campaign config that names none
 DEFAULT_FAMILY = nasicon.NAME
-
-
-def get(name: str) -> ModuleType:
-    """The family module called ``name`` (KeyError naming the known ones otherwise)."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise KeyError(f"unknown family {name!r}; known: {', '.join(FAMILIES)}") from None
 
 
 def physical_bounds() -> dict[str, tuple[float, float]]:

@@ -59,7 +59,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(br: float = 0.0, i: float = 0.0, bounds: dict | None = None):
-    from .compositions import Candidate, check_range
+    from .base import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
     check_range("argyrodite", "br", br, b["br"])
     check_range("argyrodite", "i", i, b["i"])
@@ -122,7 +122,7 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """P on 4b, S on 16e; halides and the fifth S shared between 4a and 4d (ON_4A), each
     at random within its site; Li on 48h at random without pairs closer than MIN_LI_LI
     (which leaves one Li per close 48h pair, as in the refined half-occupied site)."""
-    from .structures import count, fill, tile
+    from .sites import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     frac = _fractions(cand.variables)
     n_x = {x: count(Z * ncell * frac[x], x, inexact) for x in ("Br", "I")}

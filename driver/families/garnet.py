@@ -49,7 +49,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 def make(y: float = 0.0, z: float = 0.0, M: str = "Ta", T: str = "Al",
          bounds: dict | None = None):
-    from .compositions import Candidate, check_range
+    from .base import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
     if M not in CHOICES["M"] or T not in CHOICES["T"]:
         raise CompositionError(f"garnet dopants are M = Ta or Nb and T = Al or Ga, got M={M}, T={T}")
@@ -105,7 +105,7 @@ def matches_campaign(camp, cand) -> bool:
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """Sites of every element in the supercell: M on the 16a Zr site at random, T on 24d,
     Li on 24d + 96h without close pairs (driver/families/structures.py helpers)."""
-    from .structures import count, fill, tile
+    from .sites import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     y, z = cand.variables["y"], cand.variables["z"]
     Mel, Tel = cand.species["M"], cand.species["T"]

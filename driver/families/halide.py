@@ -92,7 +92,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(zr: float = 0.0, M: str = "Y", X: str = "Cl", bounds: dict | None = None):
-    from .compositions import Candidate, check_range
+    from .base import Candidate, check_range
     if M not in METALS or X not in CHOICES["X"]:
         raise CompositionError(f"halide M must be one of {', '.join(METALS)} and X Cl or Br, "
                                f"got M={M}, X={X}")
@@ -151,7 +151,7 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """M and Zr on the metal sites at random (one per column of a split site, the upper or
     lower position with the refined fraction); Li shared among the refined Li sites in the
     refined ratio, at random within each; the halide on every anion site."""
-    from .structures import count, tile
+    from .sites import count, tile
     ncell = sc[0] * sc[1] * sc[2]
     name, z = prototype_for(cand.species)
     p = PROTOTYPES[name]

@@ -62,7 +62,7 @@ def amounts(v: dict[str, float], species: dict[str, str]) -> dict[str, float]:
 
 
 def make(m: float = 0.0, M: str = "Ge", X: str = "I", bounds: dict | None = None):
-    from .compositions import Candidate, check_range
+    from .base import Candidate, check_range
     if M not in CHOICES["M"] or X not in CHOICES["X"]:
         raise CompositionError(f"Li-rich argyrodite M must be Si or Ge and X Br or I, got "
                                f"M={M}, X={X}")
@@ -115,7 +115,7 @@ def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """M on 4b at random; X on 4d and 4a by its refined share, S on the rest of them; Li on
     the four refined sites (shares below), placed site after site at random with no Li-Li
     pair closer than 1.9 A (``structures.fill``)."""
-    from .structures import count, fill, tile
+    from .sites import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     n_m = count(Z * ncell * cand.variables["m"], "m", inexact)
     b_sites = tile(orb["P4"], sc)

@@ -58,7 +58,7 @@ def display_formula(amounts: dict[str, float]) -> str:
 
 
 def make(x: float, M: str = "Ge", bounds: dict | None = None):
-    from .compositions import Candidate, check_range
+    from .base import Candidate, check_range
     b = {**BOUNDS, **(bounds or {})}
     if M not in b:
         raise CompositionError(f"NASICON framework cation must be Ge or Ti, got {M}")
@@ -101,7 +101,7 @@ def matches_campaign(camp, cand) -> bool:
 
 def decorate(cand, sc, rng, orb, big, inexact: list) -> tuple[list, dict]:
     """Al on the 12c M site at random; Li on M1 (full) plus one per Al on M2 (36f)."""
-    from .structures import count, fill, tile
+    from .sites import count, fill, tile
     ncell = sc[0] * sc[1] * sc[2]
     M = cand.species["M"]
     m_sites = tile(orb["Ge2"], sc)

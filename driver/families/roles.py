@@ -45,7 +45,7 @@ def _roles(fam) -> str:
 def chosen_species(camp) -> dict[str, str]:
     """The campaign's element for each role of its family, e.g. garnet {M: Ta, T: Al}:
     ``campaign.species`` with the older per-role keys and the family's defaults."""
-    from . import FAMILIES, get
+    from .registry import FAMILIES, get
 
     older = {k for f in FAMILIES.values() for k in f.SETTINGS_SPECIES.values()}
     return resolve_species(get(camp.family), camp.species,

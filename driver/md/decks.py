@@ -23,7 +23,7 @@ from .. import __version__
 from ..fileio import atomic_write_text
 from ..potentials import Potential
 from ..resources import data_dir
-from ..schema import MDSettings
+from .settings import MDSettings
 from .datafile import lammps_box, write_data
 
 INPUT_NAME = "in.lammps"

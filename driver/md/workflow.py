@@ -19,7 +19,7 @@ from ..fileio import atomic_write_json
 from ..families.compositions import per_formula_unit
 from ..mpi import MPI
 from ..potentials import Potential, load as load_potential
-from ..schema import MDSettings
+from .settings import MDSettings
 from . import analysis as A
 from .datafile import read_data
 from .diffusion import kinisi_diffusion

@@ -12,7 +12,45 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from ..schema_base import Strict
-from .penetration import Penetration
+
+EDGE_CRACK_Y = 1.12              # Tada, Paris & Irwin (2000), single edge crack
+
+
+class Penetration(Strict):
+    """Inputs of the Li-penetration (critical current) model; docs/phasefield.md."""
+
+    md_result: str | None = Field(None, description="path of an MD result.json: sigma(T) by "
+                                  "Arrhenius over its diffusive temperatures, K and G (VRH)")
+    sigma_S_cm: PositiveFloat | None = Field(None, description="conductivity at temperature_K "
+                                             "(overrides md_result)")
+    sigma_ln_err: float = Field(0.0, ge=0, le=50, description="standard error of ln sigma")
+    bulk_modulus_GPa: PositiveFloat | None = None
+    bulk_modulus_err_GPa: float = Field(0.0, ge=0)
+    shear_modulus_GPa: PositiveFloat | None = None
+    shear_modulus_err_GPa: float = Field(0.0, ge=0)
+    temperature_K: PositiveFloat = Field(300.0, le=2000)
+    max_interval_decades: PositiveFloat = Field(
+        4.0, description="an Arrhenius sigma(temperature_K) whose 95 % interval spans more "
+        "decades than this is not used (the model is then not measurable for that candidate): "
+        "4 decades is the whole transition of the current focusing A(Wa), so a wider interval "
+        "tells the model nothing")
+    interface_resistance_ohm_cm2: PositiveFloat = Field(
+        2.0, description="Li | electrolyte charge-transfer resistance; 2 Ohm cm2 for clean Li | "
+        "LLZO (Sharafi et al., Chem. Mater. 2017, doi:10.1021/acs.chemmater.7b03002)")
+    surface_energy_J_m2: PositiveFloat = Field(
+        1.0, description="fracture surface energy in Griffith's K_IC: an assumed order of "
+        "magnitude for oxide ceramics (no measured value is claimed)")
+    flaw_length_um: PositiveFloat = Field(10.0, le=1e4, description="depth of the Li-filled "
+                                          "surface flaw (assumption; varied in the docs)")
+    flaw_aspect: float = Field(10.0, ge=1.0, le=100.0, description="flaw depth over half width")
+    geometry_factor: PositiveFloat = Field(EDGE_CRACK_Y, description="Y in K = Y p sqrt(pi l)")
+    samples: PositiveInt = Field(256, ge=8, le=100_000, description="Monte Carlo draws")
+    seed: int = 0
+    radial_cells: PositiveInt = Field(128, ge=8, le=2048)
+    angular_cells: PositiveInt = Field(256, ge=8, le=4096)
+    domain_factor: PositiveFloat = Field(100.0, ge=10.0, le=1e5, description="far boundary "
+                                         "distance over the flaw depth")
+
 
 
 #: a domain side (in the model's length unit) is kept within 12 decades around 1: a mesh

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
-from .records import dump_records, records_from_result
+from ..kb.skill_records import dump_records, records_from_result
 from .sets import ValidationSet, load_set
 from .skill import Pair, score_by_family
 
@@ -246,8 +246,8 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
                   "counts a missing prediction as not covered"),
     }
     atomic_write_json(out / "validation.json", result)
-    # the same scores as records a campaign report can look up (validation/records.py);
-    # shipping one = appending it to driver/validation/skill_records.yaml
+    # the same scores as records a campaign report can look up (kb/skill_records.py);
+    # shipping one = appending it to driver/kb/skill_records.yaml
     unfinished = {e.family for e in vs.entries if e.label in set(pending or ())}
     atomic_write_text(out / "skill_records.yaml", dump_records(
         [r for r in records_from_result(result, result["family_potentials"], commit=commit)
@@ -348,7 +348,7 @@ def _score(out: Path, vs: ValidationSet, preset: str, s, echo, finished_only: bo
         echo(line)
     echo(f"cost {result['cost_core_hours']:.3f} core-hours; wrote {out / 'validation.html'}, "
          f"{out / 'validation.json'}, {out / 'parity.png'}, {out / 'skill_records.yaml'} "
-         "(campaign reports quote the records in driver/validation/skill_records.yaml)")
+         "(campaign reports quote the records in driver/kb/skill_records.yaml)")
     return result
 
 
