@@ -180,3 +180,46 @@ def test_the_degradation_model_never_borrows_another_electrolytes_D():
     deg = _degradation_block(fixed, fixed.campaign, one, "/x/md/result.json")
     assert deg["_source"] == "config" and deg["D_cm2_s"] == 1e-9
     assert deg["shear_modulus_GPa"] == 40.0 and "md_result" not in deg
+
+
+def _md_result(tmp_path, **changes):
+    import json
+    r = {"elastic": {"bulk_vrh_GPa": 100.0, "shear_vrh_GPa": 50.0, "bulk_vrh_err_GPa": 5.0,
+                     "shear_vrh_err_GPa": 3.0},
+         "temperatures": [{"temperature_K": T, "sigma_S_cm": s, "sigma_err_S_cm": 0.1 * s,
+                           "diffusive": True} for T, s in ((900.0, 1e-2), (1100.0, 3e-2))]}
+    for path, value in changes.items():
+        node = r
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[int(k)] if k.isdigit() else node[k]
+        node[keys[-1]] = value
+    p = tmp_path / "result.json"
+    p.write_text(json.dumps(r))
+    return str(p)
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"elastic__bulk_vrh_err_GPa": float("nan")}, "error bars"),      # used to hang
+    ({"elastic__shear_vrh_err_GPa": -1.0}, "error bars"),
+    ({"elastic__bulk_vrh_GPa": float("inf")}, "not the result.json"),
+    ({"elastic__bulk_vrh_GPa": -1e300}, "not the result.json"),
+    ({"temperatures__1__temperature_K": 900.0}, "distinct"),            # used to be LinAlgError
+    ({"temperatures__0__temperature_K": -900.0}, "distinct and positive"),
+    ({"temperatures__0__sigma_err_S_cm": -1e-3}, "finite error >= 0"),
+    ({"temperatures__0__sigma_S_cm": float("inf")}, "sigma positive"),
+])
+def test_numbers_of_an_md_result_are_checked_where_they_enter(tmp_path, changes, needle):
+    """Issue 33, class 3: a number in an MD result the phase field reads (NaN, inf, negative,
+    a repeated temperature) is a one-line ConfigError naming the file, never a hang, a
+    LinAlgError or a silently used value."""
+    import time
+
+    from driver.errors import ConfigError
+    from driver.phasefield.penetration import inputs_from_md
+    from driver.phasefield.settings import Penetration
+    t0 = time.time()
+    with pytest.raises(ConfigError, match=needle):
+        inputs_from_md(Penetration(md_result=_md_result(tmp_path, **changes)))
+    assert time.time() - t0 < 10
+    assert inputs_from_md(Penetration(md_result=_md_result(tmp_path))).K_GPa == 100.0

@@ -106,6 +106,16 @@ def inputs_from_md(s: Penetration) -> Inputs:
             raise ConfigError(bad) from None
         if not all(math.isfinite(v) and v > 0 for v in (K, G)):
             raise ConfigError(bad)
+        # every number read from the file is checked where it enters (issue 33): a NaN
+        # error bar would never give a positive draw, two points at one temperature no fit
+        if not all(math.isfinite(v) and v >= 0 for v in (Ke, Ge)):
+            raise ConfigError(f"{bad} (its modulus error bars must be finite and >= 0)")
+        if len(pts) and (not (np.all(np.isfinite(T)) and np.all(T > 0)
+                              and np.all(np.isfinite(y)) and np.all(y > 0)
+                              and np.all(np.isfinite(y_err)) and np.all(y_err >= 0))
+                         or len(set(np.round(T, 6))) < len(T)):
+            raise ConfigError(f"{bad} (its diffusive temperatures must be distinct and "
+                              "positive, each sigma positive with a finite error >= 0)")
     if s.sigma_S_cm is not None:
         sig, sig_err, src = s.sigma_S_cm, s.sigma_ln_err, "given (penetration.sigma_S_cm)"
     else:
@@ -139,11 +149,17 @@ def draws(inp: Inputs, n: int, seed: int) -> dict[str, np.ndarray]:
     ln_s = math.log(inp.sigma_S_cm) + inp.sigma_ln_err * rng.standard_normal(n)
     K = np.empty(0)
     G = np.empty(0)
-    while len(K) < n:
+    for _ in range(1000):                 # bounded: error bars may leave few positive draws
+        if len(K) >= n:
+            break
         k = inp.K_GPa + inp.K_err_GPa * rng.standard_normal(n)
         g = inp.G_GPa + inp.G_err_GPa * rng.standard_normal(n)
         ok = (k > 0) & (g > 0)
         K, G = np.concatenate([K, k[ok]]), np.concatenate([G, g[ok]])
+    if len(K) < n:
+        raise NotMeasurable(f"the moduli's error bars (K {inp.K_GPa:g} +- {inp.K_err_GPa:g}, "
+                            f"G {inp.G_GPa:g} +- {inp.G_err_GPa:g} GPa) leave too few positive "
+                            "draws")
     K, G = K[:n], G[:n]
     ln_s[0], K[0], G[0] = math.log(inp.sigma_S_cm), inp.K_GPa, inp.G_GPa
     return {"sigma_S_cm": np.exp(ln_s), "K_GPa": K, "G_GPa": G}
