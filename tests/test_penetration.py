@@ -182,7 +182,7 @@ def test_the_degradation_model_never_borrows_another_electrolytes_D():
     assert deg["shear_modulus_GPa"] == 40.0 and "md_result" not in deg
 
 
-def _md_result(tmp_path, **changes):
+def _bad_md_result(tmp_path, **changes):
     import json
     r = {"elastic": {"bulk_vrh_GPa": 100.0, "shear_vrh_GPa": 50.0, "bulk_vrh_err_GPa": 5.0,
                      "shear_vrh_err_GPa": 3.0},
@@ -220,6 +220,6 @@ def test_numbers_of_an_md_result_are_checked_where_they_enter(tmp_path, changes,
     from driver.phasefield.settings import Penetration
     t0 = time.time()
     with pytest.raises(ConfigError, match=needle):
-        inputs_from_md(Penetration(md_result=_md_result(tmp_path, **changes)))
+        inputs_from_md(Penetration(md_result=_bad_md_result(tmp_path, **changes)))
     assert time.time() - t0 < 10
-    assert inputs_from_md(Penetration(md_result=_md_result(tmp_path))).K_GPa == 100.0
+    assert inputs_from_md(Penetration(md_result=_bad_md_result(tmp_path))).K_GPa == 100.0
