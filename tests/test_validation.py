@@ -643,3 +643,32 @@ def test_validate_settings_take_every_key_of_the_preset_unless_the_config_sets_i
     cfg.write_text("campaign: {task_timeout_s: 600}\n")
     assert build_settings(vs, "screening", str(cfg)).campaign.task_timeout_s == 600.0
     assert t.md.temperatures_k == MD_PRESETS["screening"]["temperatures_k"]
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("log10_sigma_median", float("nan"), "finite number"),
+    ("log10_sigma_max", float("inf"), "finite number"),
+    ("log10_sigma_median", "nan", "valid number"),
+    ("log10_sigma_median", 1e308, "less than or equal to 3"),
+    ("log10_sigma_min", 2.0, "log10_sigma_min <= log10_sigma_median"),
+    ("label", ["a", "b"], "label"),
+    ("family", "perovskite", "family"),
+    ("family", "nasicon", "give the family the formula parses to"),
+    ("n_measurements", -5, "n_measurements"),
+    ("n_measurements", "many", "n_measurements"),
+])
+def test_validation_set_entries_are_typed_finite_and_consistent(tmp_path, key, value, needle):
+    """Issue 33, class 2: every field of a set entry is checked when the set is read (a NaN,
+    an inverted range, a wrong family, a list as label), in one line, before any run."""
+    import yaml as _yaml
+
+    from driver.errors import UserError
+    from driver.validation.sets import DEFAULT_SET
+    doc = _yaml.safe_load(DEFAULT_SET.read_text())
+    garnet = next(e for e in doc["entries"] if e["family"] == "garnet")
+    garnet[key] = value
+    p = tmp_path / "set.yaml"
+    p.write_text(_yaml.safe_dump(doc))
+    with pytest.raises(UserError) as e:
+        load_set(p)
+    assert needle in str(e.value) and "\n" not in str(e.value)

@@ -26,12 +26,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import yaml
+from pydantic import Field, model_validator
 
 from ..config import safe_yaml
 from ..errors import UserError
+from ..schema_base import Strict
 
 HERE = Path(__file__).parent
 DEFAULT_SET = HERE / "oxides_obelix.yaml"
@@ -61,6 +64,47 @@ class Entry:
     n_measurements: int
     obelix_ids: list[str] = field(default_factory=list)
     dois: list[str] = field(default_factory=list)
+
+
+#: a measured log10 sigma (S/cm): finite, between insulators and liquids
+LogSigma = Annotated[float, Field(ge=-20.0, le=3.0)]
+
+
+class SetEntry(Strict):
+    """One entry of a set file as it is read: every field typed, finite and in range."""
+
+    label: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+    formula: str = Field(min_length=1, max_length=200)
+    family: str = Field(min_length=1, max_length=64)
+    potential: str = Field(min_length=1, max_length=200)
+    log10_sigma_median: LogSigma
+    log10_sigma_min: LogSigma
+    log10_sigma_max: LogSigma
+    n_measurements: int = Field(ge=1, le=1_000_000)
+    obelix_ids: list[str] = Field(default_factory=list, max_length=10_000)
+    dois: list[str] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SetEntry":
+        if not self.log10_sigma_min <= self.log10_sigma_median <= self.log10_sigma_max:
+            raise ValueError("log10_sigma_min <= log10_sigma_median <= log10_sigma_max must hold")
+        return self
+
+
+class SetFile(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    rule: str = Field(max_length=100_000)
+    source: str = Field(max_length=100_000)
+    entries: list[SetEntry] = Field(max_length=100_000)   # empty: "no entries" below
+
+
+def _family_of(formula: str) -> str | None:
+    from ..errors import CompositionError
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
+    try:
+        return parse(formula, PHYSICAL_BOUNDS).family
+    except CompositionError:
+        return None
 
 
 @dataclass
@@ -135,16 +179,22 @@ def load_set(path: str | Path | None = None) -> ValidationSet:
     if not p.is_file():
         raise UserError(f"--set {p}: file not found")
     d = safe_yaml(p.read_bytes(), f"--set {p}", UserError)   # YAML and encoding: one line
+    from ..config import validate
+    from ..errors import ConfigError
     try:
-        entries = [Entry(**{**e, "log10_sigma_median": float(e["log10_sigma_median"]),
-                            "log10_sigma_min": float(e["log10_sigma_min"]),
-                            "log10_sigma_max": float(e["log10_sigma_max"])})
-                   for e in d["entries"]]
-        vs = ValidationSet(str(d["name"]), str(d["rule"]), str(d["source"]), entries)
-    except (KeyError, TypeError, ValueError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise UserError(f"--set {p}: not a validation set file ({first}); see "
+        doc = validate(SetFile, d if isinstance(d, dict) else {"entries": d}, f"--set {p}")
+    except ConfigError as exc:
+        detail = str(exc).removeprefix(f"--set {p}: ")
+        raise UserError(f"--set {p}: not a validation set file ({detail}); see "
                         f"{DEFAULT_SET.name} for the format") from None
+    entries = [Entry(**e.model_dump()) for e in doc.entries]
+    vs = ValidationSet(doc.name, doc.rule, doc.source, entries)
+    for i, e in enumerate(entries):
+        fam = _family_of(e.formula)
+        if fam != e.family:
+            raise UserError(f"--set {p}: entries.{i}.family: {e.family!r}, but {e.formula} is "
+                            f"{'not a member of any family' if fam is None else 'a ' + fam}; "
+                            "give the family the formula parses to")
     if not vs.entries:
         raise UserError(f"--set {p}: no entries")
     labels = [e.label for e in vs.entries]
