@@ -351,7 +351,7 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
         (["--composition", "Li3InCl6", "--teacher", "nope"], "unknown potential"),
         (["--composition", "NaCl"], "no family"),
         ([], "no compositions"),
-        (["--composition", "Li3InCl6", "--generations", "-1"], "max_generations"),
+        (["--composition", "Li3InCl6", "--generations", "-1"], "--generations"),
         (["--composition", "Li3InCl6", "--name", "../evil"], "plain name"),
         (["--family", "perovskite"], "not a family"),
         # six elements: explicit multi-element SNAP would need 18150 coefficients
