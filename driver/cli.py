@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliargs import (SQLITE_MAX, cores, existing_dir, finite, int_in, local_processes, number,
+from .cliargs import (SQLITE_MAX, existing_dir, finite, int_in, local_processes, number,
                       out_dir, positive_int, row_id, scheduler)
+from .resources import cores
 from .errors import ConfigError, SSEError, UserError
 
 

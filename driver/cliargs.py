@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from .errors import UserError
+from .resources import cores
 
 
 def number(text: str, kind, what: str):
@@ -78,12 +79,6 @@ def int_in(lo: int, hi: int, hint: str = ""):
         return v
     parse.__name__ = "integer"
     return parse
-
-
-def cores() -> int:
-    """This machine's cores (as the local Dask cluster counts them: campaign/cluster.py)."""
-    import os
-    return os.cpu_count() or 1
 
 
 def local_processes(text: str) -> int:

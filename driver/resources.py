@@ -35,3 +35,8 @@ def data_dir(name: str) -> Path:
             f"(pip install -e .) or set SSE_DRIVER_HOME to a folder holding {name}/"
         )
     return path
+
+
+def cores() -> int:
+    """This machine's cores, as the local Dask cluster and the CLI's process bounds count them."""
+    return os.cpu_count() or 1

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ConfigError
+from ..resources import cores as local_cores
 from ..schema import Settings
 
 JOBQUEUE = ("slurm", "pbs")
@@ -57,7 +58,7 @@ def loopback(host: str) -> bool:
 
 def check_local_ranks(s: Settings) -> int:
     """This machine's cores; ConfigError when one local task would oversubscribe them."""
-    cores = os.cpu_count() or 1
+    cores = local_cores()
     if s.md.ranks > cores:
         raise ConfigError(f"md.ranks {s.md.ranks} is more than the {cores} cores of this "
                           "machine (dask.backend local); lower md.ranks or run on a cluster "

@@ -69,17 +69,8 @@ def campaign_species(s: Settings) -> set[str]:
 
     fam = families.get(s.campaign.family)
     species = chosen_species(s.campaign)
-    return {el for x in _box_corners(s.campaign.variables)
+    return {el for x in families.box_corners(s.campaign.variables)
             for el, a in fam.amounts(x, species).items() if a > 1e-9}
-
-
-def _box_corners(variables: dict[str, list[float]]) -> list[dict[str, float]]:
-    """Every corner of the campaign box, as {variable: value}."""
-    from itertools import product
-
-    names = list(variables)
-    return [dict(zip(names, (float(c) for c in corner)))
-            for corner in product(*(variables[n] for n in names))]
 
 
 def check_space_exists(s: Settings, space: Space) -> None:
@@ -92,7 +83,7 @@ def check_space_exists(s: Settings, space: Space) -> None:
     from ..families.compositions import OutOfBounds
 
     fam = families.get(s.campaign.family)
-    for x in _box_corners(s.campaign.variables):
+    for x in families.box_corners(s.campaign.variables):
         if not space.feasible(space.as_array([x]))[0]:
             continue
         try:

@@ -113,6 +113,11 @@ class Model:
             self._callbacks[id(lmp)] = cb
         return lmp
 
+    @property
+    def scratch(self) -> Path:
+        """A private folder of safe path for files LAMMPS reads and writes (restarts)."""
+        return Path(self._dir.name)
+
     def command(self, lmp, line: str) -> None:
         """One LAMMPS command; a failure inside the Python force callback is raised here
         (LAMMPS itself would carry on with the poisoned forces)."""
@@ -148,7 +153,7 @@ def run_md(model: Model, start: Frame, temperature_k: float, ps: float, snapshot
     sym = {t: el for el, t in model.type_of.items()}
     every = max(1, int(round(snapshot_fs / timestep_fs)))
     total = max(every, int(round(1000.0 * ps / timestep_fs)))
-    scratch = Path(model._dir.name)       # a safe path for LAMMPS to read and write
+    scratch = model.scratch
     if restart_in is not None:
         shutil.copyfile(restart_in, scratch / "in.restart")
     lmp = model.lammps(start, restart=scratch / "in.restart" if restart_in else None)

@@ -65,14 +65,19 @@ def canonical(structure, meta: dict | None = None) -> Frame:
     return Frame(tuple(s.specie.symbol for s in structure), pos, m, dict(meta or {}))
 
 
+def in_lammps_orientation(frame: Frame, frac: np.ndarray, cell: np.ndarray) -> Frame:
+    """``frame`` with fractional coordinates ``frac`` in ``cell`` (any orientation), brought to
+    LAMMPS's restricted-triclinic orientation (labels are not carried: they would rotate)."""
+    canon = box_matrix(*lammps_box(np.asarray(cell, float)))
+    return replace(frame, positions=(np.asarray(frac) % 1.0) @ canon, cell=canon,
+                   energy=None, forces=None, stress=None)
+
+
 def strained(frame: Frame, eps: np.ndarray) -> Frame:
     """The frame under the small symmetric strain ``eps`` (3x3), atoms moved affinely and the
     cell brought back to LAMMPS's orientation."""
-    f = np.eye(3) + eps
-    cell = frame.cell @ f.T
     frac = np.linalg.solve(frame.cell.T, frame.positions.T).T
-    canon = box_matrix(*lammps_box(cell))
-    return replace(frame, positions=(frac % 1.0) @ canon, cell=canon)
+    return in_lammps_orientation(frame, frac, frame.cell @ (np.eye(3) + eps).T)
 
 
 def to_atoms(frame: Frame):

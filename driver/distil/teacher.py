@@ -12,8 +12,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import UserError
 from . import frames as F
 
@@ -38,10 +36,15 @@ def check_covers(pot, species: set[str]) -> None:
                         f"{', '.join(sorted(pot.charges))}); choose another teacher or composition")
 
 
-def label(frames: list[F.Frame], teacher: str) -> list[F.Frame]:
-    """The frames with the teacher's energy (eV), forces (eV/A) and stress (eV/A^3)."""
+def _calculator(teacher: str):
     pot = load_teacher(teacher)
-    calc = pot.spec.calculator(pot)
+    return pot.spec.calculator(pot)
+
+
+def label(frames: list[F.Frame], teacher: str, calc=None) -> list[F.Frame]:
+    """The frames with the teacher's energy (eV), forces (eV/A) and stress (eV/A^3)
+    (``calc``: the teacher's calculator, when the caller holds it already)."""
+    calc = calc or _calculator(teacher)
     out = []
     for fr in frames:
         atoms = F.to_atoms(fr)
@@ -58,9 +61,7 @@ def relax(frames: list[F.Frame], teacher: str, fmax: float, steps: int) -> list[
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
 
-    from ..md.datafile import box_matrix, lammps_box
-    pot = load_teacher(teacher)
-    calc = pot.spec.calculator(pot)
+    calc = _calculator(teacher)
     out = []
     for fr in frames:
         atoms = F.to_atoms(fr)
@@ -69,11 +70,11 @@ def relax(frames: list[F.Frame], teacher: str, fmax: float, steps: int) -> list[
             # the Frechet filter's matrix logarithm reports round-off of ~1e-13 at each step
             warnings.filterwarnings("ignore", message="logm result may be inaccurate")
             FIRE(FrechetCellFilter(atoms), logfile=None).run(fmax=fmax, steps=steps)
-        cell = np.asarray(atoms.cell[:], float)
-        canon = box_matrix(*lammps_box(cell))
-        frac = atoms.get_scaled_positions(wrap=True)
-        out.append(F.Frame(fr.symbols, frac @ canon, canon, {**fr.meta, "kind": "teacher relaxed"}))
-    return label(out, teacher)
+        relaxed = F.in_lammps_orientation(fr, atoms.get_scaled_positions(wrap=True),
+                                          atoms.cell[:])
+        out.append(F.Frame(relaxed.symbols, relaxed.positions, relaxed.cell,
+                           {**fr.meta, "kind": "teacher relaxed"}))
+    return label(out, teacher, calc)
 
 
 #: what a teacher task may do to a chunk file

@@ -50,21 +50,27 @@ def physical_bounds() -> dict[str, tuple[float, float]]:
     return out
 
 
+def box_corners(variables) -> list[dict[str, float]]:
+    """Every corner of a box of composition variables ({name: (low, high)}), as {name: value}."""
+    from itertools import product
+
+    names = list(variables)
+    return [dict(zip(names, (float(c) for c in corner)))
+            for corner in product(*(variables[n] for n in names))]
+
+
 def corners(name: str) -> list:
     """The family's compositions at every corner of its default box (``BOUNDS``) that its
     constraints allow, with its default species: the extremes a campaign over that box
     reaches, so a model that covers them covers every element and amount in between (what a
     student for the family is distilled on: ``sse-driver distil --family``)."""
-    from itertools import product
-
     fam = get(name)
     names = list(fam.VARIABLES)
     box = (fam.default_box(fam.DEFAULT_SPECIES) if hasattr(fam, "default_box")
            else fam.BOUNDS)
     limits = fam.constraints(names)
     out, seen = [], set()
-    for corner in product(*(box[n] for n in names)):
-        x = dict(zip(names, (float(v) for v in corner)))
+    for x in box_corners({n: box[n] for n in names}):
         if any(sum(float(c) * x[k] for k, c in lim["coeffs"].items()) > lim["upper"] + 1e-9
                for lim in limits):
             continue
