@@ -324,8 +324,12 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     ds = doc["pedigree"]["dataset"]
     assert F.sha256(out / ds["file"]) == ds["sha256"]
     train = F.read(out / ds["file"])
-    # generation 0 (2 rattles, the relaxed cell, 2 + 1 strains of it) + one generation
-    assert len(train) == ds["frames"] <= 2 + 1 + 2 + 1 + 4
+    # generation 0 (2 rattles, the relaxed cell, 2 + 1 strains of it, the teacher's own
+    # 0.1 ps at 1000 K: 2 snapshots) + one generation
+    assert len(train) == ds["frames"] <= 2 + 1 + 2 + 1 + 2 + 4
+    hot = [f for f in train if f.meta.get("kind") == "teacher md"]
+    assert len(hot) == 2 and all(f.meta["temperature_k"] == 1000.0 for f in hot)
+    assert all(f.labelled for f in hot)
     assert any(f.meta.get("kind") == "teacher relaxed" for f in train)
     relaxed = next(f for f in train if f.meta.get("kind") == "teacher relaxed")
     assert np.abs(relaxed.forces).max() < 0.1          # the teacher's minimum (fmax 0.02)
@@ -340,6 +344,7 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     assert r2.returncode == r.returncode, r2.stderr[-2000:]
     assert "teacher labelled" in r.stdout and "teacher relaxed" in r.stdout
     assert "teacher labelled" not in r2.stdout and "teacher relaxed" not in r2.stdout
+    assert "teacher MD" in r.stdout and "teacher MD" not in r2.stdout
     assert json.loads((out / "distil.json").read_text())["generations"] == st["generations"]
 
 

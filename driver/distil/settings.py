@@ -53,6 +53,15 @@ class DistilSettings(Strict):
     #: cells: the shear response near the minimum, which isotropic strains do not probe
     equilibrium_random: int = Field(4, ge=0, le=64)
     equilibrium_rattle_a: float = Field(0.03, ge=0, le=0.5)
+    # -- the teacher's own hot MD (the "ab initio MD" initial set of DP-GEN: Y. Zhang et al.,
+    #    Comput. Phys. Commun. 253, 107206 (2020)): ``teacher_md_ps`` of NVT from each relaxed
+    #    cell at each exploration temperature, a snapshot every ``snapshot_fs`` (decorrelated
+    #    beyond the 30-100 fs vibrational periods of these solids). Rattles alone do not
+    #    reach the anharmonic, hopping configurations of a hot trajectory: every Li6PS5Cl
+    #    student fitted on them collapsed within 300 steps of its first explorations, six
+    #    generations running (2026-12-03, records/distil/li6ps5cl_7net0); 0 turns it off.
+    #    Cost: ~6 core-minutes per ps for a 52-atom cell (teacher ~150 atom-steps/s)
+    teacher_md_ps: float = Field(1.0, ge=0, le=100)
     # -- active learning: student MD, committee spread, teacher labels
     explore_temperatures_k: list[Temperature] = Field(
         default_factory=lambda: [1000.0, 1500.0], min_length=1, max_length=8)
@@ -145,6 +154,7 @@ class DistilSettings(Strict):
 PRESETS: dict[str, dict] = {
     "tiny": {"decorations": 1, "rattle_a": [0.05, 0.15], "strain": 0.03,
              "explore_temperatures_k": [1000.0], "explore_ps": 0.5, "explore_max_ps": 0.5,
+             "teacher_md_ps": 0.1,
              "snapshot_fs": 50.0, "equilibrium_random": 1,
              "select_per_generation": 4, "committee": 3, "max_generations": 1, "twojmax": 2,
              "test_frames": 4, "stability_ps": 1.0, "nve_ps": 0.5,

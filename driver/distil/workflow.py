@@ -1,6 +1,7 @@
 """``sse-driver distil``: a fast LAMMPS-native student from an ML teacher, by active learning.
 
-Generation 0 labels rattled, strained copies of the built cells. Each later generation fits
+Generation 0 labels the teacher's relaxed cells, strained neighbours of them, rattled,
+strained copies of the built cells and snapshots of the teacher's own hot MD. Each later generation fits
 the student and a bootstrap committee, runs the student hot from every composition, lets the
 teacher label the snapshots the committee disagrees on most (and those where the student
 failed), records the student's error on them before it sees them, and refits; it stops when
@@ -112,6 +113,60 @@ def near_equilibrium(s: DistilSettings, relaxed: list[F.Frame]) -> list[F.Frame]
             out.append(F.Frame(fr.symbols, pos, fr.cell,
                                {**cell.meta, "kind": f"near equilibrium {label}"}))
     return out
+
+
+def teacher_md(client, s: DistilSettings, relaxed: list[F.Frame], elements: tuple[str, ...],
+               folder: Path, echo=print) -> list[F.Frame]:
+    """Generation 0's hot frames: the teacher's own NVT from each relaxed cell at each
+    exploration temperature (Dask tasks, one per run; a run whose snapshot file exists is
+    read, not redone). Unlabelled snapshots, every ``snapshot_fs``."""
+    if s.teacher_md_ps <= 0:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    floor = floors(elements, s.collapse_fraction, s.min_li_li_a)
+    files, futures = [], {}
+    for c, cell in enumerate(relaxed):
+        start = folder / f"start_{c:03d}.extxyz"
+        if not start.is_file():
+            F.write(start, [cell])
+        for T in s.explore_temperatures_k:
+            dst = folder / f"md_{c:03d}_{T:g}K.extxyz"
+            files.append(dst)
+            if not dst.is_file():
+                futures[dst] = client.submit(
+                    _teacher_md_task, s.teacher, elements, str(start), str(dst), T,
+                    s.teacher_md_ps, s.snapshot_fs, s.timestep_fs, s.seed + 101 * c + int(T),
+                    {**cell.meta, "kind": "teacher md", "generation": 0}, floor,
+                    pure=False, key=f"teacher-md-{c:03d}-{T:g}K")
+    t0 = time.perf_counter()
+    for dst, fut in futures.items():
+        info = fut.result()
+        echo(f"  teacher MD {dst.stem}: {info['frames']} snapshots, {info['steps']} steps"
+             + (f"; stopped: {info['failure']}" if info["failure"] else ""))
+    if futures:
+        echo(f"  teacher MD: {len(futures)} run(s) of {s.teacher_md_ps:g} ps in "
+             f"{time.perf_counter() - t0:.0f} s")
+    return [f for p in files for f in F.read(p, require_labels=False)]
+
+
+def _teacher_md_task(teacher: str, elements, start_file: str, dst: str, temperature_k: float,
+                     ps: float, snapshot_fs: float, timestep_fs: float, seed: int, meta: dict,
+                     floor: dict) -> dict:
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    from .. import potentials
+    model = Model(potentials.load(teacher), tuple(elements))
+    try:
+        start = F.read(start_file, require_labels=False)[0]
+        md = run_md(model, start, temperature_k, ps, snapshot_fs, timestep_fs, seed, meta,
+                    pair_floor=floor)
+    finally:
+        model.close()
+    F.write(dst, md.snapshots)
+    return {"frames": len(md.snapshots), "steps": md.steps, "failure": md.failure}
 
 
 # ---------------------------------------------------------------------------- labelling
@@ -264,6 +319,9 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                         task="relax", fmax=s.relax_fmax_ev_a, steps=s.relax_steps)
     train = label_all(client, initial_frames(s, cells) + near_equilibrium(s, relaxed),
                       out / "data" / "gen000", s.teacher, chunks, echo)
+    hot_md = teacher_md(client, s, relaxed, basis.elements, out / "data" / "teacher_md", echo)
+    if hot_md:
+        train += label_all(client, hot_md, out / "data" / "gen000_md", s.teacher, chunks, echo)
     train = _capped(relaxed + train, s, echo)
     train_rows = [rows(f, basis) for f in train]
     draft = out / "student" / f"{name}.draft.yaml"
