@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -230,6 +231,17 @@ def _print_md_summary(r: dict, out: Path) -> None:
     print(f"wrote {out / 'result.json'}")
 
 
+def _first_missing(path: Path) -> Path | None:
+    """The topmost folder of ``path`` that does not exist yet (what creating it makes), or
+    None when it exists."""
+    path = path.absolute()
+    if path.exists():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
 def _cmd_phasefield(args: argparse.Namespace) -> int:
     from . import config
     from .mpi import MPI
@@ -240,7 +252,17 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_existing(out / RESULT, args.force, "phasefield")
     comm = MPI.COMM_WORLD
-    r = run_phasefield(settings, out, comm)
+    fresh = _first_missing(out)      # the topmost folder this run would create
+    comm.Barrier()                  # every rank has looked before rank 0 creates it
+    try:
+        r = run_phasefield(settings, out, comm)
+    except UserError:
+        # inputs the solver refuses (an MD result, an initial expression): nothing is left,
+        # so the same command can simply be run again (issue 33, class 8)
+        comm.Barrier()
+        if fresh is not None and comm.rank == 0:
+            shutil.rmtree(fresh, ignore_errors=True)
+        raise
     if comm.rank == 0 and r.get("model") == "li_penetration":
         if not r["measurable"]:
             print(f"not measurable: {r['not_measurable_reason']}")

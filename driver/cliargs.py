@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from .errors import UserError
@@ -30,6 +31,18 @@ def out_dir(text: str) -> str:
     p = Path(text)
     if p.exists() and not p.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder")
+    # the nearest existing folder above must be a folder this user can write into: an
+    # --out under a file or on read-only media is refused here, before anything runs
+    # (issue 33, class 1), not met as an OSError after hours of work
+    base = p.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} lies under {base}, which is a file; give a "
+                                         "folder path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{base} cannot be written (read-only media or no "
+                                         "permission); give a folder you can write to")
     return text
 
 

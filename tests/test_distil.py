@@ -37,13 +37,17 @@ def _frame(seed: int = 0, n: int = 24) -> F.Frame:
 
 BASIS = D.SnapBasis(("Li", "Cl", "In"), (0.5, 0.5, 0.5), (0.06, 0.346, 1.0), 4, 4.5)
 CHEM = D.SnapBasis(("Li", "Cl", "In"), (0.5, 0.5, 0.5), (1.0, 1.0, 1.0), 2, 4.5, chemflag=True)
+#: walls that reach into the random frames (no pair closer than 1.8 A there)
+WALLED = D.SnapBasis(("Li", "Cl", "In"), (0.5, 0.5, 0.5), (0.06, 0.346, 1.0), 2, 4.5,
+                     walls=(("Li", "Li", 5.0, 2.6), ("Cl", "In", 3.0, 2.3)))
 
 
 def _student(tmp_path, beta, basis=BASIS) -> Model:
     doc = snap.document("unit_student", basis.elements, basis.radii, basis.weights, beta,
                         {"twojmax": basis.twojmax, "rcutfac": basis.rcutfac,
                          "chemflag": basis.chemflag,
-                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer},
+                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer,
+                         "walls": basis.wall_dicts},
                         {"teacher": {"name": "none"}})
     path = tmp_path / "unit_student.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -55,7 +59,7 @@ def test_snap_ncoeff_matches_lammps():
     assert snap.ncoeff(4, 3) == 14 * 27
 
 
-@pytest.mark.parametrize("basis", [BASIS, CHEM], ids=["plain", "chemflag"])
+@pytest.mark.parametrize("basis", [BASIS, CHEM, WALLED], ids=["plain", "chemflag", "walls"])
 def test_design_rows_reproduce_pair_style_snap(tmp_path, basis):
     """rows @ beta + reference equals what pair_style hybrid/overlay zbl snap computes for the
     same coefficients: energy, every force component and the virial (the conventions
@@ -87,6 +91,56 @@ def test_design_rows_reproduce_pair_style_snap(tmp_path, basis):
     assert np.abs(f - f_l).max() < 1e-8 * max(1.0, np.abs(f_l).max())
     stress_from_lammps = -p_bar / 1.602176634e6        # bar -> eV/A^3, ASE sign
     assert np.allclose(s, stress_from_lammps, rtol=1e-7, atol=1e-10)
+
+
+def test_data_walls_leave_the_data_untouched_and_repel_below_it(tmp_path):
+    """Walls at each pair's shortest distance in the data: the reference (ZBL + walls) of
+    those frames equals the ZBL alone (the fit sees no wall), while a pair pushed below its
+    wall's cutoff is repelled, with at most the force cap."""
+    from dataclasses import replace
+
+    from driver.distil.workflow import data_walls
+    frames = [_frame(k) for k in range(3)]
+    walls = data_walls(frames, BASIS, force_cap=20.0)
+    assert {(a, b) for a, b, *_ in walls} == {("Cl", "Cl"), ("Cl", "In"), ("Cl", "Li"),
+                                              ("In", "In"), ("In", "Li"), ("Li", "Li")}
+    assert all(1.8 <= rc <= BASIS.cutoff and h == pytest.approx(20.0 * rc / np.pi, rel=1e-3)
+               for *_, h, rc in walls)
+    walled = replace(BASIS, walls=walls)
+    for f in frames:
+        a, b = D.rows(f, BASIS), D.rows(f, walled)
+        assert b.ref_energy == pytest.approx(a.ref_energy, abs=1e-12)
+        assert np.abs(b.ref_forces - a.ref_forces).max() < 1e-12
+    # two Li atoms 0.3 A inside their wall: repelled, the force below the cap
+    li_rc = next(rc for a, b, _, rc in walls if (a, b) == ("Li", "Li"))
+    cell = np.eye(3) * 12.0
+    dimer = F.Frame(("Li", "Li", "Cl", "In"), np.array([[1.0, 1, 1], [1.0 + li_rc - 0.3, 1, 1],
+                                                       [7.0, 7, 7], [7.0, 7, 10.5]]), cell, {})
+    r = D.rows(dimer, walled)
+    r0 = D.rows(dimer, BASIS)
+    fx = (r.ref_forces - r0.ref_forces).reshape(-1, 3)[:, 0]
+    assert r.ref_energy - r0.ref_energy > 0
+    assert fx[0] < 0 < fx[1] and abs(fx[1]) <= 20.0 + 1e-9
+
+
+@pytest.mark.parametrize("wall, message", [
+    ({"pair": ["Li", "Xe"], "height_ev": 1.0, "cutoff_a": 2.0}, "must name two of the species"),
+    ({"pair": ["Li", "Li"], "height_ev": -1.0, "cutoff_a": 2.0}, "height_ev"),
+    ({"pair": ["Li", "Li"], "height_ev": 1.0, "cutoff_a": 9.0}, "cutoff_a"),
+    ({"pair": ["Li", "Li"], "height_ev": 1.0}, "must be {pair"),
+    ({"pair": ["Li", "Li"], "height_ev": ".nan", "cutoff_a": 2.0}, "height_ev"),
+])
+def test_a_student_file_with_a_bad_wall_is_refused(tmp_path, wall, message):
+    beta = np.zeros(BASIS.ncols)
+    doc = snap.document("bad_wall", BASIS.elements, BASIS.radii, BASIS.weights, beta,
+                        {"twojmax": BASIS.twojmax, "rcutfac": BASIS.rcutfac,
+                         "zbl_inner": 1.0, "zbl_outer": 1.6, "walls": [wall]},
+                        {"teacher": {"name": "none"}})
+    path = tmp_path / "bad_wall.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(Exception, match="walls") as exc:
+        potentials.load(str(path))
+    assert message.replace(".nan", "") in str(exc.value) or message in str(exc.value)
 
 
 def test_a_linear_model_is_recovered_by_the_fit():
@@ -150,6 +204,31 @@ def test_active_learning_stops_when_the_errors_stop_improving():
     assert not _converged(s, st((0.12, [], 32.0), (0.12, ["x"], 32.0)), 2)
     assert not _converged(s, st((0.12, [], 8.0), (0.12, [], 16.0)), 2)
     assert not _converged(s, st((0.12, [], 32.0),), 1)                     # nothing before
+
+
+def test_a_run_resumes_extended_but_never_with_other_settings(tmp_path):
+    """A state may be resumed with more generations or longer explorations (EXTENDABLE);
+    a state written before a setting existed resumes with that setting's old behaviour
+    (LEGACY); any other difference is one line naming the setting."""
+    import json
+
+    from driver.distil.settings import DistilSettings
+    from driver.distil.workflow import FORMAT, STATE, _state
+    from driver.errors import UserError
+    old = json.loads(DistilSettings(compositions=["Li3InCl6"]).model_dump_json())
+    for key in ("teacher_md_ps", "data_walls"):             # written before they existed
+        old.pop(key)
+    (tmp_path / STATE).write_text(json.dumps({"format": FORMAT, "name": "s", "settings": old,
+                                              "generations": [], "final": None}))
+    legacy = dict(compositions=["Li3InCl6"], teacher_md_ps=0.0, data_walls=False)
+    st = _state(tmp_path, DistilSettings(**legacy, max_generations=30, explore_max_ps=64.0), "s")
+    assert st["settings"]["max_generations"] == 30 and st["settings"]["explore_max_ps"] == 64.0
+    with pytest.raises(UserError, match=r"other settings \(data_walls, teacher_md_ps\)"):
+        _state(tmp_path, DistilSettings(compositions=["Li3InCl6"]), "s")
+    with pytest.raises(UserError, match=r"other settings \(ridge\)"):
+        _state(tmp_path, DistilSettings(**legacy, ridge=1e-3), "s")
+    with pytest.raises(UserError, match="name"):
+        _state(tmp_path, DistilSettings(**legacy), "other")
 
 
 def test_errors_name_each_failed_threshold():

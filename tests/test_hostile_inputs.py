@@ -333,6 +333,39 @@ def test_a_users_non_empty_folder_or_a_file_as_out_is_refused(tmp_path, cmd):
                           "is a file, not a folder")
 
 
+_EVERY_OUT = [["md", "--composition", "Li7La3Zr2O12", "--potential", "adams_rao2011"],
+              ["phasefield", "CFG"], ["run", "CFG"], ["screen", "LIST"], ["validate"],
+              ["doctor"], ["distil", "--composition", "Li3InCl6"], ["demo"]]
+
+
+@pytest.mark.parametrize("cmd", _EVERY_OUT, ids=lambda c: c[0])
+def test_an_out_under_a_file_or_on_read_only_media_is_refused_before_anything_runs(
+        tmp_path, read_only_folder, cmd):
+    """Issue 33, class 1: every command's --out is checked where it is parsed: under a file,
+    or in a folder that cannot be written, it is one line (exit 2), not an OSError traceback
+    after the work."""
+    from tests.conftest import write_campaign
+
+    cfg = write_campaign(tmp_path)
+    lst = tmp_path / "list.txt"
+    lst.write_text("Li7La3Zr2O12\n")
+    cmd = [str(cfg) if c == "CFG" else str(lst) if c == "LIST" else c for c in cmd]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_one_line_error(run_cli(*cmd, "--out", str(afile / "sub" / "run"), timeout=120),
+                          "which is a file")
+    assert afile.read_text() == "x"
+    src, view = read_only_folder
+    if view == src:
+        src.chmod(0o555)
+    try:
+        assert_one_line_error(run_cli(*cmd, "--out", str(view / "run"), timeout=120),
+                              "cannot be written")
+        assert not (view / "run").exists()
+    finally:
+        src.chmod(0o755)
+
+
 @pytest.mark.parametrize("args, needle", [
     (["review", "DIR", "--rate", "1", "abc"], "VALUE must be a number, not 'abc'"),
     (["review", "DIR", "--rate", "x", "3"], "review --rate ID must be an integer"),

@@ -150,7 +150,7 @@ def test_bad_penetration_input_is_one_line(tmp_path, text, needle):
     cmd = ("run", str(cfg), "--out", str(tmp_path / "o")) if text.startswith("campaign") \
         else ("phasefield", str(cfg), "--out", str(tmp_path / "o"))
     assert_one_line_error(run_cli(*cmd), needle)
-    assert not (tmp_path / "o" / "result.json").exists()
+    assert not (tmp_path / "o").exists()          # a refusal leaves no folder (issue 33)
 
 
 def test_the_degradation_model_never_borrows_another_electrolytes_D():
@@ -223,3 +223,17 @@ def test_numbers_of_an_md_result_are_checked_where_they_enter(tmp_path, changes,
         inputs_from_md(Penetration(md_result=_bad_md_result(tmp_path, **changes)))
     assert time.time() - t0 < 10
     assert inputs_from_md(Penetration(md_result=_bad_md_result(tmp_path))).K_GPa == 100.0
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"elastic__bulk_vrh_err_GPa": float("nan")}, "error bars"),
+    ({"temperatures__1__temperature_K": 900.0}, "distinct"),
+])
+def test_a_phasefield_refused_for_its_md_result_leaves_no_folder(tmp_path, changes, needle):
+    """Issue 33, class 8: `phasefield` refuses an MD result's numbers in one line (exit 2) and
+    removes the --out folder it created for the run."""
+    cfg = tmp_path / "pf.yaml"
+    cfg.write_text(f"phasefield:\n  penetration: {{md_result: '{_bad_md_result(tmp_path, **changes)}'}}\n")
+    out = tmp_path / "new" / "o"
+    assert_one_line_error(run_cli("phasefield", str(cfg), "--out", str(out)), needle)
+    assert not (tmp_path / "new").exists()

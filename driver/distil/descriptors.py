@@ -43,6 +43,13 @@ class SnapBasis:
     zbl_inner: float = 1.0
     zbl_outer: float = 1.6
     chemflag: bool = False
+    #: repulsive walls below the data (forcefields/snap.py ``_walls``): (a, b, height eV,
+    #: cutoff A) per element pair; part of the reference the fit subtracts, like ZBL
+    walls: tuple[tuple[str, str, float, float], ...] = ()
+
+    @property
+    def wall_dicts(self) -> list[dict]:
+        return [{"pair": [a, b], "height_ev": h, "cutoff_a": rc} for a, b, h, rc in self.walls]
 
     @property
     def ncoeff(self) -> int:
@@ -73,13 +80,15 @@ class Rows:
 
 
 def reference_lines(basis: SnapBasis) -> list[str]:
-    """The ZBL reference, and a zero pair whose cutoff lets ``compute snap`` see its
+    """The ZBL reference (and the walls), and a zero pair whose cutoff lets ``compute snap`` see its
     neighbours (it refuses a pair cutoff shorter than its own)."""
-    from ..forcefields.snap import zbl_lines
+    from ..forcefields.snap import wall_lines, wall_style, zbl_lines
     type_of = {el: i + 1 for i, el in enumerate(basis.elements)}
-    return [f"pair_style hybrid/overlay zbl {basis.zbl_inner!r} {basis.zbl_outer!r} "
-            f"zero {basis.cutoff!r}",
+    walls = basis.wall_dicts
+    return [f"pair_style hybrid/overlay zbl {basis.zbl_inner!r} {basis.zbl_outer!r}"
+            f"{wall_style(walls)} zero {basis.cutoff!r}",
             *zbl_lines(type_of, basis.zbl_inner, basis.zbl_outer, hybrid=True),
+            *wall_lines(type_of, walls),
             "pair_coeff * * zero"]
 
 

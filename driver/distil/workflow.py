@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
 from . import frames as F
 from .descriptors import SnapBasis, rows
-from .explore import Model, floors, lattice_deviation, nve_drift, relax_student, run_md
+from .explore import (Model, floors, lattice_deviation, nve_drift, pair_minima, relax_student,
+                      run_md)
 from .fit import Tolerances, committee, errors, force_spread, passes, solve
 from .settings import DistilSettings
 
@@ -62,6 +64,23 @@ def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
     return SnapBasis(elements, (0.5,) * len(elements), weights,
                      s.resolved_twojmax(len(elements)), s.rcutfac,
                      zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer, chemflag=s.chemflag)
+
+
+def data_walls(frames: list[F.Frame], basis: SnapBasis,
+               force_cap: float) -> tuple[tuple[str, str, float, float], ...]:
+    """A wall per element pair that meets in ``frames``: cutoff the shortest distance of the
+    pair there (at most the SNAP cutoff), height A such that its largest force, A pi / rc,
+    is ``force_cap`` (the largest teacher force a fitted frame may hold)."""
+    shortest: dict[tuple[str, str], float] = {}
+    for f in frames:
+        for k, d in pair_minima(f).items():
+            shortest[k] = min(shortest.get(k, math.inf), d)
+    out = []
+    for (a, b), d in sorted(shortest.items()):
+        rc = math.floor(1e4 * min(d, basis.cutoff)) / 1e4      # never above the data
+        if math.isfinite(rc) and rc > 0.1:
+            out.append((a, b, round(force_cap * rc / math.pi, 4), rc))
+    return tuple(out)
 
 
 def built_cells(s: DistilSettings) -> list[F.Frame]:
@@ -222,7 +241,8 @@ def student_file(path: Path, name: str, basis: SnapBasis, beta: np.ndarray, s: D
                         {"twojmax": basis.twojmax, "chemflag": basis.chemflag,
                          "rcutfac": basis.rcutfac,
                          "rfac0": basis.rfac0, "rmin0": basis.rmin0,
-                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer}, pedigree)
+                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer,
+                         "walls": basis.wall_dicts}, pedigree)
     header = ("# A student potential distilled by `sse-driver distil` (driver/distil/): a linear\n"
               "# SNAP model on a ZBL core fitted only to its teacher's labels (never to\n"
               "# experiment). pedigree: the teacher, the data set (extxyz, sha256), the fit\n"
@@ -248,7 +268,9 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
     start_file = folder / "start.extxyz"
     if not start_file.is_file():
         F.write(start_file, [start])
-    runs = {"teacher": s.teacher, "student": str(draft)}
+    # the student's segments belong to these coefficients (a refit student runs afresh);
+    # the teacher's to the teacher, the start cell and the seed, so they carry over
+    runs = {"teacher": s.teacher, f"student-{F.sha256(draft)[:12]}": str(draft)}
     echo(f"  D* check: {s.diffusion_ps:g} ps NVT at {T:g} K, teacher and student side by side "
          f"({start.n} atoms; segments of {s.diffusion_segment_ps:g} ps in {folder})")
     futs = {tag: client.submit(DC.run_segments, pot, basis.elements, str(start_file), str(folder),
@@ -265,21 +287,37 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
             continue
         pos, cell, dt, cost = DC.load_segments(folder, tag)
         rec[tag] = {**DC.measure(pos, cell, dt, s.diffusion_discard_ps, seed=s.seed), **cost}
+    student_tag = next(t for t in runs if t.startswith("student"))
+    rec["student"] = rec.pop(student_tag)
     rec.update(DC.agreement(rec["student"], rec["teacher"]))
     echo(f"  D* check: {rec['why']}")
     return rec
 
 
 # ------------------------------------------------------------------------------- driver
+#: settings a resumed run may change: how far it goes on, not what it has done (a run that
+#: stopped at its generation limit, or converged on shorter explorations, can be extended)
+EXTENDABLE = frozenset({"max_generations", "explore_max_ps"})
+#: settings added after states were first written, with the value that gives the behaviour
+#: of the code that wrote them (a state without the key ran that way)
+LEGACY = {"teacher_md_ps": 0.0, "data_walls": False}
+
+
 def _state(out: Path, s: DistilSettings, name: str) -> dict:
     p = out / STATE
+    now = json.loads(s.model_dump_json())
     if p.is_file():
         st = json.loads(p.read_text())
         if st.get("format") != FORMAT:
             raise UserError(f"{p}: not a distillation state ({FORMAT}); choose another --out")
-        if st["settings"] != json.loads(s.model_dump_json()) or st["name"] != name:
-            raise UserError(f"{out} holds a distillation with other settings or name; resume "
+        was = {**LEGACY, **st["settings"]}
+        differ = sorted(k for k in set(was) | set(now)
+                        if k not in EXTENDABLE and was.get(k) != now.get(k))
+        if differ or st["name"] != name:
+            what = ", ".join(differ) if differ else "the student's name"
+            raise UserError(f"{out} holds a distillation with other settings ({what}); resume "
                             "it with the same ones or choose another --out")
+        st["settings"] = {**was, **{k: now[k] for k in EXTENDABLE}}
         return st
     return {"format": FORMAT, "name": name, "settings": json.loads(s.model_dump_json()),
             "generations": [], "final": None}
@@ -323,6 +361,10 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     if hot_md:
         train += label_all(client, hot_md, out / "data" / "gen000_md", s.teacher, chunks, echo)
     train = _capped(relaxed + train, s, echo)
+    if s.data_walls:
+        basis = replace(basis, walls=data_walls(train, basis, s.force_cap_ev_a))
+        echo("  walls below the data: " + ", ".join(f"{a}-{b} {rc:.2f} A"
+                                                     for a, b, _, rc in basis.walls))
     train_rows = [rows(f, basis) for f in train]
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
