@@ -5,7 +5,7 @@ LAMMPS's MD loop (the Python ``run`` call alone, start-up excluded).
     .venv/bin/python bench/distil_speed.py [--composition Li6.4La3Zr1.4Ta0.6O12]
         [--supercell 1 1 1] [--steps 200] [--teacher-steps 5] [--twojmax 4 6 8]
         [--student potentials/NAME.yaml]  (plain SNAP at each 2J; chemical SNAP where its
-        basis stays within distil's 4000 coefficients)
+        basis stays within distil's 4000 coefficients; distil's default POD basis)
 
 A SNAP student's cost depends on its basis (twojmax, cutoff, elements), not on the values
 of its coefficients, so the SNAP rows use zero coefficients on the standard basis of
@@ -74,6 +74,17 @@ def snap_student(elements, twojmax: int, chem: bool, tmp: Path):
     return potentials.load(str(path))
 
 
+def pod_student(elements, tmp: Path):
+    """The default POD basis of distil (settings pod_*) with zero coefficients."""
+    from driver.forcefields import pod
+    basis = basis_for(DistilSettings(form="pod"), tuple(elements))
+    doc = pod.document("bench_pod", basis.elements, basis.settings(), np.zeros(basis.ncols),
+                       {"teacher": {"name": "none"}})
+    path = tmp / "bench_pod.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return potentials.load(str(path)), basis.ncols
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--composition", default="Li6.4La3Zr1.4Ta0.6O12")
@@ -97,6 +108,8 @@ def main() -> None:
                     continue            # a basis distil refuses (settings.MAX_COLUMNS)
                 label = f"SNAP{' chem' if chem else ''} 2J={j} (+ZBL)"
                 rows.append((label, rate(frame, elements, pot, a.steps)))
+        pot, ncols = pod_student(elements, tmp)
+        rows.append((f"POD 2+3-body ({ncols} coefficients, +ZBL)", rate(frame, elements, pot, a.steps)))
         if a.student:
             pot = potentials.load(a.student)
             rows.append((f"student {pot.name}", rate(frame, elements, pot, a.steps)))

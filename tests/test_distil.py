@@ -93,6 +93,82 @@ def test_design_rows_reproduce_pair_style_snap(tmp_path, basis):
     assert np.allclose(s, stress_from_lammps, rtol=1e-7, atol=1e-10)
 
 
+POD = D.PodBasis(("Li", "Cl", "In"), 4.5, twobody=4, threebody=(3, 2),
+                 walls=(("Li", "Li", 5.0, 2.6), ("Cl", "In", 3.0, 2.3)))
+
+
+def _pod_student(tmp_path, beta, basis=POD) -> Model:
+    from driver.forcefields import pod
+    doc = pod.document("unit_pod", basis.elements, basis.settings(), beta,
+                       {"teacher": {"name": "none"}})
+    path = tmp_path / "unit_pod.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return Model(potentials.load(str(path)), basis.elements)
+
+
+def test_pod_rows_reproduce_pair_style_pod(tmp_path):
+    """POD's design rows (compute pod/global, virial by central differences) with random
+    coefficients equal what pair_style hybrid/overlay zbl soft pod computes: energy, every
+    force component and the virial (the one-body counts, the per-element layout of the
+    coefficient file and the id order of the force rows are pinned here)."""
+    from driver.forcefields import pod
+    assert POD.ncols == 3 * pod.per_element(3, 4, (3, 2)) == 3 * (1 + 12 + 3 * 3 * 6)
+    fr = _frame()
+    r = D.rows(fr, POD)
+    beta = np.random.default_rng(3).normal(0, 0.02, POD.ncols)
+    e, f, s = D.predict(r, beta)
+    stu = _pod_student(tmp_path, beta)
+    lmp = stu.lammps(fr)
+    try:
+        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
+        pe = lmp.get_thermo("pe")
+        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+        ids = np.asarray(lmp.numpy.extract_atom("id"))[:fr.n]
+        f_l = np.asarray(lmp.numpy.extract_atom("f"))[:fr.n][np.argsort(ids)]
+    finally:
+        lmp.close()
+        stu.close()
+    assert e == pytest.approx(pe, rel=1e-9, abs=1e-8)
+    assert np.abs(f - f_l).max() < 1e-8 * max(1.0, np.abs(f_l).max())
+    stress_from_lammps = -p_bar / 1.602176634e6
+    # the virial rows are central differences: agreement to ~1e-6 of the stress scale
+    assert np.abs(s - stress_from_lammps).max() < 1e-6 * max(1e-3, np.abs(stress_from_lammps).max())
+
+
+def test_the_form_is_snap_where_its_basis_fits_else_pod(tmp_path):
+    """settings.resolved_form: POD by default; with ``form: null`` three or four elements
+    get multi-element SNAP and the six of a family box POD; a student file of the chosen
+    form is written and loads."""
+    from driver.distil.settings import DistilSettings
+    from driver.distil.workflow import basis_for, student_file
+    s = DistilSettings(form=None)
+    assert s.resolved_form(3) == "snap" and s.resolved_form(4) == "snap"
+    assert s.resolved_form(6) == "pod" and DistilSettings().resolved_form(3) == "pod"
+    six = basis_for(s, ("Li", "O", "Al", "Zr", "La", "Ta"))
+    assert isinstance(six, D.PodBasis) and six.ncols == 3372
+    path = student_file(tmp_path / "six.yaml", "six", six, np.zeros(six.ncols), s,
+                        {"teacher": {"name": "none"}})
+    pot = potentials.load(str(path))
+    assert pot.form == "pod" and set(pot.charges) == {"Li", "O", "Al", "Zr", "La", "Ta"}
+    assert "POD" in path.read_text().splitlines()[1]
+
+
+def test_a_pod_student_file_is_checked_as_data(tmp_path):
+    from driver.forcefields import pod
+    beta = np.zeros(POD.ncols)
+    doc = pod.document("bad_pod", POD.elements, POD.settings(), beta, {"teacher": {"name": "none"}})
+    doc["pod"]["coefficients"]["Li"] = doc["pod"]["coefficients"]["Li"][:-1]
+    path = tmp_path / "bad_pod.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(Exception, match="pod.coefficients.Li needs"):
+        potentials.load(str(path))
+    doc = pod.document("bad_pod", POD.elements, POD.settings(), beta, {"teacher": {"name": "none"}})
+    doc["pod"]["twobody"] = True
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(Exception, match="pod.twobody must be an integer"):
+        potentials.load(str(path))
+
+
 def test_data_walls_leave_the_data_untouched_and_repel_below_it(tmp_path):
     """Walls at each pair's shortest distance in the data: the reference (ZBL + walls) of
     those frames equals the ZBL alone (the fit sees no wall), while a pair pushed below its
@@ -157,6 +233,22 @@ def test_a_linear_model_is_recovered_by_the_fit():
     # a committee of bootstrap fits agrees on data the model fits exactly
     betas = FIT.committee(rs, labelled, 3, seed=0, ridge=1e-12)
     assert FIT.force_spread(rs[0], betas) < 1e-3
+
+
+def test_cross_validation_chooses_the_ridge_the_data_support():
+    """fit.choose_ridge: on labels of a known linear model the smallest residual comes with a
+    weak ridge; on labels of pure noise (nothing to learn) with the strongest."""
+    rng = np.random.default_rng(5)
+    frames = [_frame(seed) for seed in range(10)]
+    rs = [D.rows(f, BASIS) for f in frames]
+    beta = rng.normal(0, 0.05, BASIS.ncols)
+    labelled = [f.with_labels(*D.predict(r, beta)) for f, r in zip(frames, rs)]
+    ridge, cv = FIT.choose_ridge(rs, labelled, seed=1)
+    assert ridge <= 1e-5 and cv[f"{ridge:g}"] == min(cv.values()) and len(cv) == len(FIT.RIDGE_GRID)
+    noise = [f.with_labels(rng.normal(0, 0.01) * f.n, rng.normal(0, 0.5, (f.n, 3)),
+                           rng.normal(0, 1e-3, 6)) for f in frames]
+    ridge, cv = FIT.choose_ridge(rs, noise, seed=1)
+    assert ridge == max(FIT.RIDGE_GRID), cv
 
 
 def test_balanced_weights_give_the_minimum_as_much_say_as_the_hot_frames():
@@ -398,7 +490,7 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     yaml_path = out / "tiny_student.yaml" if final["passed"] else \
         out / "student" / "tiny_student.refused.yaml"
     pot = potentials.load(str(yaml_path))                 # a valid potential file of the form
-    assert pot.form == snap.NAME and set(pot.charges) == {"Li", "In", "Cl"}
+    assert pot.form == "pod" and set(pot.charges) == {"Li", "In", "Cl"}   # the default form
     doc = yaml.safe_load(yaml_path.read_text())
     ds = doc["pedigree"]["dataset"]
     assert F.sha256(out / ds["file"]) == ds["sha256"]
@@ -438,10 +530,14 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
         (["--composition", "Li3InCl6", "--generations", "-1"], "--generations"),
         (["--composition", "Li3InCl6", "--name", "../evil"], "plain name"),
         (["--family", "perovskite"], "not a family"),
-        # six elements: explicit multi-element SNAP would need 18150 coefficients
-        (["--family", "garnet"], "coefficients"),
+        # six elements: explicit multi-element SNAP would need 18150 coefficients (by
+        # default such a family gets a POD student; asked for SNAP, it is refused)
+        (["--family", "garnet", "--config", "SNAP"], "coefficients"),
     ]
+    snap_cfg = tmp_path / "snap.yaml"
+    snap_cfg.write_text("distil:\n  form: snap\n")
     for extra, needle in cases:
+        extra = [str(snap_cfg) if x == "SNAP" else x for x in extra]
         r = run_cli("distil", "--out", str(out), *extra, timeout=120)
         assert_one_line_error(r, needle)
         assert not out.exists()

@@ -79,11 +79,10 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
     from .settings import MAX_COLUMNS
     if basis.ncols > MAX_COLUMNS:
         raise UserError(
-            f"a {'multi-element ' if d.chemflag else ''}SNAP 2J={basis.twojmax} student over "
-            f"{len(species)} elements ({' '.join(basis.elements)}) has {basis.ncols} "
-            f"coefficients (at most {MAX_COLUMNS}: its design matrix would not fit in memory); "
-            "distil fewer elements at once (fewer compositions), a smaller twojmax, or "
-            "distil.chemflag: false")
+            f"a {basis.label} student over {len(species)} elements "
+            f"({' '.join(basis.elements)}) has {basis.ncols} coefficients (at most "
+            f"{MAX_COLUMNS}: its design matrix would not fit in memory); distil fewer elements "
+            "at once (fewer compositions), a smaller basis, or distil.form: pod")
     out_p = Path(out)
     check_out(out_p)
     echo(f"distil: {len(cands)} composition(s) ({', '.join(c.formula for c in cands)}), "

@@ -43,7 +43,7 @@ class SnapBasis:
     zbl_inner: float = 1.0
     zbl_outer: float = 1.6
     chemflag: bool = False
-    #: repulsive walls below the data (forcefields/snap.py ``_walls``): (a, b, height eV,
+    #: repulsive walls below the data (forcefields/core_repulsion.py): (a, b, height eV,
     #: cutoff A) per element pair; part of the reference the fit subtracts, like ZBL
     walls: tuple[tuple[str, str, float, float], ...] = ()
 
@@ -64,6 +64,55 @@ class SnapBasis:
     def cutoff(self) -> float:
         return self.rcutfac * 2 * max(self.radii)
 
+    @property
+    def label(self) -> str:
+        return f"{'multi-element ' if self.chemflag else ''}SNAP 2J={self.twojmax}"
+
+
+@dataclass(frozen=True)
+class PodBasis:
+    """A linear POD basis (forcefields/pod.py): elements in order, descriptor settings, the
+    same ZBL core and walls as a SNAP basis."""
+
+    elements: tuple[str, ...]
+    rcut: float
+    rin: float = 0.8
+    bessel_polynomial_degree: int = 4
+    inverse_polynomial_degree: int = 8
+    twobody: int = 6
+    threebody: tuple[int, int] = (5, 4)
+    zbl_inner: float = 1.0
+    zbl_outer: float = 1.6
+    walls: tuple[tuple[str, str, float, float], ...] = ()
+
+    wall_dicts = SnapBasis.wall_dicts
+
+    @property
+    def ncoeff(self) -> int:
+        from ..forcefields.pod import per_element
+        return per_element(len(self.elements), self.twobody, self.threebody)
+
+    @property
+    def ncols(self) -> int:
+        return len(self.elements) * self.ncoeff
+
+    @property
+    def cutoff(self) -> float:
+        return self.rcut
+
+    @property
+    def label(self) -> str:
+        return f"POD 2-body {self.twobody}, 3-body {self.threebody[0]}x{self.threebody[1] + 1}"
+
+    def settings(self) -> dict:
+        """What forcefields/pod.py ``document`` and ``param_text`` read."""
+        return {"elements_order": list(self.elements), "rin": self.rin, "rcut": self.rcut,
+                "bessel_polynomial_degree": self.bessel_polynomial_degree,
+                "inverse_polynomial_degree": self.inverse_polynomial_degree,
+                "twobody": self.twobody, "threebody": list(self.threebody),
+                "zbl_inner": self.zbl_inner, "zbl_outer": self.zbl_outer,
+                "walls": self.wall_dicts}
+
 
 @dataclass
 class Rows:
@@ -82,7 +131,7 @@ class Rows:
 def reference_lines(basis: SnapBasis) -> list[str]:
     """The ZBL reference (and the walls), and a zero pair whose cutoff lets ``compute snap`` see its
     neighbours (it refuses a pair cutoff shorter than its own)."""
-    from ..forcefields.snap import wall_lines, wall_style, zbl_lines
+    from ..forcefields.core_repulsion import wall_lines, wall_style, zbl_lines
     type_of = {el: i + 1 for i, el in enumerate(basis.elements)}
     walls = basis.wall_dicts
     return [f"pair_style hybrid/overlay zbl {basis.zbl_inner!r} {basis.zbl_outer!r}"
@@ -134,8 +183,10 @@ def compute_line(basis: SnapBasis, cid: str = "sse_snap") -> str:
                "bnormflag 1" if basis.chemflag else ""))
 
 
-def rows(frame: Frame, basis: SnapBasis) -> Rows:
-    """The frame's design rows (one LAMMPS ``run 0``)."""
+def rows(frame: Frame, basis: SnapBasis | PodBasis) -> Rows:
+    """The frame's design rows (one LAMMPS ``run 0``; POD: and its strained copies)."""
+    if isinstance(basis, PodBasis):
+        return pod_rows(frame, basis)
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
     lmp = lammps_for(frame, basis.elements, reference_lines(basis))
@@ -163,6 +214,69 @@ def rows(frame: Frame, basis: SnapBasis) -> Rows:
                 ref_virial=a[1 + 3 * n:, -1] * frame.volume * BAR_A3_EV, n=n, volume=frame.volume)
 
 
+#: strain of the central differences that give POD's virial rows: the descriptors are
+#: smooth functions of the cell, so the truncation error (~1e-8 relative) is far below the
+#: fit's tolerances; rounding (~1e-16 / 1e-4) too
+POD_STRAIN = 1e-4
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
+
+def _pod_energy_row(frame: Frame, basis: PodBasis, param: str) -> np.ndarray:
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+    lmp = lammps_for(frame, basis.elements, [f"pair_style zero {basis.cutoff!r}",
+                                             "pair_coeff * *"])
+    try:
+        lmp.commands_list([f"compute sse_pod all pod/global {param} \"\" "
+                           f"{' '.join(basis.elements)}", "thermo_style custom step pe", "run 0"])
+        return np.array(lmp.numpy.extract_compute("sse_pod", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)[0])
+    finally:
+        lmp.close()
+
+
+def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
+    """POD's design rows: ``compute pod/global`` gives the energy row (per-element sums of
+    the descriptors, one-body counts included) and the force rows (atoms in id order, as
+    forces); it gives no virial, so the virial rows are central differences of the energy
+    row under the six strains (W = -dE/d(strain), Voigt order xx yy zz yz xz xy). The ZBL
+    core and walls come from LAMMPS's own energy, forces and pressure of that pair style."""
+    import tempfile
+    from pathlib import Path
+
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+    from ..forcefields.pod import param_text
+    from .frames import strained
+
+    n, m = frame.n, basis.ncols
+    with tempfile.TemporaryDirectory(prefix="sse-pod-") as tmp:
+        param = str(Path(tmp) / "param.pod")
+        Path(param).write_text(param_text(basis.settings()))
+        lmp = lammps_for(frame, basis.elements, reference_lines(basis))
+        try:
+            lmp.commands_list([f"compute sse_pod all pod/global {param} \"\" "
+                               f"{' '.join(basis.elements)}",
+                               "thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
+            a = np.array(lmp.numpy.extract_compute("sse_pod", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
+            ref_e = float(lmp.get_thermo("pe"))
+            p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+            ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+            ref_f = np.asarray(lmp.numpy.extract_atom("f"))[:n][np.argsort(ids)].reshape(-1).copy()
+        finally:
+            lmp.close()
+        if a.shape != (1 + 3 * n, m):
+            raise RuntimeError(f"compute pod/global returned {a.shape}, expected {(1 + 3 * n, m)}")
+        virial = np.zeros((6, m))
+        for row, (i, j) in enumerate(_VOIGT):
+            eps = np.zeros((3, 3))
+            eps[i, j] = eps[j, i] = POD_STRAIN / (1 if i == j else 2)
+            plus = _pod_energy_row(strained(frame, eps), basis, param)
+            minus = _pod_energy_row(strained(frame, -eps), basis, param)
+            virial[row] = -(plus - minus) / (2 * POD_STRAIN)
+    return Rows(energy=a[0].copy(), forces=a[1:].copy(), virial=virial, ref_energy=ref_e,
+                ref_forces=ref_f, ref_virial=p_bar * frame.volume * BAR_A3_EV, n=n,
+                volume=frame.volume)
+
+
 def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Energy (eV), forces (N, 3) and ASE stress (6, eV/A^3) of coefficients ``beta``
     (``(ncols,)``) on a frame's rows; with ``beta`` of shape ``(ncols, M)`` a committee's M
@@ -176,5 +290,5 @@ def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
 
 
-__all__ = ["SnapBasis", "Rows", "rows", "predict", "lammps_for", "lammps_from_restart",
+__all__ = ["SnapBasis", "PodBasis", "Rows", "pod_rows", "rows", "predict", "lammps_for", "lammps_from_restart",
            "compute_line"]

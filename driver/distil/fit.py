@@ -80,6 +80,44 @@ def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
     return x / scale
 
 
+#: the ridge strengths cross-validation chooses among (column-scaled, see ``solve``)
+RIDGE_GRID = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+
+
+def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
+                 folds: int = 5, seed: int = 0, grid=RIDGE_GRID) -> tuple[float, dict]:
+    """The ridge strength of ``grid`` with the smallest ``folds``-fold cross-validated
+    residual (the fit's own weighted objective, frames held out whole): the regularisation
+    the data support, chosen on the teacher's labels alone (standard model selection, e.g.
+    T. Hastie, R. Tibshirani, J. Friedman, The Elements of Statistical Learning, 2nd ed.,
+    Springer 2009, ch. 7.10). One SVD per fold gives every strength of the grid. Returns
+    the strength and the cross-validated RMS residual of each (tolerance units)."""
+    n = len(frames)
+    if n < 2 * folds:
+        return 1e-6, {}
+    w = balanced_weights(frames)
+    fold_of = np.random.default_rng(seed).permutation(n) % folds
+    sse = np.zeros(len(grid))
+    count = 0
+    for k in range(folds):
+        train = [i for i in range(n) if fold_of[i] != k]
+        test = [i for i in range(n) if fold_of[i] == k]
+        a, b = _system([rows[i] for i in train], [frames[i] for i in train], tol, w[train])
+        at, bt = _system([rows[i] for i in test], [frames[i] for i in test], tol, w[test])
+        scale = np.sqrt((a ** 2).mean(axis=0))
+        scale[scale == 0] = 1.0
+        u, sv, vt = np.linalg.svd(a / scale, full_matrices=False)
+        ub = u.T @ b
+        for j, ridge in enumerate(grid):
+            lam2 = ridge * len(b)
+            x = vt.T @ (sv / (sv ** 2 + lam2) * ub) / scale
+            sse[j] += float(((at @ x - bt) ** 2).sum())
+        count += len(bt)
+    rms = np.sqrt(sse / count)
+    best = int(np.argmin(rms))
+    return float(grid[best]), {f"{r:g}": float(e) for r, e in zip(grid, rms)}
+
+
 def committee(rows: list[Rows], frames: list[Frame], size: int, seed: int,
               tol: Tolerances = Tolerances(), ridge: float = 1e-6) -> np.ndarray:
     """``size`` fits on bootstrap resamples of the frames: (ncols, size). Their spread is the

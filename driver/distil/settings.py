@@ -109,10 +109,32 @@ class DistilSettings(Strict):
     #: 2026-12-03, docs/distil.md), at half the speed (5e3 against 1e4-2e4 atom-steps/s)
     chemflag: bool = True
     twojmax: Literal[2, 4, 6, 8] | None = None
+    #: the student's form: "pod" (forcefields/pod.py) or "snap" (above); None: SNAP where its
+    #: basis keeps within MAX_COLUMNS at 2J >= 4, else POD. POD by default, measured on the
+    #: Li3InCl6 data (249 teacher frames, 20 % held out at random, 2026-12-03, docs/distil.md):
+    #: POD 2+3-body, 507 coefficients: median held-out frame 0.082 eV/A (0.094 at the ridge
+    #: that best serves the far-out frames), 1.8e4 atom-steps/s; multi-element SNAP 2J = 6,
+    #: 2433 coefficients: 0.079 (0.092), 2.3e3 atom-steps/s (one loaded core, same run);
+    #: and POD's three-body basis grows as the square of the element count, not the cube
+    #: (the six elements of the garnet and argyrodite families: 3372 POD coefficients,
+    #: 18150 SNAP at 2J = 4)
+    form: Literal["snap", "pod"] | None = "pod"
+    #: POD descriptor settings: inner radius, radial functions of the two-body terms, radial
+    #: functions and angular degree of the three-body terms; the values of LAMMPS's InP
+    #: example (examples/PACKAGES/pod/InP, N.-C. Nguyen's fits), four-body terms left out
+    pod_rin: float = Field(0.8, gt=0, le=3)
+    pod_twobody: int = Field(6, ge=1, le=16)
+    pod_threebody: tuple[Annotated[int, Field(ge=0, le=16)], Annotated[int, Field(ge=0, le=12)]] = (5, 4)
     rcutfac: float = Field(5.0, gt=1, le=12)
     zbl_inner: float = Field(1.0, gt=0, le=3)
     zbl_outer: float = Field(1.6, gt=0, le=3)
-    ridge: float = Field(1e-6, ge=0, le=1)
+    #: ridge strength of the fit (fit.solve, column-scaled); None: chosen at every fit by
+    #: 5-fold cross-validation on the teacher's labels (fit.choose_ridge). Measured on the
+    #: Li3InCl6 data (249 frames, 20 % held out at random, 2026-12-03): multi-element SNAP
+    #: 2J = 6 held-out force RMSE 0.386/0.288/0.250/0.204 eV/A at 1e-8/1e-6/1e-4/1e-3 (the
+    #: median frame 0.08 throughout: the rare far-out frames decide), POD 1.07/0.36/0.17
+    #: at 1e-8/1e-6/1e-4: no single strength serves every basis and data set
+    ridge: float | None = Field(None, ge=0, le=1)
     #: a repulsive wall per element pair below the shortest distance of that pair in the
     #: generation-0 data (the teacher's relaxed, strained, rattled and hot-MD frames), as
     #: high as needed to push back with up to ``force_cap_ev_a`` (forcefields/snap.py
@@ -143,6 +165,15 @@ class DistilSettings(Strict):
                                        description="the MD stage's sample_every_fs")
     diffusion_segment_ps: float = Field(5.0, gt=0, le=1000,
                                         description="the teacher run's unit of resume")
+
+    def resolved_form(self, n_elements: int) -> str:
+        """``form``, or SNAP where its basis (at 2J >= 4) keeps within ``MAX_COLUMNS``."""
+        if self.form is not None:
+            return self.form
+        from ..forcefields.snap import ncoeff
+        tj = self.resolved_twojmax(n_elements)
+        fits = n_elements * (ncoeff(tj, n_elements if self.chemflag else 0) + 1) <= MAX_COLUMNS
+        return "snap" if fits and tj >= 4 else "pod"
 
     def resolved_twojmax(self, n_elements: int) -> int:
         """``twojmax``, or the largest of 6 and 4 whose basis fits ``MAX_COLUMNS``."""

@@ -29,10 +29,10 @@ import numpy as np
 from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
 from . import frames as F
-from .descriptors import SnapBasis, rows
+from .descriptors import PodBasis, SnapBasis, rows
 from .explore import (Model, floors, lattice_deviation, nve_drift, pair_minima, relax_student,
                       run_md)
-from .fit import Tolerances, committee, errors, force_spread, passes, solve
+from .fit import Tolerances, choose_ridge, committee, errors, force_spread, passes, solve
 from .settings import DistilSettings
 
 STATE = "distil.json"
@@ -52,12 +52,16 @@ def order_elements(elements) -> tuple[str, ...]:
     return tuple(sorted(set(elements), key=lambda e: (e != "Li", Element(e).Z)))
 
 
-def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis:
-    """Radii 0.5 (the cutoff is ``rcutfac`` for every pair). Explicit multi-element
+def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis | PodBasis:
+    """The student's basis in the resolved form (settings.resolved_form). SNAP: radii 0.5 (the cutoff is ``rcutfac`` for every pair). Explicit multi-element
     descriptors tell neighbour species apart by themselves (weights 1); plain SNAP gets
     neighbour weights proportional to the atomic number (the element weights of weighted
     symmetry functions: M. Gastegger et al., J. Chem. Phys. 148, 241709 (2018))."""
     from pymatgen.core import Element
+    if s.resolved_form(len(elements)) == "pod":
+        return PodBasis(elements, s.rcutfac, rin=s.pod_rin, twobody=s.pod_twobody,
+                        threebody=tuple(s.pod_threebody), zbl_inner=s.zbl_inner,
+                        zbl_outer=s.zbl_outer)
     zmax = max(Element(e).Z for e in elements)
     weights = ((1.0,) * len(elements) if s.chemflag
                else tuple(round(Element(e).Z / zmax, 6) for e in elements))
@@ -232,20 +236,23 @@ def _capped(frames: list[F.Frame], s: DistilSettings, echo=print) -> list[F.Fram
 
 
 # ------------------------------------------------------------------------------ fitting
-def student_file(path: Path, name: str, basis: SnapBasis, beta: np.ndarray, s: DistilSettings,
-                 pedigree: dict) -> Path:
+def student_file(path: Path, name: str, basis: SnapBasis | PodBasis, beta: np.ndarray,
+                 s: DistilSettings, pedigree: dict) -> Path:
     import yaml
 
-    from ..forcefields import snap
-    doc = snap.document(name, basis.elements, basis.radii, basis.weights, beta,
-                        {"twojmax": basis.twojmax, "chemflag": basis.chemflag,
-                         "rcutfac": basis.rcutfac,
-                         "rfac0": basis.rfac0, "rmin0": basis.rmin0,
-                         "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer,
-                         "walls": basis.wall_dicts}, pedigree)
+    from ..forcefields import pod, snap
+    if isinstance(basis, PodBasis):
+        doc = pod.document(name, basis.elements, basis.settings(), beta, pedigree)
+    else:
+        doc = snap.document(name, basis.elements, basis.radii, basis.weights, beta,
+                            {"twojmax": basis.twojmax, "chemflag": basis.chemflag,
+                             "rcutfac": basis.rcutfac,
+                             "rfac0": basis.rfac0, "rmin0": basis.rmin0,
+                             "zbl_inner": basis.zbl_inner, "zbl_outer": basis.zbl_outer,
+                             "walls": basis.wall_dicts}, pedigree)
     header = ("# A student potential distilled by `sse-driver distil` (driver/distil/): a linear\n"
-              "# SNAP model on a ZBL core fitted only to its teacher's labels (never to\n"
-              "# experiment). pedigree: the teacher, the data set (extxyz, sha256), the fit\n"
+              f"# {basis.label} model on a ZBL core fitted only to its teacher's labels (never\n"
+              "# to experiment). pedigree: the teacher, the data set (extxyz, sha256), the fit\n"
               "# settings, the errors and checks measured on configurations it never saw.\n")
     atomic_write_text(path, header + yaml.safe_dump(doc, sort_keys=False, width=100))
     return path
@@ -300,7 +307,8 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
 EXTENDABLE = frozenset({"max_generations", "explore_max_ps"})
 #: settings added after states were first written, with the value that gives the behaviour
 #: of the code that wrote them (a state without the key ran that way)
-LEGACY = {"teacher_md_ps": 0.0, "data_walls": False}
+LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": "snap", "pod_rin": 0.8,
+          "pod_twobody": 6, "pod_threebody": [5, 4]}
 
 
 def _state(out: Path, s: DistilSettings, name: str) -> dict:
@@ -321,6 +329,13 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
         return st
     return {"format": FORMAT, "name": name, "settings": json.loads(s.model_dump_json()),
             "generations": [], "final": None}
+
+
+def _ridge(s: DistilSettings, rows_, frames, tol, seed: int) -> tuple[float, dict]:
+    """The set ridge strength, or the cross-validated one (fit.choose_ridge)."""
+    if s.ridge is not None:
+        return s.ridge, {}
+    return choose_ridge(rows_, frames, tol, seed=seed)
 
 
 def _converged(s: DistilSettings, st: dict, g: int) -> bool:
@@ -351,7 +366,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     tol = Tolerances()
     basis = basis_for(s, elements_of(cells))
     echo(f"distil {name}: teacher {teacher.name}, elements {' '.join(basis.elements)}, "
-         f"SNAP 2J={basis.twojmax} rc={basis.cutoff:g} A ({basis.ncols} coefficients)")
+         f"{basis.label} rc={basis.cutoff:g} A ({basis.ncols} coefficients)")
 
     relaxed = label_all(client, cells, out / "data" / "relaxed", s.teacher, chunks, echo,
                         task="relax", fmax=s.relax_fmax_ev_a, steps=s.relax_steps)
@@ -384,8 +399,9 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                 if _converged(s, st, g):
                     break
                 continue
-        beta = solve(train_rows, train, tol, s.ridge)
-        betas = committee(train_rows, train, s.committee, s.seed + g, tol, s.ridge)
+        ridge, _ = _ridge(s, train_rows, train, tol, s.seed + g)
+        beta = solve(train_rows, train, tol, ridge)
+        betas = committee(train_rows, train, s.committee, s.seed + g, tol, ridge)
         student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
                                                    "draft": True})
         stu = load_student(draft, basis.elements)
@@ -418,7 +434,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         new = [f for f in labelled if id(f) in kept]
         new_rows = [r for f, (_, _, r) in zip(labelled, chosen) if id(f) in kept]
         err = errors(new_rows, new, beta)          # before the student sees them
-        rec = {"generation": g, "train_frames": len(train), "selected": len(new),
+        rec = {"generation": g, "train_frames": len(train), "selected": len(new), "ridge": ridge,
                "explore_ps": ps, "md_failures": failures,
                "largest_spread_ev_a": float(scored[0][0]) if scored
                and math.isfinite(scored[0][0]) else None, "heldout": err}
@@ -435,7 +451,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                  f"and the hot MD ran clean for {ps:g} ps")
             break
 
-    beta = solve(train_rows, train, tol, s.ridge)
+    ridge, cv = _ridge(s, train_rows, train, tol, s.seed)
+    beta = solve(train_rows, train, tol, ridge)
     data_path = out / f"{name}.extxyz"
     data_sha = F.write(data_path, train)
     student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name}, "draft": True})
@@ -447,7 +464,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                     "atoms": sum(f.n for f in train),
                     "compositions": sorted({f.meta.get("composition", "") for f in train})},
         "fit": {"solver": "weighted ridge least squares (driver/distil/fit.py)",
-                "ridge": s.ridge, "weights": "residuals in units of the check tolerances",
+                "ridge": ridge, "ridge_cross_validation": cv,
+                "weights": "residuals in units of the check tolerances",
                 "settings": json.loads(s.model_dump_json())},
         "generations": st["generations"],
         "checks": final,

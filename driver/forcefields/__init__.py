@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import buck_core, mlip_external, pedone, snap, softbv
+from . import buck_core, mlip_external, pedone, pod, snap, softbv
 
 FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv, mlip_external,
-                                                     snap)}
+                                                     snap, pod)}
 
 
 def get(name: str) -> ModuleType:

@@ -10,8 +10,8 @@ teacher's data hold no pair closer than ~1.5 A, and a linear model extrapolated 
 attract atoms onto each other (a quadratic SNAP without it collapsed a garnet to a Li-Li
 distance of 0.49 A within 1 ps, issue 30); ZBL keeps that region repulsive, as in the SNAP
 literature (e.g. M. A. Wood, A. P. Thompson, J. Chem. Phys. 148, 241721 (2018)). Optional
-per-pair walls (``reference.walls``, :func:`_walls`) close the gap between the ZBL core and
-the shortest distance the teacher labelled, where a student otherwise extrapolates.
+per-pair walls close the gap between the ZBL core and the shortest distance the teacher
+labelled, where a student otherwise extrapolates (core_repulsion.py, shared with pod.py).
 
 The file carries everything the pair style reads (the coefficients per element, the
 bispectrum settings), checked as data on loading; :func:`files` writes LAMMPS's
@@ -22,6 +22,8 @@ pedigree (teacher, data set hash, fit settings, measured errors and speed).
 from __future__ import annotations
 
 import math
+
+from . import core_repulsion as core
 
 NAME = "snap"
 PARAMS: tuple[str, ...] = ()
@@ -82,12 +84,8 @@ def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
     if not isinstance(chem, bool):
         raise ValueError("snap.chemflag must be true or false")
     k = ncoeff(twojmax, len(charges) if chem else 0) + 1
-    ref = s["reference"]
-    if not isinstance(ref, dict) or ref.get("style") != "zbl":
-        raise ValueError("snap.reference must be {style: zbl, inner: A, outer: A}")
-    inner = _num(ref["inner"], "snap.reference.inner", 0.1, 3.0)
-    outer = _num(ref["outer"], "snap.reference.outer", inner, 3.0)
-    walls = _walls(ref.get("walls", []), set(charges), float(doc["lammps"]["short_cutoff"]))
+    reference = core.parse(s["reference"], "snap.reference", set(charges),
+                           float(doc["lammps"]["short_cutoff"]))
     elements = s["elements"]
     if not isinstance(elements, dict) or set(elements) != set(charges):
         raise ValueError("snap.elements must list exactly the species, each with radius, "
@@ -106,54 +104,12 @@ def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
               "rcutfac": _num(s["rcutfac"], "snap.rcutfac", 1.0, 12.0),
               "rfac0": _num(s.get("rfac0", 0.99363), "snap.rfac0", 0.5, 1.0),
               "rmin0": _num(s.get("rmin0", 0.0), "snap.rmin0", 0.0, 2.0),
-              "reference": {"inner": inner, "outer": outer, "walls": walls}, "elements": els}
+              "reference": reference, "elements": els}
     cut = max(fitted["rcutfac"] * (a["radius"] + b["radius"])
               for a in els.values() for b in els.values())
     if cut > float(doc["lammps"]["short_cutoff"]) + 1e-9:
         raise ValueError(f"lammps.short_cutoff must be at least the SNAP cutoff {cut:g} A")
     return {"fitted": fitted}
-
-
-def _walls(items, species: set[str], short_cutoff: float) -> list[dict]:
-    """``snap.reference.walls``: per element pair, a repulsive cosine wall (LAMMPS
-    ``pair_style soft``: E = A (1 + cos(pi r / rc)) for r < rc, zero beyond) whose ``cutoff``
-    is where the student's training data end (the shortest distance of that pair the
-    teacher labelled): it leaves every fitted configuration untouched and keeps the student
-    out of the region it never saw."""
-    if not isinstance(items, list):
-        raise ValueError("snap.reference.walls must be a list of {pair: [A, B], height_ev, "
-                         "cutoff_a}")
-    out, seen = [], set()
-    for i, w in enumerate(items):
-        where = f"snap.reference.walls[{i}]"
-        if not isinstance(w, dict) or set(w) != {"pair", "height_ev", "cutoff_a"}:
-            raise ValueError(f"{where} must be {{pair: [A, B], height_ev, cutoff_a}}")
-        pair = w["pair"]
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(e, str) and e in species for e in pair)):
-            raise ValueError(f"{where}.pair must name two of the species ({', '.join(sorted(species))})")
-        key = tuple(sorted(pair))
-        if key in seen:
-            raise ValueError(f"{where}: the pair {key[0]}-{key[1]} has two walls")
-        seen.add(key)
-        out.append({"pair": list(key),
-                    "height_ev": _num(w["height_ev"], f"{where}.height_ev", 1e-3, 1e4),
-                    "cutoff_a": _num(w["cutoff_a"], f"{where}.cutoff_a", 0.1, short_cutoff)})
-    return out
-
-
-def wall_lines(type_of: dict[str, int], walls: list[dict]) -> list[str]:
-    """``pair_coeff`` lines of the walls (sub-style ``soft`` of a hybrid/overlay)."""
-    out = []
-    for w in walls:
-        a, b = sorted((type_of[w["pair"][0]], type_of[w["pair"][1]]))
-        out.append(f"pair_coeff {a} {b} soft {float(w['height_ev'])!r} {float(w['cutoff_a'])!r}")
-    return out
-
-
-def wall_style(walls: list[dict]) -> str:
-    """The ``soft`` sub-style with its global cutoff (empty without walls)."""
-    return f" soft {max(float(w['cutoff_a']) for w in walls)!r}" if walls else ""
 
 
 def table_sections(pot, type_of: dict[str, int]) -> dict:
@@ -192,25 +148,13 @@ def files(pot, type_of: dict[str, int]) -> dict[str, str]:
             param_name(pot): param_text(pot.fitted)}
 
 
-def zbl_lines(type_of: dict[str, int], inner: float, outer: float, hybrid: bool) -> list[str]:
-    """``pair_coeff`` lines of the ZBL reference for every type pair (atomic numbers)."""
-    from pymatgen.core import Element
-    z = {el: Element(el).Z for el in type_of}
-    tag = " zbl" if hybrid else ""
-    return [f"pair_coeff {type_of[a]} {type_of[b]}{tag} {z[a]} {z[b]}"
-            for a, ta in type_of.items() for b, tb in type_of.items() if ta <= tb]
-
-
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                files_dir: str | None) -> list[str]:
-    ref = pot.fitted["reference"]
     where = (lambda n: f"{files_dir}/{n}") if files_dir else (lambda n: n)
     order = " ".join(el for el, _ in sorted(type_of.items(), key=lambda kv: kv[1]))
-    walls = ref.get("walls", [])
-    return [f"pair_style hybrid/overlay zbl {ref['inner']:g} {ref['outer']:g}{wall_style(walls)} snap",
-            *zbl_lines(type_of, ref["inner"], ref["outer"], hybrid=True),
-            *wall_lines(type_of, walls),
-            f"pair_coeff * * snap {where(coeff_name(pot))} {where(param_name(pot))} {order}"]
+    return core.pair_lines(pot.fitted["reference"], type_of, "snap",
+                           f"pair_coeff * * snap {where(coeff_name(pot))} "
+                           f"{where(param_name(pot))} {order}")
 
 
 def external_forces(pot, type_of: dict[str, int], comm):
@@ -241,14 +185,11 @@ def document(name: str, elements: tuple[str, ...], radii, weights, beta, setting
         "pairs": [],
         "snap": {"twojmax": settings["twojmax"], "chemflag": chem, "rcutfac": settings["rcutfac"],
                  "rfac0": settings.get("rfac0", 0.99363), "rmin0": settings.get("rmin0", 0.0),
-                 "reference": {"style": "zbl", "inner": settings["zbl_inner"],
-                               "outer": settings["zbl_outer"],
-                               **({"walls": settings["walls"]} if settings.get("walls") else {})},
+                 "reference": core.document(settings),
                  "elements": {el: {"radius": float(radii[e]), "weight": float(weights[e]),
                                    "coefficients": [float(c) for c in beta[e * k:(e + 1) * k]]}
                               for e, el in enumerate(elements)}},
         "pedigree": pedigree,
         "lammps": {"short_cutoff": float(cut),
-                   "styles": {"pair": ["hybrid/overlay", "zbl",
-                                       *(["soft"] if settings.get("walls") else []), "snap"]}},
+                   "styles": {"pair": core.styles(settings, "snap")}},
     }
