@@ -433,7 +433,8 @@ def _cmd_distil(args: argparse.Namespace) -> int:
     from .distil.command import main as distil_main
     return distil_main(args.composition, args.out, args.name, args.teacher, args.preset,
                        args.config, args.generations, args.scheduler, args.workers,
-                       echo=lambda m: print(m, flush=True), family=args.family)
+                       echo=lambda m: print(m, flush=True), family=args.family,
+                       data=args.data)
 
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
@@ -790,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.set_defaults(func=_cmd_validate)
 
     di = sub.add_parser("distil", help="distil an ML teacher into a fast LAMMPS-native student",
-                        description="Fit a linear SNAP student on a ZBL core to the labels of an "
+                        description="Fit a linear POD (or SNAP) student on a ZBL core to the labels of an "
                         "ML teacher (default sevennet0) by active learning over the given "
                         "compositions: rattled and strained cells, then the student's own hot MD, "
                         "the teacher labelling what a committee of fits disagrees on. The student "
@@ -805,12 +806,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "box (with its default species): what a campaign over that box reaches")
     di.add_argument("--out", type=out_dir, required=True, help="output folder (new, or a "
                     "distillation to resume)")
-    di.add_argument("--name", help="the student's name (default snap_FORMULA)")
+    di.add_argument("--name", help="the student's name (default pod_FORMULA or snap_FORMULA)")
     di.add_argument("--teacher", help="teacher potential (default sevennet0; an ML potential)")
     di.add_argument("--preset", choices=["tiny", "standard"], default="standard",
                     help="recipe (driver/distil/settings.py): tiny for tests, standard for use")
     di.add_argument("--config", help="YAML with a distil: section (and dask:)")
     di.add_argument("--generations", type=int_in(0, 50), help="most active-learning generations")
+    di.add_argument("--data", action="append", metavar="EXTXYZ",
+                    help="labelled frames of the same teacher from an earlier distillation (its "
+                    "NAME.extxyz or data/*/labelled_*.extxyz), added to generation 0; repeat "
+                    "for several files (or distil.seed_data in --config)")
     _execution_args(di)
     di.set_defaults(func=_cmd_distil)
 

@@ -556,3 +556,26 @@ def test_a_composition_only_the_teacher_covers_is_told_to_distil():
         potentials.load("adams_rao2011").check_covers({"Li", "In", "Cl"})
     msg = str(e.value)
     assert "sevennet0" in msg and "sse-driver distil" in msg and "\n" not in msg
+
+
+def test_seed_data_is_checked_before_anything_runs(tmp_path):
+    """`--data`: a missing file, a frame of an element the student does not cover, and
+    labels that are not the teacher's are one line each (exit 2), nothing written."""
+    _mlip()
+    from driver.distil.workflow import built_cells
+    from driver.distil.settings import DistilSettings
+    from tests.conftest import run_cli
+    cell = built_cells(DistilSettings(compositions=["Li3InCl6"], decorations=1))[0]
+    fake = tmp_path / "fake.extxyz"
+    F.write(fake, [cell.with_labels(-1.0, np.zeros((cell.n, 3)), np.zeros(6))])
+    foreign = tmp_path / "foreign.extxyz"
+    na = F.Frame(tuple("Na" if s == "Li" else s for s in cell.symbols), cell.positions, cell.cell, {})
+    F.write(foreign, [na.with_labels(-1.0, np.zeros((cell.n, 3)), np.zeros(6))])
+    out = tmp_path / "never"
+    for data, needle in [(tmp_path / "nope.extxyz", "no such file"),
+                         (foreign, "Na, which the student"),
+                         (fake, "its labels are not sevennet0's")]:
+        r = run_cli("distil", "--composition", "Li3InCl6", "--out", str(out), "--data", str(data),
+                    timeout=300)
+        assert_one_line_error(r, needle)
+        assert not out.exists()

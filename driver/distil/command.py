@@ -31,8 +31,8 @@ def settings(config_path: str | None, preset: str, flags: dict):
     return config.load(Settings, config_path, overrides={"distil": distil})
 
 
-def default_name(formula: str) -> str:
-    return "snap_" + re.sub(r"[^A-Za-z0-9]", "", formula)[:40]
+def default_name(formula: str, form: str = "pod") -> str:
+    return f"{form}_" + re.sub(r"[^A-Za-z0-9]", "", formula)[:40]
 
 
 def check_out(out: Path) -> None:
@@ -48,7 +48,7 @@ def check_out(out: Path) -> None:
 def main(compositions: list[str] | None, out: str, name: str | None, teacher: str | None,
          preset: str, config_path: str | None, generations: int | None,
          scheduler: str | None, workers: int | None, echo=print,
-         family: str | None = None) -> int:
+         family: str | None = None, data: list[str] | None = None) -> int:
     from ..campaign.cluster import execution
     from ..families.compositions import PHYSICAL_BOUNDS, parse
     from . import workflow
@@ -62,13 +62,16 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
         corners = [c.formula for c in families.corners(family)]
         compositions = list(dict.fromkeys([*(compositions or []), *corners]))
     s = settings(config_path, preset, {"compositions": compositions, "teacher": teacher,
-                                       "max_generations": generations})
+                                       "max_generations": generations,
+                                       "seed_data": [str(Path(p).resolve()) for p in data]
+                                       if data else None})
     d = s.distil
     if not d.compositions:
         raise UserError("no compositions to distil for: give --composition FORMULA (one or "
                         "more) or distil.compositions in --config")
     cands = [parse(c, PHYSICAL_BOUNDS) for c in d.compositions]     # one line if bad
-    name = name or default_name(cands[0].formula)
+    name = name or default_name(cands[0].formula, d.resolved_form(
+        len({el for c in cands for el, n in c.amounts.items() if n > 0})))
     if not NAME.fullmatch(name):
         raise UserError(f"--name {name!r} must be a plain name (letters, digits, _ . -; at "
                         "most 64): it names the potential file")
@@ -83,6 +86,9 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
             f"({' '.join(basis.elements)}) has {basis.ncols} coefficients (at most "
             f"{MAX_COLUMNS}: its design matrix would not fit in memory); distil fewer elements "
             "at once (fewer compositions), a smaller basis, or distil.form: pod")
+    seed = workflow.seed_frames(d, basis.elements)  # every seed file checked (one line)
+    if seed:
+        workflow.check_seed_teacher(seed, d.teacher, d.seed_data)
     out_p = Path(out)
     check_out(out_p)
     echo(f"distil: {len(cands)} composition(s) ({', '.join(c.formula for c in cands)}), "

@@ -53,6 +53,10 @@ class DistilSettings(Strict):
     #: cells: the shear response near the minimum, which isotropic strains do not probe
     equilibrium_random: int = Field(4, ge=0, le=64)
     equilibrium_rattle_a: float = Field(0.03, ge=0, le=0.5)
+    #: labelled frames of the same teacher from earlier distillations (extxyz files that
+    #: ``sse-driver distil`` wrote), added to generation 0: the teacher's labels are the
+    #: costly part and serve any student form (workflow.seed_frames checks them)
+    seed_data: list[str] = Field(default_factory=list, max_length=64)
     # -- the teacher's own hot MD (the "ab initio MD" initial set of DP-GEN: Y. Zhang et al.,
     #    Comput. Phys. Commun. 253, 107206 (2020)): ``teacher_md_ps`` of NVT from each relaxed
     #    cell at each exploration temperature, a snapshot every ``snapshot_fs`` (decorrelated

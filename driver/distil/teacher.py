@@ -38,7 +38,11 @@ def check_covers(pot, species: set[str]) -> None:
 
 def _calculator(teacher: str):
     pot = load_teacher(teacher)
-    return pot.spec.calculator(pot)
+    with warnings.catch_warnings():
+        # sevenn's advice to install a GPU tensor-product kernel: nothing a CPU user can act
+        # on, and a command's stderr is its one-line error channel
+        warnings.filterwarnings("ignore", message="No tensor product accelerator")
+        return pot.spec.calculator(pot)
 
 
 def label(frames: list[F.Frame], teacher: str, calc=None) -> list[F.Frame]:

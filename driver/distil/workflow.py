@@ -87,6 +87,49 @@ def data_walls(frames: list[F.Frame], basis: SnapBasis,
     return tuple(out)
 
 
+def seed_frames(s: DistilSettings, elements: tuple[str, ...]) -> list[F.Frame]:
+    """The frames of ``seed_data``: labelled (energy, forces, stress, finite), of the
+    student's elements, with the cell in LAMMPS's orientation (as this package writes them);
+    one-line UserError naming the file otherwise."""
+    out = []
+    for path in s.seed_data:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"seed data {path}: no such file; give the NAME.extxyz or "
+                            "data/*/labelled_*.extxyz of an earlier distillation")
+        frames = F.read(p)
+        for i, f in enumerate(frames):
+            extra = sorted(set(f.symbols) - set(elements))
+            if extra:
+                raise UserError(f"seed data {path}: frame {i} holds {', '.join(extra)}, which "
+                                f"the student ({' '.join(elements)}) does not cover")
+            if np.abs(np.triu(f.cell, 1)).max() > 1e-6:
+                raise UserError(f"seed data {path}: frame {i}'s cell is not in LAMMPS's "
+                                "orientation (a lower-triangular matrix of rows); give data "
+                                "that sse-driver distil wrote")
+        out += frames
+    return out
+
+
+def check_seed_teacher(frames: list[F.Frame], teacher: str, paths: list[str]) -> None:
+    """The seed data are the teacher's: its label of each file's first frame must equal the
+    file's (1 meV/atom, 1e-2 eV/A): labels of another model would be learnt as the teacher's."""
+    from .teacher import label
+    firsts, start = [], 0
+    for path in paths:
+        n = len(F.read(path))
+        if n:
+            firsts.append((path, frames[start]))
+        start += n
+    for path, fr in firsts:
+        again = label([fr], teacher)[0]
+        if (abs(again.energy - fr.energy) / fr.n > 1e-3
+                or np.abs(again.forces - fr.forces).max() > 1e-2):
+            raise UserError(f"seed data {path}: its labels are not {teacher}'s (energy "
+                            f"{fr.energy:.4f} eV, the teacher says {again.energy:.4f}); "
+                            "give data labelled by the same teacher")
+
+
 def built_cells(s: DistilSettings) -> list[F.Frame]:
     """One canonical frame per composition and decoration seed, as the families build them."""
     from ..families.compositions import PHYSICAL_BOUNDS, parse
@@ -307,7 +350,8 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
 EXTENDABLE = frozenset({"max_generations", "explore_max_ps"})
 #: settings added after states were first written, with the value that gives the behaviour
 #: of the code that wrote them (a state without the key ran that way)
-LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": "snap", "pod_rin": 0.8,
+LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": "snap", "seed_data": [],
+          "pod_rin": 0.8,
           "pod_twobody": 6, "pod_threebody": [5, 4]}
 
 
@@ -375,7 +419,10 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     hot_md = teacher_md(client, s, relaxed, basis.elements, out / "data" / "teacher_md", echo)
     if hot_md:
         train += label_all(client, hot_md, out / "data" / "gen000_md", s.teacher, chunks, echo)
-    train = _capped(relaxed + train, s, echo)
+    seed = seed_frames(s, basis.elements)           # checked by the command (teacher too)
+    if seed:
+        echo(f"  seed data: {len(seed)} labelled frames from {len(s.seed_data)} file(s)")
+    train = _capped(relaxed + train + seed, s, echo)
     if s.data_walls:
         basis = replace(basis, walls=data_walls(train, basis, s.force_cap_ev_a))
         echo("  walls below the data: " + ", ".join(f"{a}-{b} {rc:.2f} A"
@@ -461,6 +508,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         "teacher": {"name": teacher.name, "file_sha256": teacher.sha256,
                     "doi": teacher.citation["doi"]},
         "dataset": {"file": data_path.name, "sha256": data_sha, "frames": len(train),
+                    "seed_data": [{"file": Path(p).name, "sha256": F.sha256(p)}
+                                  for p in s.seed_data],
                     "atoms": sum(f.n for f in train),
                     "compositions": sorted({f.meta.get("composition", "") for f in train})},
         "fit": {"solver": "weighted ridge least squares (driver/distil/fit.py)",
