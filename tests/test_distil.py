@@ -308,19 +308,31 @@ def test_a_run_resumes_extended_but_never_with_other_settings(tmp_path):
     from driver.distil.workflow import FORMAT, STATE, _state
     from driver.errors import UserError
     old = json.loads(DistilSettings(compositions=["Li3InCl6"]).model_dump_json())
-    for key in ("teacher_md_ps", "data_walls"):             # written before they existed
+    for key in ("teacher_md_ps", "data_walls", "form"):     # written before they existed
         old.pop(key)
+    old["ridge"] = 1e-6                                      # the default then
     (tmp_path / STATE).write_text(json.dumps({"format": FORMAT, "name": "s", "settings": old,
-                                              "generations": [], "final": None}))
-    legacy = dict(compositions=["Li3InCl6"], teacher_md_ps=0.0, data_walls=False)
+                                              "generations": [{"generation": 1}],
+                                              "final": None}))
+    legacy = dict(compositions=["Li3InCl6"], teacher_md_ps=0.0, data_walls=False, form="snap",
+                  ridge=1e-6)
     st = _state(tmp_path, DistilSettings(**legacy, max_generations=30, explore_max_ps=64.0), "s")
     assert st["settings"]["max_generations"] == 30 and st["settings"]["explore_max_ps"] == 64.0
-    with pytest.raises(UserError, match=r"other settings \(data_walls, teacher_md_ps\)"):
+    with pytest.raises(UserError, match=r"other settings \(data_walls, form, ridge, teacher_md_ps\)"):
         _state(tmp_path, DistilSettings(compositions=["Li3InCl6"]), "s")
     with pytest.raises(UserError, match=r"other settings \(ridge\)"):
-        _state(tmp_path, DistilSettings(**legacy, ridge=1e-3), "s")
+        _state(tmp_path, DistilSettings(**{**legacy, "ridge": 1e-3}), "s")
     with pytest.raises(UserError, match="name"):
         _state(tmp_path, DistilSettings(**legacy), "other")
+    # generation 0 holds no student: before any generation, the form and name may change
+    st0 = {"format": FORMAT, "name": "s", "settings": old, "generations": [], "final": None}
+    (tmp_path / STATE).write_text(json.dumps(st0))
+    st = _state(tmp_path, DistilSettings(**{**legacy, "form": "pod", "ridge": None}), "other")
+    assert st["settings"]["form"] == "pod" and st["name"] == "other"
+    st0["generations"] = [{"generation": 1}]
+    (tmp_path / STATE).write_text(json.dumps(st0))
+    with pytest.raises(UserError, match=r"other settings \(form"):
+        _state(tmp_path, DistilSettings(**{**legacy, "form": "pod"}), "s")
 
 
 def test_errors_name_each_failed_threshold():

@@ -348,6 +348,11 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
 #: settings a resumed run may change: how far it goes on, not what it has done (a run that
 #: stopped at its generation limit, or converged on shorter explorations, can be extended)
 EXTENDABLE = frozenset({"max_generations", "explore_max_ps"})
+#: settings that shape only the student (its form, basis and fit), free to change while no
+#: generation is recorded: generation 0 (the teacher's relaxations, labels and MD) holds no
+#: student, so its data serve another form as they are
+FIT_ONLY = frozenset({"form", "twojmax", "chemflag", "rcutfac", "pod_rin", "pod_twobody",
+                      "pod_threebody", "ridge", "committee", "zbl_inner", "zbl_outer"})
 #: settings added after states were first written, with the value that gives the behaviour
 #: of the code that wrote them (a state without the key ran that way)
 LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": "snap", "seed_data": [],
@@ -363,13 +368,15 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
         if st.get("format") != FORMAT:
             raise UserError(f"{p}: not a distillation state ({FORMAT}); choose another --out")
         was = {**LEGACY, **st["settings"]}
+        free = EXTENDABLE | (FIT_ONLY if not st["generations"] else frozenset())
         differ = sorted(k for k in set(was) | set(now)
-                        if k not in EXTENDABLE and was.get(k) != now.get(k))
-        if differ or st["name"] != name:
+                        if k not in free and was.get(k) != now.get(k))
+        if differ or (st["name"] != name and st["generations"]):
             what = ", ".join(differ) if differ else "the student's name"
             raise UserError(f"{out} holds a distillation with other settings ({what}); resume "
                             "it with the same ones or choose another --out")
-        st["settings"] = {**was, **{k: now[k] for k in EXTENDABLE}}
+        st["settings"] = {**was, **{k: now[k] for k in free if k in now}}
+        st["name"] = name
         return st
     return {"format": FORMAT, "name": name, "settings": json.loads(s.model_dump_json()),
             "generations": [], "final": None}
