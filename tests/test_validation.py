@@ -71,6 +71,17 @@ def test_argyrodite_set_is_what_the_rule_selects_under_the_ml_potential():
     assert max(logs) - min(logs) > 3.0
 
 
+def test_halide_set_is_what_the_rule_selects_under_the_ml_potential():
+    """driver/validation/halides_obelix.yaml, declared before any prediction (issue 30, item
+    4): the same rule, halides only: Li3InCl6, Li3YBr6, Li3YCl6."""
+    from driver.validation.sets import HERE, family_sets
+    shipped = yaml.safe_load((HERE / "halides_obelix.yaml").read_text())
+    assert yaml.safe_load(select_obelix(**family_sets()["halide"]).to_yaml()) == shipped
+    vs = load_set(HERE / "halides_obelix.yaml")
+    assert [e.formula for e in vs.entries] == ["Li3InCl6", "Li3YBr6", "Li3YCl6"]
+    assert {e.family for e in vs.entries} == {"halide"}
+
+
 def test_shipped_set_meets_the_issue_minimum_and_each_entry_is_covered():
     from driver.potentials import load
 

@@ -41,6 +41,11 @@ OXIDATION = {"Li": 1, "Y": 3, "Er": 3, "In": 3, "Sc": 3, "Zr": 4, "Cl": -1, "Br"
 #: element roles: M on the octahedral metal site, X the halide (no older campaign keys)
 CHOICES = {"M": METALS, "X": ("Cl", "Br")}
 DEFAULT_SPECIES = {"M": "Y", "X": "Cl"}
+#: its validation set (driver/validation/sets.py rule, this family only), declared
+#: 2026-12-03 before any prediction: the ML potential (and its distilled students) is the
+#: only shipped model covering these halides (softBV collapses Li3InCl6 by -31 % in volume,
+#: docs/md.md)
+VALIDATION_SET = {"name": "halides-obelix", "potentials": ("sevennet0",)}
 SETTINGS_SPECIES: dict[str, str] = {}
 MECHANISMS = {
     "Zr": "Zr4+ on M3+ compensated by one Li vacancy (Li(3-x)Y(1-x)Zr(x)Cl6, "
