@@ -55,7 +55,8 @@ def _refuse_existing(result: Path, force: bool, command: str = "md") -> None:
 
 
 def _require_ledger(directory: str) -> None:
-    if not (Path(directory) / "ledger.sqlite").exists():
+    from .campaign.ledger import Ledger
+    if not Ledger.exists_in(directory):
         raise UserError(f"{directory}: no campaign ledger here (ledger.sqlite)")
 
 
@@ -107,6 +108,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     """The embedded default job: the preflight, then the default campaign
     (driver/default_campaign.yaml), both written to OUT. Run again, it resumes."""
+    from .campaign.ledger import Ledger
     from .campaign.loop import run_campaign
 
     out = Path(args.out)
@@ -116,7 +118,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return rc
     cfg = Path(__file__).with_name("default_campaign.yaml")
     camp = out / "campaign"
-    resume = (camp / "ledger.sqlite").exists()
+    resume = Ledger.exists_in(camp)
     print(f"\n== default campaign ({cfg.name}): Ta content of Li(7-y)La3Zr(2-y)Ta(y)O12 ==",
           flush=True)
     run_campaign(None if resume else str(cfg), camp, resume=resume,
@@ -387,6 +389,7 @@ def _read_screen_list(path: Path) -> list[dict]:
 def _cmd_screen(args: argparse.Namespace) -> int:
     """Screen a list: a campaign over exactly the listed candidates (campaign.candidates)."""
     from . import config
+    from .campaign.ledger import Ledger
     from .campaign.loop import run_campaign
     from .schema import Settings
 
@@ -398,7 +401,7 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     if s.campaign.candidates is not None and args.config and \
             (config.read_yaml(args.config).get("campaign") or {}).get("candidates"):
         raise UserError(f"{args.config} has campaign.candidates too; give the list in one place")
-    if (Path(args.out) / "ledger.sqlite").exists():
+    if Ledger.exists_in(args.out):
         raise UserError(f"{args.out} already holds a campaign; continue it with "
                         f"`sse-driver run --resume {args.out}` or choose another --out")
     run_campaign(None, args.out, scheduler=args.scheduler, n_workers=args.workers,
@@ -484,7 +487,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
                 raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
     _require_ledger(args.dir)
     if not acts:
-        led = Ledger(Path(args.dir) / "ledger.sqlite", readonly=True)
+        led = Ledger.open(args.dir, readonly=True)
         reviews = {}
         for r in led.reviews():
             reviews.setdefault(r["proposal_id"], []).append(
@@ -500,7 +503,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
                   f"{'' if sig is None else f'{sig:.3g}':>10} {stab:>12}  "
                   f"{', '.join(reviews.get(e['proposal_id'], []))}")
         return 0
-    led = Ledger(Path(args.dir) / "ledger.sqlite")
+    led = Ledger.open(args.dir)
     row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
     if row is None:
         raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")

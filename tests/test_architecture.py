@@ -135,3 +135,15 @@ def test_the_checks_catch_a_circle_and_an_upward_import():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _layer("driver.md.workflow") < _layer("driver.campaign.loop")
     assert _layer("driver.md.settings") < _layer("driver.md.workflow")
+
+
+def test_the_ledger_file_is_named_in_one_place():
+    """Issue 31, item 6: `Ledger.open(folder)` / `Ledger.file_in(folder)` name the ledger's
+    file; no other module spells it as a path literal."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "driver"
+    spelled = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if re.search(r"""["']ledger\.sqlite["']""", p.read_text())]
+    assert spelled == ["campaign/ledger.py"], spelled

@@ -47,6 +47,25 @@ CREATE TABLE IF NOT EXISTS reviews (id INTEGER PRIMARY KEY, proposal_id INTEGER,
 
 
 class Ledger:
+    """A campaign's SQLite ledger. ``Ledger.open(folder)`` is the one place that names its
+    file in a campaign folder (``FILE``)."""
+
+    #: the ledger's file name in a campaign folder
+    FILE = "ledger.sqlite"
+
+    @classmethod
+    def file_in(cls, folder: str | Path) -> Path:
+        return Path(folder) / cls.FILE
+
+    @classmethod
+    def exists_in(cls, folder: str | Path) -> bool:
+        return cls.file_in(folder).exists()
+
+    @classmethod
+    def open(cls, folder: str | Path, readonly: bool = False) -> "Ledger":
+        """The ledger of the campaign in ``folder`` (created there unless ``readonly``)."""
+        return cls(cls.file_in(folder), readonly=readonly)
+
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
         check_database(self.path, CORE_TABLES, "campaign ledger", _FIX)

@@ -36,7 +36,6 @@ from .cluster import execution
 from ..kb.prior import experimental_prior
 from .ledger import Ledger
 
-LEDGER = "ledger.sqlite"
 RATED = ("expert_rating",)    # objectives that come from reviews, not from the evaluation
 
 
@@ -309,11 +308,11 @@ def run_campaign(config_path: str | None, out: str | Path, resume: bool = False,
     from .report import write_report
 
     out = Path(out).resolve()
-    led_path = out / LEDGER
+    led_path = Ledger.file_in(out)
     fresh_dir = False
     if resume:
         if not led_path.exists():
-            raise UserError(f"--resume {out}: no {LEDGER} there; start a campaign with a config")
+            raise UserError(f"--resume {out}: no {Ledger.FILE} there; start a campaign with a config")
         saved = out / "config.yaml"
         ledger = Ledger(led_path)
         s = resume_settings(saved, ledger.meta(), config_path)
@@ -387,7 +386,7 @@ def _undo_start(out: Path, fresh_dir: bool) -> None:
     from ..sqlitefile import remove_database
 
     (out / "config.yaml").unlink(missing_ok=True)
-    remove_database(out / LEDGER)
+    remove_database(Ledger.file_in(out))
 
 
 def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_dict: dict,

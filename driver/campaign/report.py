@@ -18,7 +18,6 @@ from ..optimize.multiobjective import pareto_mask
 from ..optimize.optimizer import Optimizer
 from .ledger import Ledger
 
-LEDGER = "ledger.sqlite"
 COLUMNS = ["proposal_id", "batch", "status", "attempts", "formula", "cell_formula", "x",
            "realized", "T_hot_K",
            "sigma_hot", "sigma_hot_err", "diffusive_hot", "sigma_300K", "sigma_300K_err", "Ea",
@@ -43,7 +42,7 @@ def with_ratings(evals: list[dict], ratings: dict[int, tuple[dict, list[float]]]
 
 
 def _ledger(out: Path) -> Ledger:
-    return Ledger(Path(out) / LEDGER, readonly=True)
+    return Ledger.open(out, readonly=True)
 
 
 def standardized(opt: Optimizer, evals: list[dict]) -> list[np.ndarray | None]:

@@ -302,9 +302,9 @@ def _prepare(out: Path, set_path: str | None, preset: str, config_path: str | No
     s = build_settings(vs, preset, config_path)
     load_checked(None, s, scheduler)   # every candidate checked before anything is written
     camp = out / CAMPAIGN
-    resume = (camp / "ledger.sqlite").exists()
+    resume = Ledger.exists_in(camp)
     if resume:
-        led = Ledger(camp / "ledger.sqlite", readonly=True)
+        led = Ledger.open(camp, readonly=True)
         meta = led.meta()
         led.close()
         saved = resume_settings(camp / "config.yaml", meta)
@@ -321,7 +321,7 @@ def _score(out: Path, vs: ValidationSet, preset: str, s, echo, finished_only: bo
     ``finished_only``: entries not evaluated yet are pending (left out), not failures."""
     from ..campaign.ledger import Ledger
 
-    led = Ledger(out / CAMPAIGN / "ledger.sqlite", readonly=True)
+    led = Ledger.open(out / CAMPAIGN, readonly=True)
     evals, commit = led.evaluations(), led.meta().get("git_commit")
     led.close()
     pairs = pairs_from_evals(evals, vs)
