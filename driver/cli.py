@@ -829,6 +829,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write_error(out: str | None, exc: SSEError) -> None:
+    """The failed stage's typed record (errors.record) as OUT/error.json, where the run's
+    folder exists: the campaign reads the class and its retry policy from it, not from the
+    text on stderr."""
+    from .errors import ERROR_FILE, record
+    from .fileio import atomic_write_json
+    if out and Path(out).is_dir():
+        try:
+            atomic_write_json(Path(out) / ERROR_FILE, record(exc))
+        except OSError:
+            pass                    # the message on stderr still says what failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -855,6 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SSEError as exc:  # a run failed (LAMMPS error, timeout): not the user's input
         if _is_root():
+            _write_error(getattr(args, "out", None), exc)
             sys.stderr.write(f"sse-driver {args.command}: {type(exc).__name__}: {exc}\n")
             tail = getattr(exc, "log_tail", "")
             if tail:

@@ -161,6 +161,9 @@ def test_injected_failure_is_retried_with_new_inputs_then_recorded(tmp_path):
         md2 = yaml.safe_load((run / "attempt2" / "md.yaml").read_text())["md"]
         assert md2["timestep_fs"] == pytest.approx(0.75 * md1["timestep_fs"]) and md2["seed"] != md1["seed"]
         assert not (run / "attempt2" / "md" / "result.json").exists()
+        # the class and its retry came from the stage's typed record, not from stderr
+        rec = json.loads((run / "attempt1" / "md" / "error.json").read_text())
+        assert rec["class"] == "NonFiniteError" and rec["retry"]["timestep_factor"] == 0.75
     state = json.loads(Ledger(out / "ledger.sqlite", readonly=True).optimizer_state())
     assert [o["feasible"] for o in state["observations"]] == [False, False]   # feeds feasibility
 

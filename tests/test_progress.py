@@ -107,3 +107,44 @@ def test_stage_of_an_evaluation_in_flight(tmp_path):
     assert said.startswith("md T1000K nvt 1/4 ps (3/4)") and "min left" in said
     (tmp_path / "p0003" / "attempt2" / "pf").mkdir(parents=True)
     assert stage_of(tmp_path, 3) == "attempt 2: phase field"
+
+
+def test_a_failed_stage_says_its_class_and_retry_in_error_json(tmp_path):
+    """Issue 31, item 4: a stage that fails writes error.json (class, message, the class's
+    own retry policy); the campaign applies that policy, never a class recovered from the
+    text of stderr: a lost-atoms failure halves the time step with a new seed, a deck error
+    is not retried, a crash without a record gets a new seed, and a renamed or new subclass
+    keeps its parent's policy."""
+    from driver.campaign.tasks import _md_retry, stage_error
+    from driver.cli import _write_error
+    from driver.errors import RETRY_KEYS, SSEError
+    from driver.md import runner as R
+    from driver.phasefield import solver  # noqa: F401  (ConvergenceError registers)
+
+    md = {"timestep_fs": 2.0, "seed": 11}
+    folder = tmp_path / "md"
+    folder.mkdir()
+    _write_error(str(folder), R.LostAtomsError("Lost atoms: original 24 current 23"))
+    err = stage_error(3, "anything at all on stderr", folder)
+    assert err["class"] == "LostAtomsError" and "Lost atoms" in err["message"]
+    nxt = _md_retry(err, md, attempt=1)
+    assert nxt["timestep_fs"] == 1.0 and nxt["seed"] != md["seed"]
+    _write_error(str(folder), R.DeckError("Unknown command"))
+    assert _md_retry(stage_error(3, "", folder), md, 1) is None
+    (folder / "error.json").unlink()
+    crash = stage_error(1, "Segmentation fault", folder)
+    assert crash["class"] == "Crash(rc=1)" and _md_retry(crash, md, 2)["timestep_fs"] == 2.0
+    assert stage_error(2, "sse-driver md: error: bad", folder)["retry"] is None
+
+    class RenamedLost(R.LostAtomsError):
+        pass
+    _write_error(str(folder), RenamedLost("x"))
+    assert _md_retry(stage_error(3, "", folder), md, 1)["timestep_fs"] == 1.0
+
+    def every(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every(sub)
+    policies = {c.__name__: c.retry for c in every(SSEError)}
+    assert policies["ConvergenceError"] == {"dt_scale_factor": 0.1}
+    assert all(set(p) <= RETRY_KEYS for p in policies.values() if p), policies

@@ -5,7 +5,9 @@ Each stage is the project's own CLI in a subprocess (``sse-driver md``, then
 rank. A subprocess isolates crashes and MPI aborts from the worker, and a timeout kills its
 whole process group. Each attempt writes the exact settings it used next to its results.
 
-Retry rules per failure class (each retry changes the inputs, never repeats them):
+A failed stage leaves ``error.json`` in its folder (``errors.record``: class, message and
+the class's own retry policy, ``retry`` on each error class), and the retry applies that
+policy (each retry changes the inputs, never repeats them). Today's policies:
 
 | class | retry with |
 |---|---|
@@ -14,6 +16,7 @@ Retry rules per failure class (each retry changes the inputs, never repeats them
 | LammpsError (other) | new velocity seed |
 | ConvergenceError (phase field) | time.dt_scale / 10: dt, dt_min and dt_max of the effective settings / 10 |
 | input errors (exit 2), DeckError, LammpsTimeout, TaskTimeout, TaskStalled | none: recorded as failed |
+| a crash without error.json (a bug, a signal) | new velocity seed |
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import signal
 import socket
 import subprocess
@@ -35,7 +37,6 @@ from .. import families
 from ..families.compositions import Candidate
 from .watchdog import Watchdog
 
-NO_RETRY = {"InputError", "DeckError", "LammpsTimeout", "TaskTimeout", "TaskStalled"}
 
 
 def candidate(camp, x: dict) -> Candidate:
@@ -143,13 +144,31 @@ def run_stage(cmd: list[str], timeout: float | None, log: Path, folder: Path | N
     return p.returncode, err
 
 
-def error_class(rc: int, stderr: str) -> str:
+def stage_error(rc: int, stderr: str, folder: Path | None) -> dict:
+    """What stopped a stage, as a typed record (errors.record's fields): the watchdog's own
+    verdict (rc -9: TaskTimeout/TaskStalled, not retried), an input error (exit 2, not
+    retried), the stage's ``error.json``, or, without one, a crash (a bug or a signal:
+    retried with a new seed). No class is recovered from the text of stderr."""
+    from ..errors import ERROR_FILE, ERROR_SCHEMA
     if rc == -9 and stderr.startswith(("TaskTimeout", "TaskStalled")):
-        return stderr.split(":", 1)[0]
+        return {"class": stderr.split(":", 1)[0], "message": stderr[:500], "retry": None}
     if rc == 2:
-        return "InputError"
-    m = re.search(r"sse-driver \w+: (\w+Error|LammpsTimeout|\w+Timeout): ", stderr)
-    return m.group(1) if m else f"Crash(rc={rc})"
+        return {"class": "InputError", "message": _first_line(stderr), "retry": None}
+    path = folder / ERROR_FILE if folder is not None else None
+    if path is not None and path.is_file():
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            rec = {}
+        if rec.get("schema") == ERROR_SCHEMA and isinstance(rec.get("class"), str):
+            retry = rec.get("retry")
+            return {"class": rec["class"], "message": str(rec.get("message", ""))[:500],
+                    "retry": retry if isinstance(retry, dict) else None}
+    return {"class": f"Crash(rc={rc})", "message": _first_line(stderr), "retry": {"new_seed": True}}
+
+
+def error_class(rc: int, stderr: str, folder: Path | None = None) -> str:
+    return stage_error(rc, stderr, folder)["class"]
 
 
 def _first_line(stderr: str) -> str:
@@ -157,15 +176,17 @@ def _first_line(stderr: str) -> str:
     return (lines[0] if lines else (stderr.strip().splitlines() or ["(no message)"])[-1])[:500]
 
 
-def _md_retry(cls: str, md: dict, attempt: int) -> dict | None:
-    seed = md["seed"] + 7919 * attempt
-    if cls == "LostAtomsError":
-        return {**md, "timestep_fs": md["timestep_fs"] * 0.5, "seed": seed}
-    if cls == "NonFiniteError":
-        return {**md, "timestep_fs": md["timestep_fs"] * 0.75, "seed": seed}
-    if cls in NO_RETRY:
+def _md_retry(err: dict, md: dict, attempt: int) -> dict | None:
+    """The MD settings of the next attempt under the failure's retry policy (None: none)."""
+    policy = err.get("retry")
+    if not policy:
         return None
-    return {**md, "seed": seed}
+    out = dict(md)
+    if "timestep_factor" in policy:
+        out["timestep_fs"] = md["timestep_fs"] * float(policy["timestep_factor"])
+    if policy.get("new_seed"):
+        out["seed"] = md["seed"] + 7919 * attempt
+    return out if out != md else None
 
 
 def _diffusive_Ts(md_result: dict) -> int:
@@ -365,9 +386,10 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                     md_result_prev, prev_adir = md_result, adir
                     continue
             break
-        cls = error_class(rc, err)
-        errors.append({"attempt": attempt, "stage": "md", "class": cls, "message": _first_line(err)})
-        md = _md_retry(cls, md, attempt)
+        failure = stage_error(rc, err, adir / "md")
+        errors.append({"attempt": attempt, "stage": "md", "class": failure["class"],
+                       "message": failure["message"]})
+        md = _md_retry(failure, md, attempt)
     record["attempts"] = attempt
     if md_result is None and md_result_prev is not None:
         md_result, adir = md_result_prev, prev_adir   # an extension failed: keep the last finished run
@@ -402,13 +424,14 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
             if rc == 0:
                 pf_result = json.loads((adir / "pf" / "result.json").read_text())
                 break
-            cls = error_class(rc, err)
-            errors.append({"attempt": attempt, "stage": "phasefield", "class": cls,
-                           "message": _first_line(err)})
-            if cls != "ConvergenceError":
+            failure = stage_error(rc, err, adir / "pf")
+            errors.append({"attempt": attempt, "stage": "phasefield", "class": failure["class"],
+                           "message": failure["message"]})
+            factor = (failure["retry"] or {}).get("dt_scale_factor")
+            if factor is None:
                 break
             t = pf.setdefault("time", {})   # applied after degradation.apply sets the steps
-            t["dt_scale"] = t.get("dt_scale", 1.0) / 10
+            t["dt_scale"] = t.get("dt_scale", 1.0) * float(factor)
         if pf_result is None and pf_note is None:
             record["finished"] = time.time()
             return record

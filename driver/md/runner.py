@@ -19,7 +19,10 @@ from ..mpi import MPI
 
 
 class LammpsError(SSEError):
-    """LAMMPS stopped with an error. ``log_tail`` holds the last lines of log.lammps."""
+    """LAMMPS stopped with an error. ``log_tail`` holds the last lines of log.lammps.
+    Retried once more with new velocities (another trajectory may pass)."""
+
+    retry = {"new_seed": True}
 
     def __init__(self, message: str, log_tail: str = "", run_dir: str | None = None):
         super().__init__(message)
@@ -32,20 +35,32 @@ class LammpsError(SSEError):
 
 
 class LostAtomsError(LammpsError):
-    """Atoms left the box or moved too far in one step: timestep too large, or bad start."""
+    """Atoms left the box or moved too far in one step: timestep too large, or bad start.
+    Retried with half the time step and new velocities."""
+
+    retry = {"timestep_factor": 0.5, "new_seed": True}
 
 
 class NonFiniteError(LammpsError):
     """A blow-up or collapse: energy or coordinates NaN/inf, atoms out of the PPPM grid's
-    range, or neighbor lists overflowing because atoms piled onto each other."""
+    range, or neighbor lists overflowing because atoms piled onto each other. Retried with
+    0.75 of the time step and new velocities."""
+
+    retry = {"timestep_factor": 0.75, "new_seed": True}
 
 
 class DeckError(LammpsError):
-    """LAMMPS refused the input itself (unknown command, illegal arguments, missing file)."""
+    """LAMMPS refused the input itself (unknown command, illegal arguments, missing file).
+    Not retried: the same deck would be refused again."""
+
+    retry = None
 
 
 class LammpsTimeout(LammpsError):
-    """The run hit its wall-time limit (LAMMPS ``timer timeout``) before finishing."""
+    """The run hit its wall-time limit (LAMMPS ``timer timeout``) before finishing. Not
+    retried: the next attempt would take as long."""
+
+    retry = None
 
 
 _PATTERNS = (

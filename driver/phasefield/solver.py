@@ -33,7 +33,10 @@ from .settings import PhaseFieldSettings  # noqa: E402
 
 
 class ConvergenceError(SSEError):
-    """Newton failed even at the smallest allowed time step."""
+    """Newton failed even at the smallest allowed time step. Retried with every time-step
+    bound a tenth (``time.dt_scale``)."""
+
+    retry = {"dt_scale_factor": 0.1}
 
 
 def _linear_options(kind: str) -> dict:
