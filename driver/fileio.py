@@ -43,3 +43,32 @@ def finite_or_none(obj: Any) -> Any:
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(finite_or_none(obj), indent=2, sort_keys=False,
                                               default=str, allow_nan=False) + "\n")
+
+
+def json_text(obj: Any) -> str:
+    """What atomic_write_json writes (strict JSON, NaN as null)."""
+    return json.dumps(finite_or_none(obj), indent=2, sort_keys=False, default=str,
+                      allow_nan=False) + "\n"
+
+
+def write_together(files: dict[str | Path, str | bytes]) -> None:
+    """Write several files as one output: every file goes to a temporary name first, then
+    all are renamed into place. A failure while writing leaves the old set untouched (and no
+    temporary file); only a crash between the renames, a moment, can mix old and new."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, content in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content.encode() if isinstance(content, str) else content)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise

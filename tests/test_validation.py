@@ -683,3 +683,32 @@ def test_validation_set_entries_are_typed_finite_and_consistent(tmp_path, key, v
     with pytest.raises(UserError) as e:
         load_set(p)
     assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_scoring_outputs_are_written_together_or_not_at_all(tmp_path, monkeypatch):
+    """Issue 33, class 5: write_outputs renders validation.json, skill_records.yaml,
+    parity.png and validation.html first and writes them together; a scoring that fails
+    while rendering (the plot) leaves an earlier scoring's files exactly as they were."""
+    from driver import config
+    from driver.schema import Settings
+    from driver.validation import run as V
+    from driver.validation.skill import Pair
+
+    vs = load_set()
+    s = config.load(Settings, None)
+    pairs = [Pair(e.label, e.family, e.log10_sigma_median, e.log10_sigma_median - 1.0,
+                  e.log10_sigma_median - 2.0, e.log10_sigma_median) for e in vs.entries[:4]]
+    evals = [{"seconds": 10.0, "status": "done", "x": {"label": p.label}} for p in pairs]
+    V.write_outputs(tmp_path, vs, "screening", s, pairs, evals)
+    names = ["validation.json", "skill_records.yaml", "parity.png", "validation.html"]
+    before = {n: (tmp_path / n).read_bytes() for n in names}
+    assert all(before.values())
+
+    def broken(*a, **k):
+        raise RuntimeError("matplotlib could not draw this")
+    monkeypatch.setattr(V, "_parity_png", broken)
+    worse = [Pair(p.label, p.family, p.exp, p.exp + 3.0, p.exp + 2.0, p.exp + 4.0) for p in pairs]
+    with pytest.raises(RuntimeError):
+        V.write_outputs(tmp_path, vs, "screening", s, worse, evals)
+    assert {n: (tmp_path / n).read_bytes() for n in names} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)     # no temp file left

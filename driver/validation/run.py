@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import json
 import math
 import time
 from pathlib import Path
 
 from ..errors import UserError
-from ..fileio import atomic_write_json, atomic_write_text
+from ..fileio import json_text, write_together
 from ..kb.skill_records import dump_records, records_from_result
 from .sets import ValidationSet, load_set
 from .skill import Pair, score_by_family
@@ -137,7 +138,8 @@ def pairs_from_evals(evals: list[dict], vs: ValidationSet,
     return pairs
 
 
-def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) -> None:
+def _parity_png(vs: ValidationSet, pairs: list[Pair], title: str) -> bytes:
+    """The parity plot as PNG bytes (written with the other outputs, together)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,8 +180,12 @@ def _parity_png(path: Path, vs: ValidationSet, pairs: list[Pair], title: str) ->
     ax.set_title(title, fontsize=8, wrap=True)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
 
 
 def _fmt_ci(v: float, ci) -> str:
@@ -245,22 +251,25 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
                   f"{settings.md.haven_ratio:g}), Arrhenius-extrapolated to 300 K; coverage "
                   "counts a missing prediction as not covered"),
     }
-    atomic_write_json(out / "validation.json", result)
+    # every output is rendered first and written together at the end: a scoring that fails
+    # (a plot of odd data) leaves the previous outputs as they were, never half replaced
+    # (issue 33, class 5)
+    json_out = json_text(result)
     # the same scores as records a campaign report can look up (kb/skill_records.py);
     # shipping one = appending it to driver/kb/skill_records.yaml
     unfinished = {e.family for e in vs.entries if e.label in set(pending or ())}
-    atomic_write_text(out / "skill_records.yaml", dump_records(
+    records_out = dump_records(
         [r for r in records_from_result(result, result["family_potentials"], commit=commit)
-         if r.family not in unfinished]))
+         if r.family not in unfinished])
     part = (f" (partial: {len(pairs)} of {len(pairs) + len(pending)} evaluated)"
             if pending else "")
     title = (f"{vs.name}, preset {preset}{part}, {', '.join(potentials)}\nSpearman "
              f"{scores['all'].spearman:.2f}, MAE {scores['all'].mae_log10:.2f} decades, "
              f"95 % coverage {scores['all'].coverage95:.2f}")
-    _parity_png(out / "parity.png", vs, pairs, title)
+    png_bytes = _parity_png(vs, pairs, title)
     import base64
 
-    png = base64.b64encode((out / "parity.png").read_bytes()).decode()
+    png = base64.b64encode(png_bytes).decode()
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
             p.label, p.family, next(e.potential for e in vs.entries if e.label == p.label),
@@ -286,7 +295,8 @@ def write_outputs(out: Path, vs: ValidationSet, preset: str, settings, pairs: li
 <h2>Compositions (log10 S/cm)</h2><table><tr><th>label</th><th>family</th><th>potential</th>
 <th>experiment (median)</th><th>predicted</th><th>95 % interval</th><th>error</th></tr>{rows}</table>
 </body></html>"""
-    atomic_write_text(out / "validation.html", page)
+    write_together({out / "validation.json": json_out, out / "skill_records.yaml": records_out,
+                    out / "parity.png": png_bytes, out / "validation.html": page})
     return result, scores
 
 
