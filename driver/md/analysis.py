@@ -212,12 +212,20 @@ def arrhenius_fit(T: np.ndarray, y: np.ndarray, y_err: np.ndarray, T_target: flo
     else:
         weighted = True
     X = np.column_stack([np.ones_like(x), -x])
-    W = np.diag(1 / sl ** 2)
-    cov = np.linalg.inv(X.T @ W @ X)
-    beta = cov @ X.T @ W @ ly
+    # weighted least squares through the SVD of the weighted design, not the inverse of the
+    # normal matrix: error bars that differ by many orders of magnitude leave the normal
+    # matrix numerically singular (a LinAlgError), while the fit itself is determined and
+    # its covariance honestly huge
+    Xw, lw = X / sl[:, None], ly / sl
+    u, sv, vt = np.linalg.svd(Xw, full_matrices=False)
+    if not (np.all(np.isfinite(sv)) and sv[-1] > sv[0] * 1e-15):
+        raise ValueError("the points leave the Arrhenius fit undetermined (equal "
+                         "temperatures, or error bars that differ by ~15 orders of magnitude)")
+    beta = vt.T @ ((u.T @ lw) / sv)
+    cov = (vt.T / sv ** 2) @ vt
     resid = ly - X @ beta
     dof = len(T) - 2
-    chi2 = float(resid @ W @ resid / dof) if dof > 0 else None
+    chi2 = float(np.sum((resid / sl) ** 2) / dof) if dof > 0 else None
     if not weighted:
         cov = cov * (chi2 if chi2 is not None else np.nan)
     elif chi2 is not None and chi2 > 1:
@@ -227,11 +235,12 @@ def arrhenius_fit(T: np.ndarray, y: np.ndarray, y_err: np.ndarray, T_target: flo
     ln_t = float(g @ beta) - (np.log(T_target) if times_T else 0.0)
     se = float(np.sqrt(g @ cov @ g))
     val = float(np.exp(ln_t))
-    return Arrhenius(float(beta[1]), float(np.sqrt(cov[1, 1])), float(beta[0]),
-                     float(np.sqrt(cov[0, 0])), cov.tolist(), chi2, T_target, val, se,
-                     (val * np.exp(-se), val * np.exp(se)),
-                     (val * np.exp(-1.96 * se), val * np.exp(1.96 * se)),
-                     float(T.min() / T_target), quantity)
+    with np.errstate(over="ignore"):          # a huge error: an interval to infinity, said so
+        return Arrhenius(float(beta[1]), float(np.sqrt(cov[1, 1])), float(beta[0]),
+                         float(np.sqrt(cov[0, 0])), cov.tolist(), chi2, T_target, val, se,
+                         (val * np.exp(-se), val * np.exp(se)),
+                         (val * np.exp(-1.96 * se), val * np.exp(1.96 * se)),
+                         float(T.min() / T_target), quantity)
 
 
 # ----------------------------------------------------------------------- elastic

@@ -122,7 +122,10 @@ def inputs_from_md(s: Penetration) -> Inputs:
         if len(pts) < 2:
             raise NotMeasurable(f"{len(pts)} diffusive MD temperature(s): sigma({s.temperature_K:g}"
                                 " K) needs an Arrhenius fit over >= 2")
-        fit = arrhenius_fit(T, y, y_err, s.temperature_K)
+        try:
+            fit = arrhenius_fit(T, y, y_err, s.temperature_K)
+        except ValueError as exc:
+            raise NotMeasurable(f"sigma({s.temperature_K:g} K): {exc}") from None
         sig, sig_err = fit.value_target, fit.value_target_err_log
         width = 2 * 1.96 * sig_err / math.log(10)
         if not math.isfinite(width) or width > s.max_interval_decades:

@@ -1,0 +1,242 @@
+"""Property-based tests (hypothesis) of the data files a user may be handed (issue 33, item
+6): potential files (classical and distilled students), validation sets, the MD result the
+phase field reads, `SSE_DRIVER_*` environment overrides and batch-script settings.
+
+The property, for every generated file: it is read, or refused with a ``UserError`` (the
+CLI prints it as one line, exit 2), never another exception, a hang, or a non-finite number
+taken in silently. Each generated document is a valid one with one to three leaves replaced
+by wrong types, non-finite numbers, out-of-range values or odd text; the readers run
+in-process, so hundreds of files take seconds.
+
+Files tried per ``make test`` (max_examples below): 120 potential files, 60 student files,
+80 validation sets, 80 MD results, 80 environments, 60 batch-script settings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driver.errors import UserError
+from tests.test_properties import COMMON
+
+#: leaves a wrong file may hold
+_bad = st.one_of(st.none(), st.booleans(), st.integers(-10**18, 10**18),
+                 st.floats(allow_nan=True, allow_infinity=True),
+                 st.sampled_from(["", "nan", ".inf", "1e309", "-0", "Li", "Xx", "../x", "&",
+                                  "a\nb", "${HOME}", "1,5", "0x10", "∞"]),
+                 st.text(max_size=8), st.lists(st.integers(-3, 3), max_size=3),
+                 st.dictionaries(st.sampled_from(["a", "style", "pair"]), st.integers(), max_size=2))
+
+
+def _paths(doc, prefix=()):
+    """Every leaf path of a nested document (dict keys and list indices)."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(doc, list) and doc:
+        for i, v in enumerate(doc):
+            yield from _paths(v, (*prefix, i))
+    else:
+        yield prefix
+
+
+def _set(doc, path, value):
+    node = doc
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+
+
+@st.composite
+def _mutated(draw, base: dict, skip=()):
+    doc = json.loads(json.dumps(base))
+    leaves = [p for p in _paths(doc) if p and p[0] not in skip]
+    for _ in range(draw(st.integers(1, 3))):
+        _set(doc, draw(st.sampled_from(leaves)), draw(_bad))
+    return doc
+
+
+def _finite_everywhere(obj) -> bool:
+    if isinstance(obj, float):
+        return math.isfinite(obj)
+    if isinstance(obj, dict):
+        return all(_finite_everywhere(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(_finite_everywhere(v) for v in obj)
+    return True
+
+
+# ------------------------------------------------------------------ potential files
+def _potential_doc(name: str) -> dict:
+    from driver.resources import data_dir
+    return yaml.safe_load((data_dir("potentials") / f"{name}.yaml").read_text())
+
+
+@settings(COMMON, max_examples=120)
+@given(data=st.data())
+def test_any_potential_file_loads_or_is_a_user_error(tmp_path, data):
+    from driver import potentials
+    base = _potential_doc(data.draw(st.sampled_from(["pedone2006", "adams_rao2011"])))
+    doc = data.draw(_mutated(base))
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    try:
+        pot = potentials.load(str(path))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    # accepted: every number it holds is finite (nothing non-finite slipped through)
+    assert _finite_everywhere(pot.charges) and _finite_everywhere(pot.pairs)
+
+
+@settings(COMMON, max_examples=60)
+@given(data=st.data())
+def test_any_student_file_loads_or_is_a_user_error(tmp_path, data):
+    """Distilled students (SNAP and POD forms): coefficients, descriptor settings, the ZBL
+    core and walls, all data."""
+    import numpy as np
+
+    from driver import potentials
+    from driver.distil import descriptors as D
+    from driver.forcefields import pod, snap
+    if data.draw(st.booleans()):
+        b = D.SnapBasis(("Li", "Cl"), (0.5, 0.5), (1.0, 1.0), 2, 4.0, chemflag=True,
+                        walls=(("Li", "Li", 5.0, 2.0),))
+        base = snap.document("s", b.elements, b.radii, b.weights, np.ones(b.ncols) * 0.1,
+                             {"twojmax": 2, "chemflag": True, "rcutfac": 4.0, "zbl_inner": 1.0,
+                              "zbl_outer": 1.6, "walls": b.wall_dicts}, {"teacher": {"name": "t"}})
+    else:
+        b = D.PodBasis(("Li", "Cl"), 4.0, twobody=2, threebody=(2, 1),
+                       walls=(("Cl", "Li", 5.0, 2.0),))
+        base = pod.document("p", b.elements, b.settings(), np.ones(b.ncols) * 0.1,
+                            {"teacher": {"name": "t"}})
+    doc = data.draw(_mutated(base, skip=("pedigree", "title", "citation")))
+    path = tmp_path / "stu.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    try:
+        pot = potentials.load(str(path))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert _finite_everywhere(pot.fitted)
+
+
+# ------------------------------------------------------------------ validation sets
+@settings(COMMON, max_examples=80)
+@given(data=st.data())
+def test_any_validation_set_loads_or_is_a_user_error(tmp_path, data):
+    from driver.validation.sets import DEFAULT_SET, load_set
+    base = yaml.safe_load(DEFAULT_SET.read_text())
+    base["entries"] = base["entries"][:3]
+    doc = data.draw(_mutated(base))
+    path = tmp_path / "set.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    try:
+        vs = load_set(path)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    for e in vs.entries:
+        assert e.log10_sigma_min <= e.log10_sigma_median <= e.log10_sigma_max
+        assert all(math.isfinite(v) for v in (e.log10_sigma_min, e.log10_sigma_max))
+
+
+# ------------------------------------------------------- the MD result of the phase field
+_MD_RESULT = {"elastic": {"bulk_vrh_GPa": 100.0, "shear_vrh_GPa": 50.0, "bulk_vrh_err_GPa": 5.0,
+                          "shear_vrh_err_GPa": 3.0},
+              "temperatures": [{"temperature_K": T, "sigma_S_cm": s, "sigma_err_S_cm": 0.1 * s,
+                                "diffusive": True, "D_cm2_s": 1e-6}
+                               for T, s in ((900.0, 1e-2), (1100.0, 3e-2))]}
+
+
+@settings(COMMON, max_examples=80)
+@given(doc=_mutated(_MD_RESULT))
+def test_any_md_result_gives_finite_inputs_or_is_refused(tmp_path, doc):
+    """The penetration model's inputs from an MD result: finite numbers, or a ConfigError
+    naming the file (or NotMeasurable, said as such), in bounded time."""
+    from driver.phasefield.penetration import NotMeasurable, inputs_from_md
+    from driver.phasefield.settings import Penetration
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc))
+    t0 = time.time()
+    try:
+        inp = inputs_from_md(Penetration(md_result=str(path)))
+    except (UserError, NotMeasurable) as exc:
+        assert "\n" not in str(exc)
+        return
+    finally:
+        assert time.time() - t0 < 10
+    assert _finite_everywhere(vars(inp))
+
+
+# ------------------------------------------------------------ environment overrides
+_ENV_KEYS = ["SSE_DRIVER_MD__SEED", "SSE_DRIVER_MD__PROD_PS", "SSE_DRIVER_MD__TEMPERATURES_K",
+             "SSE_DRIVER_MD__SUPERCELL", "SSE_DRIVER_CAMPAIGN__BATCH_SIZE",
+             "SSE_DRIVER_DASK__N_WORKERS", "SSE_DRIVER_MD__TIMESTEP_FS", "SSE_DRIVER_MD"]
+_ENV_VALUES = st.one_of(st.sampled_from(["1", "-1", "0", "nan", "inf", "1e309", "true", "[]",
+                                         "[1, 2]", "[800, 800]", "{}", "x", "", "2.5", "1e-300",
+                                         "[1, 1, 1]", "null", "{a: 1}", "&a [*a]"]),
+                        st.text(max_size=10))
+
+
+@settings(COMMON, max_examples=80)
+@given(env=st.dictionaries(st.sampled_from(_ENV_KEYS), _ENV_VALUES, min_size=1, max_size=3))
+def test_any_environment_override_is_valid_or_a_user_error(monkeypatch, env):
+    from driver import config
+    from driver.schema import Settings
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    try:
+        s = config.load(Settings, None)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert _finite_everywhere(s.md.model_dump())
+
+
+# ------------------------------------------------------------------ batch scripts
+_JQ = {"walltime": "01:00:00", "memory": "4GiB", "processes": 1, "omp_threads": 1,
+       "death_timeout_s": 60, "account": "proj", "queue": "batch", "jobs": 1,
+       "job_extra_directives": ["--constraint=cpu"]}
+
+
+@settings(COMMON, max_examples=60)
+@given(doc=_mutated(_JQ))
+def test_any_batch_settings_render_single_lines_or_are_refused(tmp_path, doc):
+    """`cluster script` settings (dask.jobqueue): a script whose #SBATCH lines are each one
+    line, or one line of refusal (exit 2)."""
+    from tests.test_properties import _accepted_or_one_line, _main
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"dask": {"backend": "slurm", "jobqueue": doc}},
+                                  allow_unicode=True))
+    rc, out, err = _main(["cluster", "script", str(cfg)])
+    _accepted_or_one_line(rc, err)
+    if rc == 0:
+        for line in out.splitlines():
+            if line.startswith("#SBATCH"):
+                assert "\r" not in line and len(line) < 400, line
+
+
+def test_the_bases_of_the_mutations_are_valid(tmp_path):
+    """The documents mutated above are valid as they stand (else every mutation would be
+    refused for the wrong reason)."""
+    from driver import potentials
+    from driver.phasefield.penetration import inputs_from_md
+    from driver.phasefield.settings import Penetration
+    from tests.test_properties import _main
+    for name in ("pedone2006", "adams_rao2011"):
+        assert potentials.load(name).name == name
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(_MD_RESULT))
+    assert inputs_from_md(Penetration(md_result=str(path))).K_GPa == 100.0
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"dask": {"backend": "slurm", "jobqueue": _JQ}}))
+    rc, out, err = _main(["cluster", "script", str(cfg)])
+    assert rc == 0 and "#SBATCH" in out, err
