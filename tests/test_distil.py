@@ -59,6 +59,22 @@ def test_snap_ncoeff_matches_lammps():
     assert snap.ncoeff(4, 3) == 14 * 27
 
 
+def _in_lammps(stu: Model, fr: F.Frame):
+    """The model's own energy (eV), forces (id order) and pressure tensor (bar, Voigt order
+    xx yy zz yz xz xy) on ``fr`` (one LAMMPS ``run 0``); closes the model."""
+    lmp = stu.lammps(fr)
+    try:
+        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
+        pe = lmp.get_thermo("pe")
+        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+        ids = np.asarray(lmp.numpy.extract_atom("id"))[:fr.n]
+        f_l = np.asarray(lmp.numpy.extract_atom("f"))[:fr.n][np.argsort(ids)]
+    finally:
+        lmp.close()
+        stu.close()
+    return pe, f_l, p_bar
+
+
 @pytest.mark.parametrize("basis", [BASIS, CHEM, WALLED], ids=["plain", "chemflag", "walls"])
 def test_design_rows_reproduce_pair_style_snap(tmp_path, basis):
     """rows @ beta + reference equals what pair_style hybrid/overlay zbl snap computes for the
@@ -77,16 +93,7 @@ def test_design_rows_reproduce_pair_style_snap(tmp_path, basis):
     r = D.rows(fr, basis)
     e, f, s = D.predict(r, beta)
     stu = _student(tmp_path, beta, basis)
-    lmp = stu.lammps(fr)
-    try:
-        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
-        pe = lmp.get_thermo("pe")
-        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
-        ids = np.asarray(lmp.numpy.extract_atom("id"))[:fr.n]
-        f_l = np.asarray(lmp.numpy.extract_atom("f"))[:fr.n][np.argsort(ids)]
-    finally:
-        lmp.close()
-        stu.close()
+    pe, f_l, p_bar = _in_lammps(stu, fr)
     assert e == pytest.approx(pe, rel=1e-9, abs=1e-8)
     assert np.abs(f - f_l).max() < 1e-8 * max(1.0, np.abs(f_l).max())
     stress_from_lammps = -p_bar / 1.602176634e6        # bar -> eV/A^3, ASE sign
@@ -118,16 +125,7 @@ def test_pod_rows_reproduce_pair_style_pod(tmp_path):
     beta = np.random.default_rng(3).normal(0, 0.02, POD.ncols)
     e, f, s = D.predict(r, beta)
     stu = _pod_student(tmp_path, beta)
-    lmp = stu.lammps(fr)
-    try:
-        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
-        pe = lmp.get_thermo("pe")
-        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
-        ids = np.asarray(lmp.numpy.extract_atom("id"))[:fr.n]
-        f_l = np.asarray(lmp.numpy.extract_atom("f"))[:fr.n][np.argsort(ids)]
-    finally:
-        lmp.close()
-        stu.close()
+    pe, f_l, p_bar = _in_lammps(stu, fr)
     assert e == pytest.approx(pe, rel=1e-9, abs=1e-8)
     assert np.abs(f - f_l).max() < 1e-8 * max(1.0, np.abs(f_l).max())
     stress_from_lammps = -p_bar / 1.602176634e6

@@ -82,14 +82,19 @@ def zbl_lines(type_of: dict[str, int], inner: float, outer: float, hybrid: bool)
             for a, ta in type_of.items() for b, tb in type_of.items() if ta <= tb]
 
 
-def pair_lines(ref: dict, type_of: dict[str, int], model_style: str, model_coeff: str) -> list[str]:
+def pair_lines(ref: dict, type_of: dict[str, int], model_style: str, model_files: list[str],
+               files_dir: str | None) -> list[str]:
     """``pair_style hybrid/overlay zbl ... [soft ...] MODEL`` with every core line and the
-    model's own ``pair_coeff`` line."""
+    model's own ``pair_coeff * * MODEL FILES... ELEMENTS`` line (its files read from
+    ``files_dir``, else beside the deck; elements in type order)."""
     walls = ref.get("walls", [])
+    where = (lambda n: f"{files_dir}/{n}") if files_dir else (lambda n: n)
+    order = " ".join(el for el, _ in sorted(type_of.items(), key=lambda kv: kv[1]))
     return [f"pair_style hybrid/overlay zbl {ref['inner']:g} {ref['outer']:g}"
             f"{wall_style(walls)} {model_style}",
             *zbl_lines(type_of, ref["inner"], ref["outer"], hybrid=True),
-            *wall_lines(type_of, walls), model_coeff]
+            *wall_lines(type_of, walls),
+            f"pair_coeff * * {model_style} {' '.join(where(f) for f in model_files)} {order}"]
 
 
 def document(settings: dict) -> dict:

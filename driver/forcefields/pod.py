@@ -130,11 +130,8 @@ def files(pot, type_of: dict[str, int]) -> dict[str, str]:
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                files_dir: str | None) -> list[str]:
-    where = (lambda n: f"{files_dir}/{n}") if files_dir else (lambda n: n)
-    order = " ".join(el for el, _ in sorted(type_of.items(), key=lambda kv: kv[1]))
     return core.pair_lines(pot.fitted["reference"], type_of, "pod",
-                           f"pair_coeff * * pod {where(param_name(pot))} "
-                           f"{where(coeff_name(pot))} {order}")
+                           [param_name(pot), coeff_name(pot)], files_dir)
 
 
 def external_forces(pot, type_of: dict[str, int], comm):

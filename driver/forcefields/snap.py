@@ -21,8 +21,6 @@ pedigree (teacher, data set hash, fit settings, measured errors and speed).
 
 from __future__ import annotations
 
-import math
-
 from . import core_repulsion as core
 
 NAME = "snap"
@@ -58,13 +56,7 @@ def ncoeff(twojmax: int, chem_elements: int = 0) -> int:
     return n
 
 
-def _num(value, where: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{where} must be a number, not {value!r}")
-    x = float(value)
-    if not (math.isfinite(x) and lo <= x <= hi):
-        raise ValueError(f"{where} = {value!r} must be finite and in [{lo:g}, {hi:g}]")
-    return x
+_num = core._num
 
 
 def parse_extra(doc: dict, charges: dict, pairs: dict) -> dict:
@@ -150,11 +142,8 @@ def files(pot, type_of: dict[str, int]) -> dict[str, str]:
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                files_dir: str | None) -> list[str]:
-    where = (lambda n: f"{files_dir}/{n}") if files_dir else (lambda n: n)
-    order = " ".join(el for el, _ in sorted(type_of.items(), key=lambda kv: kv[1]))
     return core.pair_lines(pot.fitted["reference"], type_of, "snap",
-                           f"pair_coeff * * snap {where(coeff_name(pot))} "
-                           f"{where(param_name(pot))} {order}")
+                           [coeff_name(pot), param_name(pot)], files_dir)
 
 
 def external_forces(pot, type_of: dict[str, int], comm):
