@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,30 @@ def test_a_failed_stage_says_its_class_and_retry_in_error_json(tmp_path):
     policies = {c.__name__: c.retry for c in every(SSEError)}
     assert policies["ConvergenceError"] == {"dt_scale_factor": 0.1}
     assert all(set(p) <= RETRY_KEYS for p in policies.values() if p), policies
+
+
+def _report_twice(runs: str) -> list[bool]:
+    from driver.campaign import tasks as T
+    (Path(runs) / "p0003" / "attempt1").mkdir(parents=True)
+    rep = T.progress_reporter(runs, 3)
+    rep()
+    rep()                      # unchanged and within PROGRESS_EVERY_S: not said again
+    (Path(runs) / "p0003" / "attempt1" / "pf").mkdir()
+    rep()                      # the stage changed: said
+    return [T.publish_progress(3, "probe")]
+
+
+def test_progress_reaches_the_dask_event_stream(tmp_path):
+    """Issue 32: inside a Dask worker an evaluation's stage is published to the
+    PROGRESS_TOPIC event stream (and the worker log the dashboard shows) when it changes;
+    outside a worker nothing is published."""
+    from distributed import Client
+
+    from driver.campaign.tasks import PROGRESS_TOPIC, publish_progress
+    assert publish_progress(1, "outside") is False
+    with Client(processes=False, n_workers=1, threads_per_worker=1,
+                dashboard_address=None) as client:
+        assert client.submit(_report_twice, str(tmp_path), pure=False).result() == [True]
+        events = [msg for _, msg in client.get_events(PROGRESS_TOPIC)]
+    assert [e["stage"] for e in events] == ["md starting", "phase field", "probe"]
+    assert all(e["proposal"] == 3 for e in events)

@@ -109,8 +109,43 @@ _PRCTL = _libc_prctl() if sys.platform.startswith("linux") else None
 POLL_S = 5.0
 
 
+#: the Dask event topic of the evaluations' progress (``Client.get_events(PROGRESS_TOPIC)``,
+#: ``Client.subscribe_topic``); the same lines go to the worker's log, which the dashboard
+#: shows (Info -> the worker -> logs)
+PROGRESS_TOPIC = "sse-driver-progress"
+#: how often an unchanged stage is said again (s)
+PROGRESS_EVERY_S = 60.0
+
+
+def publish_progress(proposal_id: int, text: str) -> bool:
+    """Say where evaluation ``proposal_id`` is, on the Dask worker that runs it: an event of
+    ``PROGRESS_TOPIC`` and a line of the worker's log. False outside a Dask worker."""
+    try:
+        from distributed import get_worker
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return False
+    import logging
+    logging.getLogger("distributed.worker").info("sse-driver p%d: %s", proposal_id, text)
+    worker.log_event(PROGRESS_TOPIC, {"proposal": proposal_id, "stage": text, "t": time.time()})
+    return True
+
+
+def progress_reporter(runs_dir: str | Path, proposal_id: int):
+    """A callable for run_stage: publishes the evaluation's stage (``stage_of``) when it
+    changes, and at least every PROGRESS_EVERY_S while it runs."""
+    last = {"text": None, "t": 0.0}
+
+    def report() -> None:
+        text, now = stage_of(runs_dir, proposal_id), time.time()
+        if text != last["text"] or now - last["t"] >= PROGRESS_EVERY_S:
+            publish_progress(proposal_id, text)
+            last.update(text=text, t=now)
+    return report
+
+
 def run_stage(cmd: list[str], timeout: float | None, log: Path, folder: Path | None = None,
-              dog: Watchdog | None = None) -> tuple[int, str]:
+              dog: Watchdog | None = None, report=None) -> tuple[int, str]:
     """Run a stage, watched: it is stopped (its whole process tree: mpirun and ranks) when
     the watchdog says it stopped progressing or overran (``campaign/watchdog.py``; reading
     ``folder``, the stage's output folder), or after ``timeout`` s where one is set. It stays
@@ -133,6 +168,8 @@ def run_stage(cmd: list[str], timeout: float | None, log: Path, folder: Path | N
                 break
             except subprocess.TimeoutExpired:
                 pass
+            if report is not None:
+                report()
             now = time.time()
             beat = heartbeat(folder) if folder is not None else None
             since = now - max(t0, beat or t0)
@@ -373,7 +410,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         rc, err = run_stage(_cli(["md", *source, "--config", str(adir / "md.yaml"),
                                   "--out", str(adir / "md"), "--force", *reuse], s.md.ranks),
                             camp.task_timeout_s, adir / "md.stdout", adir / "md",
-                            Watchdog(camp.stall_timeout_s, camp.overrun_factor))
+                            Watchdog(camp.stall_timeout_s, camp.overrun_factor),
+                            report=progress_reporter(out_dir, proposal_id))
         if rc == 0:
             md_result = json.loads((adir / "md" / "result.json").read_text())
             if camp.meta.extend_md:
@@ -420,7 +458,8 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
         for pf_attempt in (1, 2) if pf_note is None else ():
             (adir / "pf.yaml").write_text(yaml.safe_dump({"phasefield": pf}))
             rc, err = run_stage(_cli(["phasefield", str(adir / "pf.yaml"), "--out", str(adir / "pf"),
-                                      "--force"], s.md.ranks), camp.task_timeout_s, adir / "pf.stdout")
+                                      "--force"], s.md.ranks), camp.task_timeout_s, adir / "pf.stdout",
+                                report=progress_reporter(out_dir, proposal_id))
             if rc == 0:
                 pf_result = json.loads((adir / "pf" / "result.json").read_text())
                 break
