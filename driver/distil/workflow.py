@@ -568,7 +568,10 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
         if stab.min_li_li_a < s.min_li_li_a:
             reasons.append(f"a Li-Li pair at {stab.min_li_li_a:.2f} A (< {s.min_li_li_a} A) in "
                            "the stability run")
-        start = stab.snapshots[-1] if stab.snapshots else cells[0]
+        # NVE from the end of a clean stability run; after a collapse from its first
+        # snapshot (thermalised, far from the collapse), so the drift is still measured
+        start = ((stab.snapshots[0] if stab.failure else stab.snapshots[-1])
+                 if stab.snapshots else cells[0])
         nve = run_md(stu, start, hot, s.nve_ps, 10.0, s.timestep_fs, s.seed + 37,
                      {"kind": "nve"}, nve=True, pair_floor=floor)
         drift = nve_drift(nve, s.timestep_fs, 10.0)
