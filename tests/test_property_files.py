@@ -18,7 +18,6 @@ import json
 import math
 import time
 
-import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st

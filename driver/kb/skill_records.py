@@ -184,5 +184,5 @@ def skill_lines(family: str, potential: str, md_settings: dict,
     fewest = min(len(d) for _, d in same)
     if fewest == 0:
         return [f"measured with this protocol: {describe(r)}" for r, d in same if not d]
-    return [f"no validation on record with this protocol; nearest (" + "; ".join(d)
+    return ["no validation on record with this protocol; nearest (" + "; ".join(d)
             + f"): {describe(r)}" for r, d in same if len(d) == fewest]
