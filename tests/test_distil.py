@@ -589,3 +589,21 @@ def test_seed_data_is_checked_before_anything_runs(tmp_path):
                     timeout=300)
         assert_one_line_error(r, needle)
         assert not out.exists()
+
+
+def test_a_run_killed_in_generation_0_resumes(tmp_path, monkeypatch):
+    """distil.json is written before the teacher's first task, so a run stopped during
+    generation 0 leaves a folder `distil` accepts again (not 'holds no distillation')."""
+    _mlip()
+    from driver.distil import workflow
+    from driver.distil.command import check_out
+    from driver.distil.settings import PRESETS, DistilSettings
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt("killed while the teacher relaxes")
+    monkeypatch.setattr(workflow, "label_all", killed)
+    s = DistilSettings(**{**PRESETS["tiny"], "compositions": ["Li3InCl6"]})
+    with pytest.raises(KeyboardInterrupt):
+        workflow.run(s, tmp_path / "d", "x", client=None, echo=lambda *_: None)
+    assert (tmp_path / "d" / workflow.STATE).is_file()
+    check_out(tmp_path / "d")                      # accepted: a distillation to resume

@@ -414,6 +414,9 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
     check_covers(teacher, {x for c in cells for x in c.symbols})
     out.mkdir(parents=True, exist_ok=True)
     st = _state(out, s, name)
+    # the folder is a distillation from now on: a run killed in generation 0 (hours of
+    # teacher relaxations and MD on a large cell) resumes, its finished chunks read back
+    atomic_write_json(out / STATE, st)
     tol = Tolerances()
     basis = basis_for(s, elements_of(cells))
     echo(f"distil {name}: teacher {teacher.name}, elements {' '.join(basis.elements)}, "
