@@ -31,7 +31,7 @@ def settings(config_path: str | None, preset: str, flags: dict):
     return config.load(Settings, config_path, overrides={"distil": distil})
 
 
-def default_name(formula: str, form: str = "pod") -> str:
+def default_name(formula: str, form: str) -> str:
     return f"{form}_" + re.sub(r"[^A-Za-z0-9]", "", formula)[:40]
 
 

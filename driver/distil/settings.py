@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
+from ..forcefields import pod as pod_form
+from ..forcefields import snap as snap_form
 from ..schema_base import Strict
 
 Temperature = Annotated[float, Field(gt=0, le=3000)]
@@ -122,7 +124,7 @@ class DistilSettings(Strict):
     #: and POD's three-body basis grows as the square of the element count, not the cube
     #: (the six elements of the garnet and argyrodite families: 3372 POD coefficients,
     #: 18150 SNAP at 2J = 4)
-    form: Literal["snap", "pod"] | None = "pod"
+    form: str | None = pod_form.NAME
     #: POD descriptor settings: inner radius, radial functions of the two-body terms, radial
     #: functions and angular degree of the three-body terms; the values of LAMMPS's InP
     #: example (examples/PACKAGES/pod/InP, N.-C. Nguyen's fits), four-body terms left out
@@ -177,7 +179,7 @@ class DistilSettings(Strict):
         from ..forcefields.snap import ncoeff
         tj = self.resolved_twojmax(n_elements)
         fits = n_elements * (ncoeff(tj, n_elements if self.chemflag else 0) + 1) <= MAX_COLUMNS
-        return "snap" if fits and tj >= 4 else "pod"
+        return snap_form.NAME if fits and tj >= 4 else pod_form.NAME
 
     def resolved_twojmax(self, n_elements: int) -> int:
         """``twojmax``, or the largest of 6 and 4 whose basis fits ``MAX_COLUMNS``."""
@@ -188,6 +190,14 @@ class DistilSettings(Strict):
             if n_elements * (ncoeff(tj, n_elements if self.chemflag else 0) + 1) <= MAX_COLUMNS:
                 return tj
         return 2
+
+    @field_validator("form")
+    @classmethod
+    def _form(cls, v: str | None) -> str | None:
+        from ..forcefields import STUDENT_FORMS
+        if v is not None and v not in STUDENT_FORMS:
+            raise ValueError(f"form must be one of {', '.join(STUDENT_FORMS)} (or null)")
+        return v
 
     @model_validator(mode="after")
     def _zbl(self) -> "DistilSettings":

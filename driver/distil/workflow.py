@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
+from ..forcefields import snap as snap_form
 from . import frames as F
 from .descriptors import PodBasis, SnapBasis, rows
 from .explore import (Model, floors, lattice_deviation, nve_drift, pair_minima, relax_student,
@@ -58,7 +59,8 @@ def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis | PodBa
     neighbour weights proportional to the atomic number (the element weights of weighted
     symmetry functions: M. Gastegger et al., J. Chem. Phys. 148, 241709 (2018))."""
     from pymatgen.core import Element
-    if s.resolved_form(len(elements)) == "pod":
+    from ..forcefields import pod
+    if s.resolved_form(len(elements)) == pod.NAME:
         return PodBasis(elements, s.rcutfac, rin=s.pod_rin, twobody=s.pod_twobody,
                         threebody=tuple(s.pod_threebody), zbl_inner=s.zbl_inner,
                         zbl_outer=s.zbl_outer)
@@ -355,7 +357,7 @@ FIT_ONLY = frozenset({"form", "twojmax", "chemflag", "rcutfac", "pod_rin", "pod_
                       "pod_threebody", "ridge", "committee", "zbl_inner", "zbl_outer"})
 #: settings added after states were first written, with the value that gives the behaviour
 #: of the code that wrote them (a state without the key ran that way)
-LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": "snap", "seed_data": [],
+LEGACY = {"teacher_md_ps": 0.0, "data_walls": False, "form": snap_form.NAME, "seed_data": [],
           "pod_rin": 0.8,
           "pod_twobody": 6, "pod_threebody": [5, 4]}
 

@@ -36,5 +36,9 @@ FORMS: dict[str, ModuleType] = {m.NAME: m for m in (pedone, buck_core, softbv, m
                                                      snap, pod)}
 
 
+#: the forms a distillation can fit (their files are made by ``sse-driver distil``)
+STUDENT_FORMS: tuple[str, ...] = tuple(n for n, m in FORMS.items() if getattr(m, "FITTED", False))
+
+
 def get(name: str) -> ModuleType:
     return FORMS[name]
