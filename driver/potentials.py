@@ -291,7 +291,8 @@ def _alternatives(species: set[str], chosen: str) -> str:
     hint = ""
     if all(hasattr(p.spec, "calculator") for p in pots.values()):   # only ML teachers cover it
         hint = ("; at ~1e2 atom-steps/s per core, so for MD on CPUs distil a fast student "
-                "first: `sse-driver distil --composition FORMULA --out DIR` (docs/distil.md)")
+                "first: `sse-driver distil --composition FORMULA --out DIR` (docs/distil.md; "
+                "~2 h on 2 cores for a 20-atom cell, most of it the teacher's own MD)")
     return (f"shipped potentials that cover it: {said}; choose one with --potential or "
             f"md.potential{hint}")
 
