@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliargs import (SQLITE_MAX, existing_dir, finite, int_in, local_processes, number,
-                      out_dir, positive_int, row_id, scheduler)
+from .cliargs import (SQLITE_MAX, existing_dir, finite, int_in, local_processes,
+                      nearest_existing, number, out_dir, positive_int, row_id, scheduler)
 from .resources import cores
 from .errors import ConfigError, SSEError, UserError
 
@@ -236,10 +236,10 @@ def _print_md_summary(r: dict, out: Path) -> None:
 def _first_missing(path: Path) -> Path | None:
     """The topmost folder of ``path`` that does not exist yet (what creating it makes), or
     None when it exists."""
-    path = path.absolute()
-    if path.exists():
+    path, base = path.absolute(), nearest_existing(path)
+    if path == base:
         return None
-    while not path.parent.exists():
+    while path.parent != base:
         path = path.parent
     return path
 

@@ -24,6 +24,14 @@ def number(text: str, kind, what: str):
     return value
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` made absolute, or its nearest ancestor that exists."""
+    base = path.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    return base
+
+
 def out_dir(text: str) -> str:
     """argparse type of every --out: a folder (new or existing), never an existing file."""
     if not text.strip():
@@ -34,9 +42,7 @@ def out_dir(text: str) -> str:
     # the nearest existing folder above must be a folder this user can write into: an
     # --out under a file or on read-only media is refused here, before anything runs
     # (issue 33, class 1), not met as an OSError after hours of work
-    base = p.absolute()
-    while not base.exists() and base != base.parent:
-        base = base.parent
+    base = nearest_existing(p)
     if not base.is_dir():
         raise argparse.ArgumentTypeError(f"{text} lies under {base}, which is a file; give a "
                                          "folder path")

@@ -86,9 +86,9 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
             f"({' '.join(basis.elements)}) has {basis.ncols} coefficients (at most "
             f"{MAX_COLUMNS}: its design matrix would not fit in memory); distil fewer elements "
             "at once (fewer compositions), a smaller basis, or distil.form: pod")
-    seed = workflow.seed_frames(d, basis.elements)  # every seed file checked (one line)
+    seed = workflow.seed_files(d, basis.elements)   # every seed file checked (one line)
     if seed:
-        workflow.check_seed_teacher(seed, d.teacher, d.seed_data)
+        workflow.check_seed_teacher(seed, d.teacher)
     out_p = Path(out)
     check_out(out_p)
     echo(f"distil: {len(cands)} composition(s) ({', '.join(c.formula for c in cands)}), "

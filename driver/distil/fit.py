@@ -64,14 +64,20 @@ def _system(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights=None
     return np.vstack(blocks), np.concatenate(targets)
 
 
+def _column_scale(a: np.ndarray) -> np.ndarray:
+    """Each column's RMS (1 for an empty column): the scale the ridge term is measured in."""
+    scale = np.sqrt((a ** 2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    return scale
+
+
 def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
           ridge: float = 1e-6, weights=None) -> np.ndarray:
     """Coefficients (ncols,) minimizing the weighted residual plus ``ridge`` times the
     squared norm of the column-scaled coefficients (``weights``: per frame, default
     ``balanced_weights``)."""
     a, b = _system(rows, frames, tol, balanced_weights(frames) if weights is None else weights)
-    scale = np.sqrt((a ** 2).mean(axis=0))
-    scale[scale == 0] = 1.0
+    scale = _column_scale(a)
     an = a / scale
     lam = np.sqrt(ridge * len(b))
     aug = np.vstack([an, lam * np.eye(a.shape[1])])
@@ -80,6 +86,9 @@ def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
     return x / scale
 
 
+#: too few frames to cross-validate (fewer than two per fold): the fixed strength every
+#: distillation used before cross-validation (``solve``'s default)
+FALLBACK_RIDGE = 1e-6
 #: the ridge strengths cross-validation chooses among (column-scaled, see ``solve``)
 RIDGE_GRID = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 
@@ -94,7 +103,7 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
     the strength and the cross-validated RMS residual of each (tolerance units)."""
     n = len(frames)
     if n < 2 * folds:
-        return 1e-6, {}
+        return FALLBACK_RIDGE, {}
     w = balanced_weights(frames)
     fold_of = np.random.default_rng(seed).permutation(n) % folds
     sse = np.zeros(len(grid))
@@ -104,8 +113,7 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
         test = [i for i in range(n) if fold_of[i] == k]
         a, b = _system([rows[i] for i in train], [frames[i] for i in train], tol, w[train])
         at, bt = _system([rows[i] for i in test], [frames[i] for i in test], tol, w[test])
-        scale = np.sqrt((a ** 2).mean(axis=0))
-        scale[scale == 0] = 1.0
+        scale = _column_scale(a)
         u, sv, vt = np.linalg.svd(a / scale, full_matrices=False)
         ub = u.T @ b
         for j, ridge in enumerate(grid):

@@ -90,9 +90,14 @@ def data_walls(frames: list[F.Frame], basis: SnapBasis,
 
 
 def seed_frames(s: DistilSettings, elements: tuple[str, ...]) -> list[F.Frame]:
-    """The frames of ``seed_data``: labelled (energy, forces, stress, finite), of the
-    student's elements, with the cell in LAMMPS's orientation (as this package writes them);
-    one-line UserError naming the file otherwise."""
+    """The frames of ``seed_data``, all files together (seed_files)."""
+    return [f for _, frames in seed_files(s, elements) for f in frames]
+
+
+def seed_files(s: DistilSettings, elements: tuple[str, ...]) -> list[tuple[str, list[F.Frame]]]:
+    """Each file of ``seed_data`` with its frames: labelled (energy, forces, stress, finite),
+    of the student's elements, with the cell in LAMMPS's orientation (as this package writes
+    them); one-line UserError naming the file otherwise."""
     out = []
     for path in s.seed_data:
         p = Path(path)
@@ -109,21 +114,18 @@ def seed_frames(s: DistilSettings, elements: tuple[str, ...]) -> list[F.Frame]:
                 raise UserError(f"seed data {path}: frame {i}'s cell is not in LAMMPS's "
                                 "orientation (a lower-triangular matrix of rows); give data "
                                 "that sse-driver distil wrote")
-        out += frames
+        out.append((path, frames))
     return out
 
 
-def check_seed_teacher(frames: list[F.Frame], teacher: str, paths: list[str]) -> None:
+def check_seed_teacher(files: list[tuple[str, list[F.Frame]]], teacher: str) -> None:
     """The seed data are the teacher's: its label of each file's first frame must equal the
     file's (1 meV/atom, 1e-2 eV/A): labels of another model would be learnt as the teacher's."""
     from .teacher import label
-    firsts, start = [], 0
-    for path in paths:
-        n = len(F.read(path))
-        if n:
-            firsts.append((path, frames[start]))
-        start += n
-    for path, fr in firsts:
+    for path, frames in files:
+        if not frames:
+            continue
+        fr = frames[0]
         again = label([fr], teacher)[0]
         if (abs(again.energy - fr.energy) / fr.n > 1e-3
                 or np.abs(again.forces - fr.forces).max() > 1e-2):
@@ -380,8 +382,7 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
         st["settings"] = {**was, **{k: now[k] for k in free if k in now}}
         st["name"] = name
         return st
-    return {"format": FORMAT, "name": name, "settings": json.loads(s.model_dump_json()),
-            "generations": [], "final": None}
+    return {"format": FORMAT, "name": name, "settings": now, "generations": [], "final": None}
 
 
 def _ridge(s: DistilSettings, rows_, frames, tol, seed: int) -> tuple[float, dict]:
