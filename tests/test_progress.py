@@ -176,3 +176,49 @@ def test_progress_reaches_the_dask_event_stream(tmp_path):
         events = [msg for _, msg in client.get_events(PROGRESS_TOPIC)]
     assert [e["stage"] for e in events] == ["md starting", "phase field", "probe"]
     assert all(e["proposal"] == 3 for e in events)
+
+
+class _Terminal:
+    """A stream that says it is a terminal and keeps what is written to it."""
+
+    def __init__(self):
+        import io
+        self.buf = io.StringIO()
+
+    def write(self, s):
+        return self.buf.write(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_the_console_shows_a_bar_at_a_terminal_and_plain_lines_in_a_log():
+    """campaign/console.py: at a terminal a bar of evaluations finished of the budget whose
+    tail names each evaluation's stage, the campaign's lines printed above it; in a log (not a
+    terminal) no bar at all, the lines untouched."""
+    import io
+
+    from driver.campaign.console import EvaluationsBar
+    term = _Terminal()
+    bar = EvaluationsBar(5, done=1, stream=term)
+    assert bar.enabled
+    say = bar.say(print)
+    say("[2/5] candidate 2 done: Li6.5La3Zr1.5Ta0.5O12")
+    bar.finished(2)
+    bar.running(["p3 md T1000K nvt 45/100 ps (5/6), ~6 min left"])
+    bar.close()
+    text = term.buf.getvalue()
+    assert "2/5" in text and "p3 md T1000K nvt 45/100 ps" in text
+    assert "candidate 2 done: Li6.5La3Zr1.5Ta0.5O12\n" in text
+
+    log = io.StringIO()
+    lines: list[str] = []
+    quiet = EvaluationsBar(5, stream=log)
+    assert not quiet.enabled and quiet.say(lines.append) == lines.append
+    quiet.finished(3)
+    quiet.running(["p3 md"])
+    quiet.close()
+    assert log.getvalue() == "" and lines == []

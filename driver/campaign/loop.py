@@ -19,7 +19,6 @@ import hashlib
 import json
 import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -396,6 +395,7 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
     is its length."""
     from dask.distributed import wait
 
+    from .console import EvaluationsBar
     from .tasks import evaluate, stage_of
 
     camp = s.campaign
@@ -408,8 +408,12 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
         futures[client.submit(evaluate, pid, x, settings_dict, str(out / "runs"), key=f"candidate-{pid}",
                               resources=resources, pure=False, retries=2)] = (pid, x)
 
-    # a line on the evaluations in flight: each minute at a terminal, each 5 min in a log
-    progress_every = 60.0 if sys.stdout.isatty() else 300.0
+    # at a terminal a progress bar naming each evaluation's stage (campaign/console.py);
+    # in a log a line on the evaluations in flight every 5 min
+    c0 = ledger.counts()
+    bar = EvaluationsBar(budget, done=c0["done"] + c0["failed"])
+    echo = bar.say(echo)
+    progress_every = 5.0 if bar.enabled else 300.0
     last_progress = time.time()
     try:
         for pid, x in ledger.pending():     # owed from before a kill: resubmit
@@ -451,9 +455,12 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                 continue
             if time.time() - last_progress > progress_every:
                 last_progress = time.time()
-                echo("  running: " + "; ".join(
-                    f"p{pid} {stage_of(out / 'runs', pid)}"
-                    for pid, _ in sorted(futures.values(), key=lambda t: t[0])))
+                stages = [f"p{pid} {stage_of(out / 'runs', pid)}"
+                          for pid, _ in sorted(futures.values(), key=lambda t: t[0])]
+                if bar.enabled:
+                    bar.running(stages)
+                else:
+                    echo("  running: " + "; ".join(stages))
             try:
                 done, _ = wait(list(futures), return_when="FIRST_COMPLETED", timeout=5)
             except TimeoutError:   # nothing finished in 5 s: check the wall-time budget again
@@ -476,6 +483,7 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                               rec.get("where", {}), opt.to_json())
                 c = ledger.counts()
                 n = c["done"] + c["failed"]
+                bar.finished(n)
                 o = rec["outputs"] or {}
                 echo(f"[{n}/{budget}] candidate {pid} {rec['status']}"
                      + (f": {o.get('formula')} " + ", ".join(
@@ -486,4 +494,5 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
     finally:
         for f in futures:
             f.cancel()
+        bar.close()
     return stop_reason

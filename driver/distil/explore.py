@@ -242,8 +242,10 @@ def nve_drift(outcome: MDOutcome, timestep_fs: float, every_fs: float) -> float:
     return float(1e3 * np.polyfit(t_ps, e, 1)[0] / outcome.natoms)
 
 
-def relax_student(model: Model, start: Frame) -> np.ndarray:
-    """The model's zero-pressure cell (rows a, b, c) from ``start`` (box/relax, triclinic)."""
+def relax_student(model: Model, start: Frame, meta: dict | None = None) -> Frame:
+    """The model's zero-pressure structure from ``start`` (atoms, then box/relax of the
+    triclinic cell with the atoms): its cell is what the lattice check compares, and the
+    frame itself is where active learning asks the teacher (the student's own minimum)."""
     lmp = model.lammps(start)
     try:
         lmp.commands_list(["thermo_style custom step pe press", "min_style cg"])
@@ -252,9 +254,8 @@ def relax_student(model: Model, start: Frame) -> np.ndarray:
             lmp.command("fix sse_relax all box/relax tri 0.0 vmax 0.001")
             model.command(lmp, "minimize 0.0 1.0e-6 2000 20000")
             lmp.command("unfix sse_relax")
-        boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
-        return np.array([[boxhi[0] - boxlo[0], 0, 0], [xy, boxhi[1] - boxlo[1], 0],
-                         [xz, yz, boxhi[2] - boxlo[2]]])
+        return _snapshot(lmp, {t: el for el, t in model.type_of.items()},
+                         {**start.meta, **(meta or {})})
     finally:
         model.release(lmp)
 

@@ -392,8 +392,35 @@ def _ridge(s: DistilSettings, rows_, frames, tol, seed: int) -> tuple[float, dic
     return choose_ridge(rows_, frames, tol, seed=seed)
 
 
+def student_minima(stu: Model, relaxed: list[F.Frame], g: int) -> tuple[list[F.Frame], dict]:
+    """The student's own minimum from each of the teacher's relaxed cells (the structure the
+    lattice check compares), for the teacher to label, and the largest lattice deviation
+    among them (a failed relaxation is recorded, not raised).
+
+    Why: held-out errors on hot frames do not fix the 0 K minimum. The Li3InCl6 POD student
+    of docs/distil.md had 0.1 GPa of stress error at the teacher's minimum and still relaxed
+    2.6 % away in b along a soft path the data never reached (the teacher 33 meV above its
+    minimum there, the student 68 meV below); labelling the student's own minimum and
+    refitting, four times, brought it to 0.34 % (measured offline on the record, 2026-12-03).
+    This is the active-learning rule applied to relaxation: ask the teacher where the student
+    goes."""
+    minima, worst = [], {"max_abs_rel": 0.0}
+    for r in relaxed:
+        try:
+            m = relax_student(stu, r, {"kind": "near equilibrium: the student's minimum",
+                                       "generation": g})
+        except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
+            return minima, {"max_abs_rel": None, "failure": str(exc).splitlines()[0][:160]}
+        minima.append(m)
+        lat = lattice_deviation(m.cell, r.cell)
+        if lat["max_abs_rel"] >= worst["max_abs_rel"]:
+            worst = lat
+    return minima, worst
+
+
 def _converged(s: DistilSettings, st: dict, g: int) -> bool:
-    """Generation ``g`` ends the active learning: its exploration ran clean at full length
+    """Generation ``g`` ends the active learning: its exploration ran clean at full length,
+    the student it explored with relaxed within ``lattice_tol`` of the teacher's lattice,
     and the error on its new frames (measured before the student saw them) improved on the
     previous generation's by less than ``converged_rel``: the errors stopped improving."""
     recs = {r["generation"]: r for r in st["generations"]}
@@ -401,6 +428,9 @@ def _converged(s: DistilSettings, st: dict, g: int) -> bool:
     if rec is None or prev is None or rec["md_failures"]:
         return False
     if rec.get("explore_ps", s.explore_max_ps) < s.explore_max_ps:
+        return False
+    lattice = rec.get("lattice", {}).get("max_abs_rel")     # absent: recorded before the rule
+    if lattice is None or lattice > s.lattice_tol:
         return False
     now, before = rec["heldout"]["force_rmse_ev_a"], prev["heldout"]["force_rmse_ev_a"]
     return now >= (1.0 - s.converged_rel) * before
@@ -480,6 +510,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                     # the last snapshots before a failure are where the student is worst
                     pool += [(math.inf if md.failure and i >= len(md.snapshots) - 2 else None, f)
                              for i, f in enumerate(md.snapshots)]
+            minima, lattice = student_minima(stu, relaxed, g)
+            pool += [(math.inf, f) for f in minima]
         finally:
             stu.close()
         scored = []
@@ -496,11 +528,14 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         err = errors(new_rows, new, beta)          # before the student sees them
         rec = {"generation": g, "train_frames": len(train), "selected": len(new), "ridge": ridge,
                "explore_ps": ps, "md_failures": failures,
+               "lattice": lattice,
                "largest_spread_ev_a": float(scored[0][0]) if scored
                and math.isfinite(scored[0][0]) else None, "heldout": err}
         echo(f"  generation {g}: force RMSE {err['force_rmse_ev_a']:.3f} eV/A on {len(new)} new "
              f"frames (teacher RMS {err['teacher_force_rms_ev_a']:.2f}); {ps:g} ps runs, "
-             f"{len(failures)} MD failure(s)")
+             f"{len(failures)} MD failure(s); relaxed lattice "
+             + (f"{100 * lattice['max_abs_rel']:.2f} % from the teacher's" if "failure" not in
+                lattice else f"not found ({lattice['failure']})"))
         clean += not failures
         train += new
         train_rows += new_rows
@@ -585,7 +620,7 @@ def check(s: DistilSettings, out: Path, name: str, basis: SnapBasis, beta, draft
             reasons.append(f"NVE: {nve.failure}")
         # the student's minimum near the teacher's: relaxed from the teacher's relaxed cell
         try:
-            lat = lattice_deviation(relax_student(stu, relaxed[0]), relaxed[0].cell)
+            lat = lattice_deviation(relax_student(stu, relaxed[0]).cell, relaxed[0].cell)
         except Exception as exc:  # noqa: BLE001 (LAMMPS raises a plain Exception)
             lat = {"max_abs_rel": float("nan"), "failure": str(exc).splitlines()[0][:160]}
             reasons.append(f"the student's relaxation failed: {lat['failure']}")
