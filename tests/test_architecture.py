@@ -16,8 +16,8 @@ LAYERS = [
     # foundations: errors, files, the MPI import order, strict models, YAML settings I/O
     ["driver", "driver.errors", "driver.fileio", "driver.resources", "driver.mpi",
      "driver.sqlitefile", "driver.schema_base", "driver.pairforms", "driver.config"],
-    # the chemistry layer, force-field forms, the optimizer (pure)
-    ["driver.families", "driver.forcefields", "driver.optimize"],
+    # the chemistry layer, force-field forms, the optimizer, the objectives (pure)
+    ["driver.families", "driver.forcefields", "driver.optimize", "driver.objectives"],
     # potential files and the knowledge base (OBELiX, prior, skill records)
     ["driver.potentials", "driver.kb"],
     # each stage's settings, beside its stage, and the pure models they validate with

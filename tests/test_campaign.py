@@ -266,3 +266,38 @@ def test_a_stage_dies_with_the_worker_that_started_it(tmp_path):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_a_plugin_objective_runs_a_tiny_campaign(tmp_path):
+    """Issue 31, item 5: an objective is one module. A package installed beside sse-driver
+    (a dist-info with an ``sse_driver.objectives`` entry point, as pip would leave it) adds a
+    toy objective read from the MD stage's lattice; a tiny campaign optimises it, records it
+    with each evaluation and reports it in results.csv; without the package the name is an
+    unknown objective, one line, exit 2."""
+    plug = tmp_path / "plug"
+    (plug / "toy_objective-0.1.dist-info").mkdir(parents=True)
+    (plug / "toy_objective.py").write_text(
+        "from driver.objectives import Objective\n"
+        "OBJECTIVE = Objective('mean_lattice_a', 'A', 'mean NPT lattice length (a toy)',\n"
+        "                      read=lambda o: sum(o['lattice_A']) / len(o['lattice_A']))\n")
+    (plug / "toy_objective-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: toy-objective\nVersion: 0.1\n")
+    (plug / "toy_objective-0.1.dist-info" / "entry_points.txt").write_text(
+        "[sse_driver.objectives]\nmean_lattice_a = toy_objective\n")
+    cfg = write_campaign(tmp_path, campaign={
+        "objectives": [{"name": "mean_lattice_a", "direction": "min"}],
+        "budget": {"evaluations": 2}})
+    assert_one_line_error(run_cli("config", "validate", str(cfg)),
+                          "unknown objective 'mean_lattice_a'")
+    env = {"PYTHONPATH": os.pathsep.join([str(plug), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "c"
+    r = run_cli("run", str(cfg), "--out", str(out), timeout=900, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ev = Ledger(out / "ledger.sqlite", readonly=True).evaluations()
+    assert len(ev) == 2 and all(e["status"] == "done" for e in ev)
+    for e in ev:
+        o = e["outputs"]
+        assert o["mean_lattice_a"] == pytest.approx(sum(o["lattice_A"]) / 3)
+        assert 10 < o["mean_lattice_a"] < 15          # a garnet cube, ~12.9-13.0 A
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert "mean_lattice_a" in header and "mean_lattice_a=" in r.stdout

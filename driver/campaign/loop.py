@@ -33,9 +33,13 @@ from ..optimize.space import Space
 from ..schema import Settings
 from .cluster import execution
 from ..kb.prior import experimental_prior
+from ..objectives import get as objective
+from ..objectives.expert_rating import OBJECTIVE as RATING
 from .ledger import Ledger
 
-RATED = ("expert_rating",)    # objectives that come from reviews, not from the evaluation
+def _rated(name: str) -> bool:
+    """Whether objective ``name`` comes from reviews, not from the evaluation."""
+    return objective(name).source == "review"
 
 
 def build_space(s: Settings) -> Space:
@@ -109,7 +113,7 @@ def build_optimizer(s: Settings) -> Optimizer:
     weights = [o.weight for o in camp.objectives]
     if camp.ahp_matrix is not None:
         weights = ahp_weights(camp.ahp_matrix)["weights"]
-    objs = [Objective(o.name, o.direction, o.log, w, optional=o.name in RATED)
+    objs = [Objective(o.name, o.direction, o.log, w, optional=_rated(o.name))
             for o, w in zip(camp.objectives, weights)]
     return Optimizer(build_space(s), objs, seed=camp.seed, n_initial=camp.initial_design,
                      acquisition=camp.acquisition, priors=camp.gp_priors,
@@ -171,16 +175,35 @@ def apply_reviews(opt: Optimizer, ledger: Ledger, rating_noise: float = 0.5) -> 
             opt.space.exclusions.append(Exclusion(center, radius, r["note"] or "vetoed by reviewer"))
             have.add(key)
             added.append(f"veto {center} radius {radius:g}: {r['note'] or 'no note'}")
-    if any(o.name == "expert_rating" for o in opt.objectives):
+    if any(o.name == RATING.name for o in opt.objectives):
         for x, vals in ledger.ratings().values():
             if x is None or is_screen(x):
                 continue
             mean, err = float(np.mean(vals)), rating_noise / np.sqrt(len(vals))
-            old = next((o.y.get("expert_rating") for o in opt.observations
+            old = next((o.y.get(RATING.name) for o in opt.observations
                         if o.source == "evaluation" and o.y and o.x == x), None)
-            if old != mean and opt.update(x, "expert_rating", mean, err):
+            if old != mean and opt.update(x, RATING.name, mean, err):
                 added.append(f"rating {x}: {mean:g} +- {err:.2g} from {len(vals)} review(s)")
     return added
+
+
+def with_objectives(outputs: dict, opt: Optimizer) -> dict:
+    """``outputs`` with each objective's value and error under its name (``name``,
+    ``name_err``) where the stages did not write them: an objective derived from measured
+    quantities (driver/objectives/) is then recorded, reported and fused like any other."""
+    out = dict(outputs)
+    for ob in opt.objectives:
+        obj = objective(ob.name)
+        if obj.source != "review" and ob.name not in out:
+            out[ob.name], out[f"{ob.name}_err"] = obj.value(outputs), obj.error(outputs)
+    return out
+
+
+def _shown(outputs: dict, opt: Optimizer) -> list[tuple[str, float | None]]:
+    """The values the console shows for a finished evaluation: the hot conductivity (always
+    measured) and each objective (None where not measured)."""
+    names = dict.fromkeys(["sigma_hot", *(ob.name for ob in opt.objectives)])
+    return [(k, objective(k).value(outputs)) for k in names]
 
 
 def _describe(x: dict) -> str:
@@ -202,9 +225,9 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
     out = rec["outputs"]
     y, err, guessed = {}, {}, []
     for o in opt.objectives:
-        if o.name in RATED:               # arrives with a review (apply_reviews)
+        if _rated(o.name):                # arrives with a review (apply_reviews)
             continue
-        v = out.get(o.name)
+        v = objective(o.name).value(out)
         if not o.measurable(v):
             guess = unmeasured_value(opt, o)
             if guess is None:
@@ -214,8 +237,8 @@ def _tell(opt: Optimizer, x: dict, rec: dict) -> None:
             guessed.append(o.name)
             continue
         y[o.name] = float(v)
-        e = out.get(f"{o.name}_err")
-        err[o.name] = float(e) if e is not None and np.isfinite(e) else 0.0
+        e = objective(o.name).error(out)
+        err[o.name] = e if e is not None else 0.0
     # a point with a guessed objective informs the model but is never reported as the best
     opt.tell(x, y, err, source="unmeasured" if guessed else "evaluation")
 
@@ -473,6 +496,8 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                     rec = {"status": "failed", "outputs": None, "attempts": 1, "run_dir": "",
                            "started": time.time(), "finished": time.time(),
                            "errors": [{"stage": "dask", "class": type(exc).__name__, "message": str(exc)[:500]}]}
+                if rec["status"] == "done" and rec["outputs"]:
+                    rec["outputs"] = with_objectives(rec["outputs"], opt)
                 if camp.meta.adapt_exploration and rec["status"] == "done" and screen is None:
                     _calibrate(opt, x, rec, z2_history, camp.meta.window, ledger, echo)
                 for d in rec.get("decisions", []):
@@ -487,8 +512,8 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                 o = rec["outputs"] or {}
                 echo(f"[{n}/{budget}] candidate {pid} {rec['status']}"
                      + (f": {o.get('formula')} " + ", ".join(
-                         f"{k}={'n/a' if o.get(k) is None else format(o[k], '.3g')}"
-                         for k in dict.fromkeys(["sigma_hot", *(ob.name for ob in opt.objectives)]))
+                         f"{k}={'n/a' if v is None else format(v, '.3g')}"
+                         for k, v in _shown(o, opt))
                         if rec["status"] == "done" else
                         f": {rec['errors'][-1]['class'] if rec['errors'] else ''}"))
     finally:

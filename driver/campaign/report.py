@@ -15,6 +15,7 @@ import numpy as np
 
 from ..fileio import atomic_write_text
 from ..optimize.multiobjective import pareto_mask
+from ..objectives import find as find_objective
 from ..optimize.optimizer import Optimizer
 from .ledger import Ledger
 
@@ -338,14 +339,21 @@ def write_report(out: str | Path) -> Path:
     # CSV of everything
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(COLUMNS)
+    # an objective of the registry that the built-in columns lack (a new or plug-in one):
+    # its value, error and own columns after the others
+    extra = [c for ob in opt.objectives
+             for c in (ob.name, f"{ob.name}_err",
+                       *getattr(find_objective(ob.name), "columns", ()))
+             if c not in COLUMNS]
+    columns = COLUMNS[:-2] + extra + COLUMNS[-2:]
+    w.writerow(columns)
     for e in evals:
         o = e["outputs"] or {}
         row = {"proposal_id": e["proposal_id"], "batch": e["batch"], "status": e["status"],
                "attempts": e["attempts"], "x": json.dumps(e["x"]), "seconds": f"{e['seconds']:.1f}",
                "errors": json.dumps(e["errors"]), "run_dir": e["run_dir"],
                **{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in o.items()}}
-        w.writerow([row.get(c, "") for c in COLUMNS])
+        w.writerow([row.get(c, "") for c in columns])
     atomic_write_text(out / "results.csv", buf.getvalue())
 
     figs = []

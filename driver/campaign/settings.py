@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, StringConstraints, model_validator
+from pydantic import (Field, PositiveFloat, PositiveInt, StringConstraints, field_validator,
+                      model_validator)
 
 from .. import families
 from ..schema_base import Strict
@@ -17,27 +18,21 @@ FamilyName = Literal[tuple(families.FAMILIES)]  # type: ignore[valid-type]
 Element = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]?$")]
 Role = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")]
 
-#: what an evaluation can report, for objectives (docs/campaign.md)
-OUTPUTS = {
-    "sigma_hot": "conductivity at the highest MD temperature (S/cm), always measured",
-    "sigma_300K": "Arrhenius-extrapolated conductivity at 300 K (S/cm); needs 2 diffusive T",
-    "Ea": "activation energy (eV)",
-    "shear_modulus": "0 K VRH shear modulus (GPa)",
-    "bulk_modulus": "0 K VRH bulk modulus (GPa)",
-    "stability": "Cahn-Hilliard degradation score S in [0, 1] (stability_model: degradation)",
-    "critical_current": "critical current density for Li penetration through a surface flaw "
-                        "(mA/cm2, with its interval; stability_model: li_penetration, the default)",
-    "expert_rating": "a reviewer's rating 0-5 (`sse-driver review DIR --rate ID VALUE`), the "
-                     "mean when rated more than once; told to the optimizer when it arrives",
-}
-
-
 class ObjectiveSpec(Strict):
-    name: Literal["sigma_hot", "sigma_300K", "Ea", "shear_modulus", "bulk_modulus", "stability",
-                  "critical_current", "expert_rating"]
+    #: an objective of the registry (driver/objectives/: one module each; docs/campaign.md)
+    name: Annotated[str, StringConstraints(max_length=64)]
     direction: Literal["max", "min"] = "max"
     log: bool = False
     weight: float = Field(1.0, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from ..objectives import all_objectives
+        known = all_objectives()
+        if v not in known:
+            raise ValueError(f"unknown objective {v!r}; known: {', '.join(known)}")
+        return v
 
 
 class Budget(Strict):
@@ -182,16 +177,17 @@ class CampaignSettings(Strict):
         if twice:
             raise ValueError(f"objectives list {', '.join(twice)} more than once; list each "
                              "objective once (its weight sets its share)")
-        for name, model in (("stability", "degradation"), ("critical_current", "li_penetration")):
-            if name not in names:
-                continue
-            if not self.phasefield:
+        from ..objectives import get as objective
+        for name in names:
+            obj = objective(name)
+            if obj.source == "phasefield" and not self.phasefield:
                 raise ValueError(f"objective {name} comes from the phase-field stage, which "
                                  "campaign.phasefield: false turns off; remove it from objectives "
                                  "or enable the phase field")
-            if self.stability_model != model:
-                raise ValueError(f"objective {name} comes from stability_model: {model} (this "
-                                 f"campaign runs {self.stability_model}); change one of them")
+            for key, want in obj.needs:
+                if getattr(self, key) != want:
+                    raise ValueError(f"objective {name} comes from {key}: {want} (this "
+                                     f"campaign runs {getattr(self, key)}); change one of them")
         if self.ahp_matrix is not None and len(self.ahp_matrix) != len(self.objectives):
             raise ValueError("ahp_matrix must be n x n for the n objectives")
         if self.acquisition == "ehvi" and len(self.objectives) > 3:
