@@ -9,17 +9,19 @@ by wrong types, non-finite numbers, out-of-range values or odd text; the readers
 in-process, so hundreds of files take seconds.
 
 Files tried per ``make test`` (max_examples below): 120 potential files, 60 student files,
-80 validation sets, 80 MD results, 80 environments, 60 batch-script settings.
+80 validation sets, 80 MD results, 80 environments, 60 batch-script settings, 40 screening
+lists.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from driver.errors import UserError
@@ -231,3 +233,123 @@ def test_the_bases_of_the_mutations_are_valid(tmp_path):
     cfg.write_text(yaml.safe_dump({"dask": {"backend": "slurm", "jobqueue": _JQ}}))
     rc, out, err = _main(["cluster", "script", str(cfg)])
     assert rc == 0 and "#SBATCH" in out, err
+
+
+#: what a line of a screening list may hold (``sse-driver screen LIST``): good and bad
+#: formulas, CIF names (a readable ordered CIF, a missing one, garbage, a path out of the
+#: folder), potentials and labels (good, unknown, path-like, too long, shell-like)
+def _mostly(good, bad):
+    """Draws ``good`` three times in four: a list is refused as soon as one entry is wrong,
+    so good words must dominate for whole lists to be accepted too."""
+    return st.one_of(good, good, good, bad)
+
+
+_SCREEN_WORDS = {
+    "structure": _mostly(
+        st.sampled_from(["Li7La3Zr2O12", "Li6.5La3Zr1.5Ta0.5O12", "Li6.75La3Zr1.75Ta0.25O12",
+                         "ordered.cif"]),
+        st.sampled_from(["Li6PS5Cl", "LiFePO4", "Xx2O", "Li7La3Zr2O12)", "Li1e309O", "Li0O",
+                         "../../etc/passwd", "Li7La3Zr2O12;rm", "\u00f1", "missing.cif",
+                         "garbage.cif", "../up.cif", "LLZO.CIF"])),
+    "potential": _mostly(st.sampled_from(["adams_rao2011", "sevennet0"]),
+                         st.sampled_from(["nope", "../x", "a" * 70, "pedone2006"])),
+    "label": _mostly(st.sampled_from(["ok_1", "a.b+c-d", "run-2"]),
+                     st.one_of(st.sampled_from(["lab/el", "x" * 101, "$(x)", ".."]),
+                               st.text(min_size=1, max_size=6).filter(
+                                   lambda s: s.split() == [s]))),
+}
+
+
+@st.composite
+def _screen_list(draw):
+    lines = []
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["entry"] * 8 + ["comment", "blank", "noise"]))
+        if kind == "comment":
+            lines.append("# " + draw(st.text(max_size=10)).replace("\n", " "))
+        elif kind == "blank":
+            lines.append("   ")
+        elif kind == "noise":
+            lines.append(draw(st.text(max_size=20)).replace("\n", " ").replace("\r", " "))
+        else:
+            n = draw(st.sampled_from([1, 2, 2, 3, 3, 4]))
+            words = [draw(_SCREEN_WORDS["structure"])]
+            if n > 1:
+                words.append(draw(_SCREEN_WORDS["potential"]))
+            if n > 2:
+                words.append(draw(_SCREEN_WORDS["label"]))
+            if n > 3:
+                words.append("extra")
+            lines.append(" ".join(words) + draw(st.sampled_from(["", "  # note"])))
+    return "\n".join(lines) + "\n"
+
+
+def _ordered_cif(path) -> None:
+    """An ordered, neutral, Li-bearing CIF: antifluorite Li2O (a = 4.61 A)."""
+    from pymatgen.core import Lattice, Structure
+    Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.61), ["Li", "O"],
+                              [[0.25, 0.25, 0.25], [0, 0, 0]]).to(filename=str(path))
+
+
+@settings(COMMON, max_examples=40)
+@given(text=_screen_list())
+def test_any_screening_list_gives_checked_candidates_or_is_a_user_error(tmp_path, text):
+    """What ``sse-driver screen LIST`` reads and checks before anything is written
+    (cli._read_screen_list, the campaign schema, screening.screen_items): every entry a
+    known potential, a formula that parses or an ordered neutral CIF inside the file system,
+    a label of safe characters naming it alone; or one UserError line."""
+    import shutil
+    from pathlib import Path
+
+    from driver import config
+    from driver.campaign.screening import screen_items
+    from driver.cli import _read_screen_list
+    from driver.schema import Settings
+
+    folder = tmp_path / "list"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    _ordered_cif(folder / "ordered.cif")
+    (folder / "garbage.cif").write_bytes(b"data_x\n_cell_length_a zz\n\xff\xfe")
+    listing = folder / "screen.txt"
+    listing.write_text(text, encoding="utf-8")
+    try:
+        cands = _read_screen_list(listing)
+        s = config.load(Settings, None, overrides={"campaign": {"candidates": cands}})
+        items = screen_items(s, folder)
+    except UserError as exc:
+        assert "\n" not in str(exc).strip(), str(exc)
+        event(f"refused: {type(exc).__name__}")
+        return
+    event("accepted")
+    assert items
+    labels = [x["label"] for x in items]
+    assert len(set(labels)) == len(labels)
+    for x in items:
+        assert re.fullmatch(r"[A-Za-z0-9_.+-]+", x["label"]), x
+        assert "/" not in x["potential"] and ".." not in x["potential"]
+        if "cif" in x:
+            assert Path(x["cif"]).is_file()
+        else:
+            assert re.fullmatch(r"[A-Za-z0-9.()]+", x["formula"]), x
+
+
+def test_a_good_screening_list_is_accepted(tmp_path):
+    """The accepting side of the property above, pinned: formulas, a CIF, potentials and
+    labels as a user writes them give one checked record each, labels made where missing."""
+    from driver import config
+    from driver.campaign.screening import screen_items
+    from driver.cli import _read_screen_list
+    from driver.schema import Settings
+
+    _ordered_cif(tmp_path / "ordered.cif")
+    listing = tmp_path / "screen.txt"
+    listing.write_text("# garnets\nLi7La3Zr2O12 adams_rao2011\n"
+                       "Li6.5La3Zr1.5Ta0.5O12 sevennet0 ta05  # note\n"
+                       "ordered.cif sevennet0\n\n", encoding="utf-8")
+    s = config.load(Settings, None,
+                    overrides={"campaign": {"candidates": _read_screen_list(listing)}})
+    items = screen_items(s, tmp_path)
+    assert [x["label"] for x in items] == ["Li7La3Zr2O12", "ta05", "Li2O"]
+    assert items[2]["cif"] == str((tmp_path / "ordered.cif").resolve())
+    assert [x["potential"] for x in items] == ["adams_rao2011", "sevennet0", "sevennet0"]
