@@ -19,7 +19,7 @@ from . import __version__
 from .cliargs import (SQLITE_MAX, existing_dir, finite, int_in, local_processes,
                       nearest_existing, number, out_dir, positive_int, row_id, scheduler)
 from .resources import cores
-from .errors import ConfigError, SSEError, UserError
+from .errors import SSEError, UserError
 
 
 _PRINTING_RANK = 0   # under dask-mpi the campaign (and its messages) live on rank 1
@@ -130,11 +130,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_md(args: argparse.Namespace) -> int:
     from . import config
-    from .md.workflow import RESULT, run_md
-    from .mpi import MPI
+    from .md.command import run
+    from .md.workflow import RESULT
     from .schema import Settings
 
-    comm = MPI.COMM_WORLD
     over = {k: v for k, v in {
         "temperatures_k": args.temperatures, "supercell": args.supercell,
         "equil_ps": args.equil_ps, "prod_ps": args.prod_ps, "timestep_fs": args.timestep_fs,
@@ -142,95 +141,8 @@ def _cmd_md(args: argparse.Namespace) -> int:
     settings = config.load(Settings, args.config, overrides={"md": over}).md
     out = Path(args.out)
     _refuse_existing(out / RESULT, args.force, "md")
-    results = []
-    for k in range(settings.replicas):
-        # replica k: its own decoration (a composition) and velocity seeds, its own folder
-        from .md.replicas import replica_seed
-
-        s_k = settings.model_copy(update={"seed": replica_seed(settings.seed, k), "replicas": 1})
-        out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
-        structure, info = _structure_from_args(args, s_k, say=k == 0)
-        meta = {"input": args.composition or args.cif, "run_dir": str(out_k), **info}
-        reuse = [Path(r) if settings.replicas == 1 else Path(r) / f"replica{k + 1}"
-                 for r in args.reuse]
-        results.append(run_md(structure, s_k, out_k, comm, meta=meta, reuse=reuse))
-    result = results[0]
-    if settings.replicas > 1:
-        result = _write_combined(results, out, comm)
-    if comm.rank == 0:
-        _print_md_summary(result, out)
-    return 0
-
-
-def _write_combined(results: list[dict], out: Path, comm) -> dict:
-    """The replicas' combined result as OUT/result.json (rank 0 writes; all ranks return it)."""
-    from .fileio import atomic_write_json
-    from .md.plots import arrhenius_plot
-    from .md.replicas import combine
-    from .md.workflow import RESULT
-
-    result = combine(results)
-    if comm.rank == 0:
-        arr = result["arrhenius"]
-        if arr:
-            used = [p for p in result["temperatures"] if p["temperature_K"] in arr["temperatures_used_K"]]
-            arrhenius_plot(out / "arrhenius.png", used, arr)
-        atomic_write_json(out / RESULT, result)
-    comm.Barrier()
-    return result
-
-
-def _structure_from_args(args, settings, say: bool = True):
-    if args.composition is not None:
-        from .families.compositions import PHYSICAL_BOUNDS, parse
-        from .families.structures import build
-
-        cand = parse(args.composition, PHYSICAL_BOUNDS)   # a named composition: any that can exist
-        _check_cell_size(len(build(cand, (1, 1, 1), settings.seed).structure), settings)
-        b = build(cand, settings.supercell, settings.seed)
-        note = b.inexact_note()
-        if note and say:
-            from .mpi import MPI
-            if MPI.COMM_WORLD.rank == 0:
-                print(note, flush=True)
-        return b.structure, {"family": cand.family, "variables": cand.variables,
-                             "realized_variables": b.realized, "species_roles": cand.species,
-                             "decoration_seed": b.seed, "supercell": list(b.supercell)}
-    from .campaign.screening import read_cif
-    from .potentials import load as load_potential
-
-    path = Path(args.cif)
-    s = read_cif(path, "--cif", load_potential(settings.potential))
-    _check_cell_size(len(s), settings)
-    return s * settings.supercell, {"family": "cif", "cif": str(path), "supercell": settings.supercell}
-
-
-def _check_cell_size(atoms_per_cell: int, settings) -> None:
-    """Refuse a supercell whose atom count exceeds md.max_atoms before memory is spent on it."""
-    import math
-
-    n = atoms_per_cell * math.prod(settings.supercell)
-    if n > settings.max_atoms:
-        sc = "x".join(str(k) for k in settings.supercell)
-        raise ConfigError(f"md.supercell {sc} gives {n:.3g} atoms, more than md.max_atoms "
-                          f"{settings.max_atoms}; lower the supercell or raise md.max_atoms")
-
-
-def _print_md_summary(r: dict, out: Path) -> None:
-    print(f"{r['formula']}: {r['n_atoms']} atoms, potential {r['potential']['name']}")
-    for t in r["temperatures"]:
-        flag = "" if t["diffusive"] else "  (NOT diffusive: " + t["diffusive_reason"] + ")"
-        print(f"  {t['temperature_K']:7.1f} K  D = {t['D_cm2_s']:.3e} +- {t['D_err_cm2_s']:.1e} cm2/s"
-              f"  sigma = {t['sigma_S_cm']:.3e} +- {t['sigma_err_S_cm']:.1e} S/cm{flag}")
-    a = r["arrhenius"]
-    if a:
-        lo, hi = a["sigma_300K_interval_95"]
-        print(f"  Ea = {a['Ea_eV']:.3f} +- {a['Ea_err_eV']:.3f} eV; sigma(300 K) = "
-              f"{a['sigma_300K_S_cm']:.2e} S/cm (95 %: {lo:.1e} .. {hi:.1e})")
-    e = r["elastic"]
-    print(f"  K = {e['bulk_vrh_GPa']:.1f} GPa, G = {e['shear_vrh_GPa']:.1f} GPa, "
-          f"E = {e['youngs_vrh_GPa']:.1f} GPa (0 K, VRH)")
-    print(f"wrote {out / 'result.json'}")
+    return run(settings, out, composition=args.composition, cif=args.cif,
+               reuse=[Path(r) for r in args.reuse])
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -356,36 +268,6 @@ def _under_dask_mpi(s, client_fn) -> int:
     return 0
 
 
-def _read_screen_list(path: Path) -> list[dict]:
-    """A screening list: one candidate per line, ``FORMULA|FILE.cif [POTENTIAL] [LABEL]``;
-    ``#`` starts a comment. CIF paths are relative to the list's folder."""
-    if not path.is_file():
-        raise UserError(f"{path}: screening list not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a UTF-8 text file (one formula or CIF path per line)") from None
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        words = line.split("#", 1)[0].split()
-        if not words:
-            continue
-        if len(words) > 3:
-            raise UserError(f"{path}:{n}: expected FORMULA|FILE.cif [POTENTIAL] [LABEL], got "
-                            f"{len(words)} words")
-        key = "cif" if words[0].lower().endswith(".cif") else "formula"
-        value = str((path.parent / words[0]).resolve()) if key == "cif" else words[0]
-        c = {key: value}
-        if len(words) > 1:
-            c["potential"] = words[1]
-        if len(words) > 2:
-            c["label"] = words[2]
-        out.append(c)
-    if not out:
-        raise UserError(f"{path}: no candidates (one formula or CIF path per line)")
-    return out
-
-
 def _cmd_screen(args: argparse.Namespace) -> int:
     """Screen a list: a campaign over exactly the listed candidates (campaign.candidates)."""
     from . import config
@@ -393,7 +275,9 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     from .campaign.loop import run_campaign
     from .schema import Settings
 
-    cands = _read_screen_list(Path(args.list))
+    from .campaign.screening import read_list
+
+    cands = read_list(Path(args.list))
     over = {"campaign": {"candidates": cands}}
     if args.potential:
         over["md"] = {"potential": args.potential}

@@ -295,7 +295,7 @@ def _ordered_cif(path) -> None:
 @given(text=_screen_list())
 def test_any_screening_list_gives_checked_candidates_or_is_a_user_error(tmp_path, text):
     """What ``sse-driver screen LIST`` reads and checks before anything is written
-    (cli._read_screen_list, the campaign schema, screening.screen_items): every entry a
+    (screening.read_list, the campaign schema, screening.screen_items): every entry a
     known potential, a formula that parses or an ordered neutral CIF inside the file system,
     a label of safe characters naming it alone; or one UserError line."""
     import shutil
@@ -303,7 +303,7 @@ def test_any_screening_list_gives_checked_candidates_or_is_a_user_error(tmp_path
 
     from driver import config
     from driver.campaign.screening import screen_items
-    from driver.cli import _read_screen_list
+    from driver.campaign.screening import read_list
     from driver.schema import Settings
 
     folder = tmp_path / "list"
@@ -314,7 +314,7 @@ def test_any_screening_list_gives_checked_candidates_or_is_a_user_error(tmp_path
     listing = folder / "screen.txt"
     listing.write_text(text, encoding="utf-8")
     try:
-        cands = _read_screen_list(listing)
+        cands = read_list(listing)
         s = config.load(Settings, None, overrides={"campaign": {"candidates": cands}})
         items = screen_items(s, folder)
     except UserError as exc:
@@ -339,7 +339,7 @@ def test_a_good_screening_list_is_accepted(tmp_path):
     labels as a user writes them give one checked record each, labels made where missing."""
     from driver import config
     from driver.campaign.screening import screen_items
-    from driver.cli import _read_screen_list
+    from driver.campaign.screening import read_list
     from driver.schema import Settings
 
     _ordered_cif(tmp_path / "ordered.cif")
@@ -348,7 +348,7 @@ def test_a_good_screening_list_is_accepted(tmp_path):
                        "Li6.5La3Zr1.5Ta0.5O12 sevennet0 ta05  # note\n"
                        "ordered.cif sevennet0\n\n", encoding="utf-8")
     s = config.load(Settings, None,
-                    overrides={"campaign": {"candidates": _read_screen_list(listing)}})
+                    overrides={"campaign": {"candidates": read_list(listing)}})
     items = screen_items(s, tmp_path)
     assert [x["label"] for x in items] == ["Li7La3Zr2O12", "ta05", "Li2O"]
     assert items[2]["cif"] == str((tmp_path / "ordered.cif").resolve())

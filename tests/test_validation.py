@@ -194,7 +194,7 @@ def test_a_cif_with_overlapping_sites_is_refused_before_anything_runs(tmp_path):
     with huge forces and the run would model no material: one line, exit 2, no folder."""
     from pymatgen.core import Lattice, Structure
 
-    from driver.campaign.screening import read_cif
+    from driver.md.cif_input import read_cif
     from driver.errors import CompositionError
     from driver.potentials import load
 
