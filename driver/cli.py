@@ -8,7 +8,6 @@ subcommands so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -354,6 +353,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_review(args: argparse.Namespace) -> int:
     """List candidates; accept, veto (a constraint on future proposals) or rate them.
     Writes through the ledger's own transactions, so it is safe on a running campaign."""
+    from .campaign import review
     from .campaign.ledger import Ledger
 
     acts = [a for a in ("accept", "veto", "rate") if getattr(args, a) is not None]
@@ -372,34 +372,17 @@ def _cmd_review(args: argparse.Namespace) -> int:
     _require_ledger(args.dir)
     if not acts:
         led = Ledger.open(args.dir, readonly=True)
-        reviews = {}
-        for r in led.reviews():
-            reviews.setdefault(r["proposal_id"], []).append(
-                r["action"] + (f" {r['rating']:g}" if r["rating"] is not None and r["action"] == "rate" else ""))
-        print(f"{'id':>4}  {'status':<7} {'formula':<28} {'x':<22} {'sigma_hot':>10} {'stability':>12}  reviews")
-        for e in led.evaluations():
-            o = e["outputs"] or {}
-            sig = o.get("sigma_hot")
-            stab = (f"{o['critical_current']:.3g} mA/cm2" if o.get("critical_current") is not None
-                    else "" if o.get("stability") is None else f"{o['stability']:.3f}")
-            print(f"{e['proposal_id']:>4}  {e['status']:<7} {str(o.get('formula', '')):<28} "
-                  f"{json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in e['x'].items()}):<22} "
-                  f"{'' if sig is None else f'{sig:.3g}':>10} {stab:>12}  "
-                  f"{', '.join(reviews.get(e['proposal_id'], []))}")
+        print("\n".join(review.table(led)))
+        led.close()
         return 0
+    if act == "veto" and not 0 < args.radius <= 1:
+        raise UserError("review --radius must be in (0, 1] (unit-scaled distance)")
     led = Ledger.open(args.dir)
-    row = led.db.execute("SELECT x_json FROM proposals WHERE id = ?", (pid,)).fetchone()
-    if row is None:
+    x = led.proposal_x(pid)
+    if x is None:
         raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")
-    x = json.loads(row[0])
-    if act == "rate":
-        led.add_review(pid, "rate", value, args.note or "", x)
-    elif act == "veto":
-        if not 0 < args.radius <= 1:
-            raise UserError("review --radius must be in (0, 1] (unit-scaled distance)")
-        led.add_review(pid, "veto", args.radius, args.note or "", x)
-    else:
-        led.add_review(pid, "accept", None, args.note or "", x)
+    led.add_review(pid, act, {"rate": value if act == "rate" else None,
+                              "veto": args.radius, "accept": None}[act], args.note or "", x)
     led.close()
     print(f"recorded {act} of candidate {pid} ({x})" + (
         f"; proposals within {args.radius:g} (unit-scaled) of it are excluded from now on"

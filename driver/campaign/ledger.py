@@ -174,6 +174,12 @@ class Ledger:
             self._save_state(db, state)
 
     # -------------------------------------------------------------- reviews
+    def proposal_x(self, proposal_id: int) -> dict | None:
+        """The point ``x`` of proposal ``proposal_id``, or None if there is none."""
+        row = self.db.execute("SELECT x_json FROM proposals WHERE id = ?",
+                              (proposal_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def add_review(self, proposal_id: int | None, action: str, rating: float | None,
                    note: str, x: dict | None) -> None:
         with self.tx() as db:
