@@ -347,6 +347,33 @@ def test_a_run_resumes_extended_but_never_with_other_settings(tmp_path):
         _state(tmp_path, DistilSettings(**{**legacy, "form": "pod"}), "s")
 
 
+def test_seed_data_found_at_other_paths_resume_by_content(tmp_path):
+    """A record resumes from another checkout: its seed files are known by their sha256, so
+    the same files at other paths are the same seed data; other content is refused."""
+    import json
+    import shutil
+
+    from driver.distil.settings import DistilSettings
+    from driver.distil.workflow import STATE, _state
+    from driver.errors import UserError
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    fr = _frame(1, n=14)
+    F.write(a / "labelled_000.extxyz", [fr.with_labels(-1.0, np.zeros((fr.n, 3)), np.zeros(6))])
+    shutil.copytree(a, b)
+    run = tmp_path / "run"
+    run.mkdir()
+    s = DistilSettings(compositions=["Li3InCl6"], seed_data=[str(a / "labelled_000.extxyz")])
+    st = _state(run, s, "s")
+    st["generations"] = [{"generation": 1}]
+    (run / STATE).write_text(json.dumps(st))
+    moved = DistilSettings(compositions=["Li3InCl6"], seed_data=[str(b / "labelled_000.extxyz")])
+    assert _state(run, moved, "s")["settings"]["seed_data"] == moved.seed_data
+    F.write(b / "labelled_000.extxyz", [fr.with_labels(-2.0, np.zeros((fr.n, 3)), np.zeros(6))])
+    with pytest.raises(UserError, match=r"other settings \(seed_data\)"):
+        _state(run, moved, "s")
+
+
 def test_errors_name_each_failed_threshold():
     err = {"force_rmse_ev_a": 0.3, "force_rel": 0.3, "energy_rmse_mev_atom": 9.0,
            "stress_rmse_gpa": 0.2}

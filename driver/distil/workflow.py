@@ -373,6 +373,8 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
             raise UserError(f"{p}: not a distillation state ({FORMAT}); choose another --out")
         was = {**LEGACY, **st["settings"]}
         free = EXTENDABLE | (FIT_ONLY if not st["generations"] else frozenset())
+        if _same_seed_files(st, was["seed_data"], now["seed_data"]):
+            free |= {"seed_data"}           # the same files, found at other paths
         differ = sorted(k for k in set(was) | set(now)
                         if k not in free and was.get(k) != now.get(k))
         if differ or (st["name"] != name and st["generations"]):
@@ -381,8 +383,30 @@ def _state(out: Path, s: DistilSettings, name: str) -> dict:
                             "it with the same ones or choose another --out")
         st["settings"] = {**was, **{k: now[k] for k in free if k in now}}
         st["name"] = name
+        st["seed_sha256"] = [F.sha256(f) for f in now["seed_data"]]
         return st
-    return {"format": FORMAT, "name": name, "settings": now, "generations": [], "final": None}
+    return {"format": FORMAT, "name": name, "settings": now, "generations": [], "final": None,
+            "seed_sha256": [F.sha256(f) for f in now["seed_data"]]}
+
+
+def _same_seed_files(st: dict, old: list[str], new: list[str]) -> bool:
+    """Whether seed data named by other paths are the same files, by content (sha256, kept in
+    the state): a record resumes from another checkout or machine, where its files have
+    other absolute paths. A state written before the hashes were kept compares with its
+    files where they still are."""
+    if old == new:
+        return True
+    if len(old) != len(new):
+        return False
+    ref = st.get("seed_sha256")
+    if ref is None:
+        if not all(Path(p).is_file() for p in old):
+            return False
+        ref = [F.sha256(p) for p in old]
+    try:
+        return [F.sha256(p) for p in new] == ref
+    except OSError:
+        return False
 
 
 def _ridge(s: DistilSettings, rows_, frames, tol, seed: int) -> tuple[float, dict]:
