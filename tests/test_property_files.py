@@ -9,7 +9,7 @@ by wrong types, non-finite numbers, out-of-range values or odd text; the readers
 in-process, so hundreds of files take seconds.
 
 Files tried per ``make test`` (max_examples below): 120 potential files, 60 student files,
-80 validation sets, 80 MD results, 80 environments, 60 batch-script settings, 40 screening
+80 validation sets, 80 MD results, 80 environments, 60 batch-script settings, 25 screening
 lists.
 """
 
@@ -291,7 +291,7 @@ def _ordered_cif(path) -> None:
                               [[0.25, 0.25, 0.25], [0, 0, 0]]).to(filename=str(path))
 
 
-@settings(COMMON, max_examples=40)
+@settings(COMMON, max_examples=25)
 @given(text=_screen_list())
 def test_any_screening_list_gives_checked_candidates_or_is_a_user_error(tmp_path, text):
     """What ``sse-driver screen LIST`` reads and checks before anything is written
