@@ -26,9 +26,15 @@ class EvaluationsBar:
         self.enabled = bool(isatty()) if enabled is None else enabled
         self._bar = None
         if self.enabled:
+            import shutil
+
             from tqdm import tqdm
+            # a terminal that does not say its size (0 x 0: a pty nobody sized, some batch
+            # consoles) gets 100 x 24; tqdm would otherwise hide the bar as off-screen
+            size = shutil.get_terminal_size((100, 24))
             self._bar = tqdm(total=total, initial=done, file=self.stream, unit="eval",
-                             desc="evaluations", dynamic_ncols=True, leave=True,
+                             desc="evaluations", ncols=size.columns or 100,
+                             nrows=size.lines or 24, leave=True,
                              mininterval=1.0, bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| "
                              "{elapsed}{postfix}")
 
@@ -42,9 +48,11 @@ class EvaluationsBar:
         return above
 
     def finished(self, n: int) -> None:
-        """``n`` evaluations have finished (done or failed)."""
+        """``n`` evaluations have finished (done or failed); the stages shown are cleared
+        until the next look at the evaluations still in flight (``running``)."""
         if self._bar is not None and n != self._bar.n:
             self._bar.n = n
+            self._bar.set_postfix_str("", refresh=False)
             self._bar.refresh()
 
     def running(self, stages: list[str]) -> None:

@@ -509,6 +509,7 @@ def _loop(s: Settings, opt: Optimizer, ledger: Ledger, out: Path, ex, settings_d
                 c = ledger.counts()
                 n = c["done"] + c["failed"]
                 bar.finished(n)
+                last_progress = 0.0          # show the evaluations still in flight at once
                 o = rec["outputs"] or {}
                 echo(f"[{n}/{budget}] candidate {pid} {rec['status']}"
                      + (f": {o.get('formula')} " + ", ".join(
