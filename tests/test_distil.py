@@ -197,6 +197,39 @@ def test_data_walls_leave_the_data_untouched_and_repel_below_it(tmp_path):
     assert fx[0] < 0 < fx[1] and abs(fx[1]) <= 20.0 + 1e-9
 
 
+def test_walls_follow_the_data_below_every_labelled_frame():
+    """workflow.walls_follow: a newly labelled frame with a Li-Li pair closer than the wall
+    moves the wall below it, and every frame's reference is recomputed to what its rows
+    would be with the new walls (the ZBL alone: no labelled frame inside a wall); unchanged
+    data leave the basis and rows as they are."""
+    from dataclasses import replace
+
+    from driver.distil.settings import DistilSettings
+    from driver.distil.workflow import data_walls, walls_follow
+    s = DistilSettings(data_walls=True, force_cap_ev_a=20.0)
+    frames = [_frame(k) for k in range(2)]
+    basis = replace(BASIS, walls=data_walls(frames, BASIS, 20.0))
+    rs = [D.rows(f, basis) for f in frames]
+    same_basis, same_rows = walls_follow(s, basis, frames, rs, echo=lambda *_: None)
+    assert same_basis is basis and same_rows is rs
+    li_rc = next(rc for a, b, _, rc in basis.walls if (a, b) == ("Li", "Li"))
+    cell = np.eye(3) * 12.0
+    close = F.Frame(("Li", "Li", "Cl", "In"), np.array([[1.0, 1, 1], [1.0 + li_rc - 0.3, 1, 1],
+                                                       [7.0, 7, 7], [7.0, 7, 10.5]]), cell, {})
+    frames.append(close)
+    rs.append(D.rows(close, basis))                     # inside the old wall: repelled
+    said = []
+    moved, new_rows = walls_follow(s, basis, frames, rs, echo=said.append)
+    assert next(rc for a, b, _, rc in moved.walls if (a, b) == ("Li", "Li")) <= li_rc - 0.3 + 1e-9
+    assert "Li-Li" in said[0]
+    for f, r in zip(frames, new_rows):
+        zbl = D.rows(f, BASIS)
+        assert r.ref_energy == pytest.approx(zbl.ref_energy, abs=1e-9)
+        assert np.abs(r.ref_forces - zbl.ref_forces).max() < 1e-9
+        assert np.abs(r.ref_virial - zbl.ref_virial).max() < 1e-9
+        assert np.array_equal(r.forces, D.rows(f, basis).forces)     # the fitted part's rows
+
+
 @pytest.mark.parametrize("wall, message", [
     ({"pair": ["Li", "Xe"], "height_ev": 1.0, "cutoff_a": 2.0}, "must name two of the species"),
     ({"pair": ["Li", "Li"], "height_ev": -1.0, "cutoff_a": 2.0}, "height_ev"),

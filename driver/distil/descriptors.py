@@ -281,6 +281,26 @@ def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
                 volume=frame.volume)
 
 
+def with_reference(r: Rows, frame: Frame, basis: SnapBasis | PodBasis) -> Rows:
+    """``r`` with the reference (ZBL core and walls) of ``basis`` recomputed: the fitted
+    part's rows do not depend on the walls, so walls that move (workflow.data_walls follows
+    the data) cost one LAMMPS ``run 0`` per frame, not its rows again."""
+    from dataclasses import replace
+
+    lmp = lammps_for(frame, basis.elements, reference_lines(basis))
+    n = frame.n
+    try:
+        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
+        ref_e = float(lmp.get_thermo("pe"))
+        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+        ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+        ref_f = np.asarray(lmp.numpy.extract_atom("f"))[:n][np.argsort(ids)].reshape(-1).copy()
+    finally:
+        lmp.close()
+    return replace(r, ref_energy=ref_e, ref_forces=ref_f,
+                   ref_virial=p_bar * frame.volume * BAR_A3_EV)
+
+
 def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Energy (eV), forces (N, 3) and ASE stress (6, eV/A^3) of coefficients ``beta``
     (``(ncols,)``) on a frame's rows; with ``beta`` of shape ``(ncols, M)`` a committee's M
@@ -294,5 +314,5 @@ def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
 
 
-__all__ = ["SnapBasis", "PodBasis", "Rows", "pod_rows", "rows", "predict", "lammps_for", "lammps_from_restart",
-           "compute_line"]
+__all__ = ["SnapBasis", "PodBasis", "Rows", "pod_rows", "rows", "with_reference", "predict",
+           "lammps_for", "lammps_from_restart", "compute_line"]

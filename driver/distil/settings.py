@@ -148,10 +148,10 @@ class DistilSettings(Strict):
     #: median frame 0.08 throughout: the rare far-out frames decide), POD 1.07/0.36/0.17
     #: at 1e-8/1e-6/1e-4: no single strength serves every basis and data set
     ridge: float | None = Field(None, ge=0, le=1)
-    #: a repulsive wall per element pair below the shortest distance of that pair in the
-    #: generation-0 data (the teacher's relaxed, strained, rattled and hot-MD frames), as
+    #: a repulsive wall per element pair below the shortest distance of that pair in all
+    #: the data labelled so far (moved before every fit: workflow.walls_follow), as
     #: high as needed to push back with up to ``force_cap_ev_a`` (forcefields/snap.py
-    #: ``_walls``): zero on every configuration the teacher labelled there, it closes the
+    #: ``_walls``): zero on every configuration the teacher labelled, it closes the
     #: gap between the ZBL core (< 1.6 A) and the data, where a linear student extrapolates
     #: and, rarely, attracts (a Li3InCl6 student that ran 100 ps clean at 1500 K once
     #: collapsed In-In to 1.53 A after 20 ps on a refit of the same data, 2026-12-03;

@@ -30,7 +30,7 @@ from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
 from ..forcefields import snap as snap_form
 from . import frames as F
-from .descriptors import PodBasis, SnapBasis, rows
+from .descriptors import PodBasis, SnapBasis, rows, with_reference
 from .explore import (Model, floors, lattice_deviation, nve_drift, pair_minima, relax_student,
                       run_md)
 from .fit import Tolerances, choose_ridge, committee, errors, force_spread, passes, solve
@@ -87,6 +87,29 @@ def data_walls(frames: list[F.Frame], basis: SnapBasis,
         if math.isfinite(rc) and rc > 0.1:
             out.append((a, b, round(force_cap * rc / math.pi, 4), rc))
     return tuple(out)
+
+
+def walls_follow(s: DistilSettings, basis, frames: list[F.Frame], frame_rows: list,
+                 echo=print) -> tuple:
+    """The basis with its walls moved below every labelled frame (``data_walls`` over all of
+    them), and the rows' reference recomputed where they moved (descriptors.with_reference).
+
+    Why: walls set once from generation 0 were met by the frames later generations
+    labelled (on Li6PS5Cl 4-14 of every 16, e.g. Cl-Cl at 1.78 A under a 3.09 A wall,
+    records/distil/li6ps5cl_pod_7net0), and each such frame asked the fitted part to cancel
+    the wall's energy: with generation 5's frames the fit took the strongest ridge and 0.22
+    eV/A on the newest frames, without them 1e-4 and 0.16 (2026-12-03). A wall is meant to
+    be zero on everything the teacher labelled."""
+    if not s.data_walls:
+        return basis, frame_rows
+    walls = data_walls(frames, basis, s.force_cap_ev_a)
+    if walls == basis.walls:
+        return basis, frame_rows
+    before = {(a, b): rc for a, b, _, rc in basis.walls}
+    basis = replace(basis, walls=walls)
+    echo("  walls moved below newly labelled pairs: " + ", ".join(
+        f"{a}-{b} {rc:.2f} A" for a, b, _, rc in walls if before.get((a, b)) != rc))
+    return basis, [with_reference(r, f, basis) for r, f in zip(frame_rows, frames)]
 
 
 def seed_frames(s: DistilSettings, elements: tuple[str, ...]) -> list[F.Frame]:
@@ -495,6 +518,14 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         echo("  walls below the data: " + ", ".join(f"{a}-{b} {rc:.2f} A"
                                                      for a, b, _, rc in basis.walls))
     train_rows = [rows(f, basis) for f in train]
+
+    def fit(g: int):
+        """The basis with its walls below all labelled data, and the fit on it."""
+        nonlocal basis, train_rows
+        basis, train_rows = walls_follow(s, basis, train, train_rows, echo)
+        ridge, cv = _ridge(s, train_rows, train, tol, s.seed + g)
+        return ridge, cv, solve(train_rows, train, tol, ridge)
+
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
     floor = floors(basis.elements, s.collapse_fraction, s.min_li_li_a)
@@ -513,8 +544,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                 if _converged(s, st, g):
                     break
                 continue
-        ridge, _ = _ridge(s, train_rows, train, tol, s.seed + g)
-        beta = solve(train_rows, train, tol, ridge)
+        ridge, _, beta = fit(g)
         betas = committee(train_rows, train, s.committee, s.seed + g, tol, ridge)
         student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
                                                    "draft": True})
@@ -570,8 +600,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                  f"and the hot MD ran clean for {ps:g} ps")
             break
 
-    ridge, cv = _ridge(s, train_rows, train, tol, s.seed)
-    beta = solve(train_rows, train, tol, ridge)
+    ridge, cv, beta = fit(0)
     data_path = out / f"{name}.extxyz"
     data_sha = F.write(data_path, train)
     student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name}, "draft": True})
