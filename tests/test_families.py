@@ -128,6 +128,26 @@ def test_every_force_field_form_is_complete_and_used_by_a_shipped_file():
     assert used <= set(forcefields.FORMS)
 
 
+def test_a_shipped_student_passed_every_check():
+    """A fitted student ships in potentials/ only with a pedigree whose checks all passed
+    (docs/distil.md): the teacher named, the data set by its hash, D* against the teacher."""
+    import yaml
+
+    from driver import forcefields, potentials
+    from driver.resources import data_dir
+
+    fitted = {n for n, f in forcefields.FORMS.items() if getattr(f, "FITTED", False)}
+    students = [p for p in potentials.available() if potentials.load(p).form in fitted]
+    assert students, "no student ships (a distilled Li3InCl6 POD student does since 2026-12-03)"
+    for name in students:
+        doc = yaml.safe_load((data_dir("potentials") / f"{name}.yaml").read_text())
+        ped = doc["pedigree"]
+        checks = ped["checks"]
+        assert checks["passed"] and not checks["reasons"], name
+        assert checks["diffusion_vs_teacher"]["passed"], name
+        assert ped["teacher"]["name"] and len(ped["dataset"]["sha256"]) == 64, name
+
+
 def test_no_code_outside_the_form_modules_names_a_form():
     from driver import forcefields
 

@@ -153,7 +153,8 @@ def test_any_formula_builds_a_structure_or_is_one_line(tmp_path, monkeypatch, fo
 
     ran = []
     monkeypatch.setattr(wf, "run_md", lambda structure, *a, **k: ran.append(structure) or {})
-    monkeypatch.setattr(cli, "_print_md_summary", lambda *a: None)
+    import driver.md.command as md_command
+    monkeypatch.setattr(md_command, "print_summary", lambda *a: None)
     out = tmp_path / "o"
     rc, _, err = _main(["md", "--composition", formula, "--potential", "adams_rao2011",
                         "--out", str(out)])

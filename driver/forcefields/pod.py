@@ -130,8 +130,22 @@ def files(pot, type_of: dict[str, int]) -> dict[str, str]:
 
 def pair_lines(pot, type_of: dict[str, int], coul_cutoff: float, kspace_accuracy: float,
                files_dir: str | None) -> list[str]:
+    order = sorted(type_of, key=type_of.get)
+    if order != type_order(pot)[:len(order)]:
+        from ..errors import UserError
+        raise UserError(f"potential {pot.name}: LAMMPS types {' '.join(order)} must follow its "
+                        f"species order {' '.join(type_order(pot))} (ML-POD reads type i as "
+                        "its i-th species); order the types with md.decks.type_map")
     return core.pair_lines(pot.fitted["reference"], type_of, "pod",
                            [param_name(pot), coeff_name(pot)], files_dir)
+
+
+def type_order(pot) -> list[str]:
+    """The species order the coefficients were fitted in: LAMMPS types must follow it (the
+    ML-POD pair style reads type i as the i-th species of its parameter file, whatever
+    element names pair_coeff lists: with In and Cl swapped the Li3InCl6 student gave +204 eV
+    for a cell the teacher puts at -68.6 eV, 2026-12-03)."""
+    return list(pot.fitted["elements_order"])
 
 
 def external_forces(pot, type_of: dict[str, int], comm):
@@ -168,4 +182,4 @@ def document(name: str, elements: tuple[str, ...], settings: dict, beta, pedigre
     }
 
 
-__all__ = ["NAME", "per_element", "parse_extra", "files", "pair_lines", "document"]
+__all__ = ["NAME", "per_element", "parse_extra", "files", "pair_lines", "type_order", "document"]

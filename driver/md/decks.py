@@ -68,9 +68,18 @@ class LammpsInputSet:
         return d
 
 
-def type_map(species: set[str]) -> dict[str, int]:
-    """LAMMPS type numbers by increasing electronegativity (Li first, O last)."""
-    return {el: i + 1 for i, el in enumerate(sorted(species, key=lambda e: (Element(e).X, e)))}
+def type_map(species: set[str], potential: Potential | None = None) -> dict[str, int]:
+    """LAMMPS type numbers by increasing electronegativity (Li first, O last), unless the
+    potential's form fixes the order (``type_order``: a POD student's types must follow the
+    species order it was fitted in, whatever names pair_coeff gives them; measured
+    2026-12-03: the Li3InCl6 student gave +204 eV for a cell the teacher puts at -68.6 eV
+    when its In and Cl types were swapped)."""
+    by_x = sorted(species, key=lambda e: (Element(e).X, e))
+    fixed = getattr(potential.spec, "type_order", None) if potential is not None else None
+    if fixed is not None:
+        first = [el for el in fixed(potential) if el in species]
+        by_x = first + [el for el in by_x if el not in first]
+    return {el: i + 1 for i, el in enumerate(by_x)}
 
 
 def _hms(seconds: float | None) -> str | None:
@@ -90,7 +99,7 @@ class MDInputGenerator:
 
     @property
     def type_of(self) -> dict[str, int]:
-        return type_map(self.species)
+        return type_map(self.species, self.potential)
 
     def _common(self, data_file: str, title: str, triclinic: bool) -> dict:
         s = self.settings

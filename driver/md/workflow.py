@@ -165,7 +165,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
     species = {sp.symbol for sp in structure.composition}
     pot.check_covers(species)  # refused before LAMMPS starts
     # ML potentials: forces from Python through fix external (one rank; refused otherwise)
-    ext = pot.spec.external_forces(pot, type_map(species), comm)
+    ext = pot.spec.external_forces(pot, type_map(species, pot), comm)
     n_li = int(structure.composition["Li"])
     if n_li == 0:
         from ..errors import CompositionError
