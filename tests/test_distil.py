@@ -670,12 +670,17 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
 
 def test_a_composition_only_the_teacher_covers_is_told_to_distil():
     """Item 5: `md` on a halide with a classical potential names the ML teacher and proposes
-    distilling a student (with its cost), in the one refusal line."""
+    distilling a student (with its cost), in the one refusal line; where a shipped student
+    covers it (Li3InCl6 since 2026-12-03), the student is named and no distilling proposed."""
     from driver.errors import CoverageError
+    with pytest.raises(CoverageError) as e:
+        potentials.load("adams_rao2011").check_covers({"Li", "Y", "Cl"})
+    msg = str(e.value)
+    assert "sevennet0" in msg and "sse-driver distil" in msg and "\n" not in msg
     with pytest.raises(CoverageError) as e:
         potentials.load("adams_rao2011").check_covers({"Li", "In", "Cl"})
     msg = str(e.value)
-    assert "sevennet0" in msg and "sse-driver distil" in msg and "\n" not in msg
+    assert "pod813_li3incl6_7net0" in msg and "sse-driver distil" not in msg
 
 
 def test_seed_data_is_checked_before_anything_runs(tmp_path):
