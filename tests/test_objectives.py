@@ -65,3 +65,15 @@ def test_the_campaign_records_a_derived_objective_with_the_outputs():
         assert out["sigma_hot"] == 1e-3 and "expert_rating" not in out
     finally:
         registry._OBJECTIVES.pop(toy.name)
+
+
+def test_an_objective_registered_first_does_not_hide_the_built_in_ones(monkeypatch):
+    """The registry loads the package's modules on the first look-up even when something
+    was registered before it (a plug-in registering itself at import)."""
+    from driver.objectives import registry
+
+    monkeypatch.setattr(registry, "_OBJECTIVES", {})
+    monkeypatch.setattr(registry, "_loaded", False)
+    early = O.register(Objective("early_toy", "1", "registered before any look-up"))
+    assert registry.get("early_toy") is early
+    assert {"sigma_hot", "critical_current", "expert_rating"} <= set(registry.all_objectives())

@@ -37,6 +37,7 @@ from ..objectives import get as objective
 from ..objectives.expert_rating import OBJECTIVE as RATING
 from .ledger import Ledger
 
+
 def _rated(name: str) -> bool:
     """Whether objective ``name`` comes from reviews, not from the evaluation."""
     return objective(name).source == "review"
@@ -193,8 +194,8 @@ def with_objectives(outputs: dict, opt: Optimizer) -> dict:
     quantities (driver/objectives/) is then recorded, reported and fused like any other."""
     out = dict(outputs)
     for ob in opt.objectives:
-        obj = objective(ob.name)
-        if obj.source != "review" and ob.name not in out:
+        if not _rated(ob.name) and ob.name not in out:
+            obj = objective(ob.name)
             out[ob.name], out[f"{ob.name}_err"] = obj.value(outputs), obj.error(outputs)
     return out
 

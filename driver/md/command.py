@@ -14,14 +14,13 @@ def run(settings, out: Path, composition: str | None = None, cif: str | None = N
     (each replica its own decoration and velocity seeds and folder), combined; rank 0 prints
     the summary. ``reuse``: earlier runs whose finished LAMMPS runs are taken (md/reuse.py)."""
     from ..mpi import MPI
+    from .replicas import replica_seed
     from .workflow import run_md
 
     comm = MPI.COMM_WORLD
     results = []
     for k in range(settings.replicas):
         # replica k: its own decoration (a composition) and velocity seeds, its own folder
-        from .replicas import replica_seed
-
         s_k = settings.model_copy(update={"seed": replica_seed(settings.seed, k), "replicas": 1})
         out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
         structure, info = structure_for(composition, cif, s_k, say=k == 0)

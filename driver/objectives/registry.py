@@ -15,6 +15,7 @@ from .base import Objective
 #: the entry point group a package declares to add objectives
 ENTRY_POINT_GROUP = "sse_driver.objectives"
 _OBJECTIVES: dict[str, Objective] = {}
+_loaded = False
 
 
 def register(obj: Objective) -> Objective:
@@ -29,8 +30,12 @@ def register(obj: Objective) -> Objective:
 
 
 def _load() -> None:
-    if _OBJECTIVES:
+    """Register the package's modules and the plug-ins, once (an objective registered
+    before the first look-up does not stop the built-in ones from loading)."""
+    global _loaded
+    if _loaded:
         return
+    _loaded = True
     here = [str(Path(__file__).parent)]           # this package, without importing it back
     for info in sorted(pkgutil.iter_modules(here), key=lambda m: m.name):
         if info.name in ("base", "registry"):
@@ -58,8 +63,7 @@ def find(name: str) -> Objective | None:
 
 def get(name: str) -> Objective:
     """The objective called ``name`` (KeyError naming the known ones otherwise)."""
-    _load()
-    try:
-        return _OBJECTIVES[name]
-    except KeyError:
-        raise KeyError(f"unknown objective {name!r}; known: {', '.join(_OBJECTIVES)}") from None
+    obj = find(name)
+    if obj is None:
+        raise KeyError(f"unknown objective {name!r}; known: {', '.join(_OBJECTIVES)}")
+    return obj
