@@ -79,13 +79,13 @@ def main(compositions: list[str] | None, out: str, name: str | None, teacher: st
     species = {el for c in cands for el, n in c.amounts.items() if n > 0}
     check_covers(pot, species)
     basis = workflow.basis_for(d, workflow.order_elements(species))
-    from .settings import MAX_COLUMNS
-    if basis.ncols > MAX_COLUMNS:
+    from .settings import MAX_FIT_COLUMNS
+    if basis.ncols > MAX_FIT_COLUMNS:
         raise UserError(
             f"a {basis.label} student over {len(species)} elements "
             f"({' '.join(basis.elements)}) has {basis.ncols} coefficients (at most "
-            f"{MAX_COLUMNS}: its design matrix would not fit in memory); distil fewer elements "
-            "at once (fewer compositions), a smaller basis, or distil.form: pod")
+            f"{MAX_FIT_COLUMNS}: its normal equations would not fit in memory); distil fewer "
+            "elements at once (fewer compositions), a smaller basis, or distil.form: pod")
     seed = workflow.seed_files(d, basis.elements)   # every seed file checked (one line)
     if seed:
         workflow.check_seed_teacher(seed, d.teacher)

@@ -16,12 +16,18 @@ from ..schema_base import Strict
 
 Temperature = Annotated[float, Field(gt=0, le=3000)]
 
-#: the most SNAP coefficients a student may have: the weighted design matrix of a run (~1e4
-#: force rows per 100 frames of 30 atoms, several 1e4 for larger cells) times this many
-#: columns, with the least-squares solver's copies, stays within a few GB; explicit
-#: multi-element SNAP grows as the cube of the element count (2J = 4: 1137 coefficients
-#: for 3 elements, 3588 for 4, 18150 for 6; 2J = 6: 2433 for 3 elements, 7684 for 4)
+#: the most coefficients a SNAP student gets by default (``resolved_form``,
+#: ``resolved_twojmax``): explicit multi-element SNAP grows as the cube of the element count
+#: (2J = 4: 1137 coefficients for 3 elements, 3588 for 4, 18150 for 6; 2J = 6: 2433 for 3
+#: elements, 7684 for 4) and its speed falls with it (2.3e3 atom-steps/s at 2433,
+#: docs/distil.md); beyond this POD is the default form
 MAX_COLUMNS = 4000
+#: the most coefficients any student may have: the fit (fit.Normal) holds about nine
+#: Gram-sized matrices at once (five cross-validation fold parts, their total, a fold's
+#: complement, its eigenvectors, a copy): 9 x 8 B x n^2 = 2.6 GB at 6000, beside the
+#: labelled frames' rows; the six elements of the garnet and argyrodite families at POD
+#: (6, 6) need 5514
+MAX_FIT_COLUMNS = 6000
 
 
 class DistilSettings(Strict):
