@@ -61,6 +61,20 @@ TINY_CAMPAIGN = {
 NASICON = {"family": "nasicon", "variables": {"x": [0.0, 0.8]}}
 
 
+#: a result.json of `sse-driver md` (LAGP, pedone2006, 2 temperatures, written 2026-12-03)
+MD_RESULT = Path(__file__).parent / "data" / "md_result.json"
+
+
+def md_result(**over):
+    """The shipped MD result (tests/data/md_result.json) with top-level fields replaced;
+    a dict under ``elastic`` updates that block key by key."""
+    from driver.md.result import parse
+    data = json.loads(MD_RESULT.read_text())
+    if "elastic" in over:
+        over = {**over, "elastic": {**data["elastic"], **over["elastic"]}}
+    return parse({**data, **over})
+
+
 def write_campaign(tmp_path: Path, **over: dict) -> Path:
     """TINY_CAMPAIGN with sections updated key by key, as tmp_path/campaign.yaml."""
     d = json.loads(json.dumps(TINY_CAMPAIGN))

@@ -77,3 +77,27 @@ def test_an_objective_registered_first_does_not_hide_the_built_in_ones(monkeypat
     early = O.register(Objective("early_toy", "1", "registered before any look-up"))
     assert registry.get("early_toy") is early
     assert {"sigma_hot", "critical_current", "expert_rating"} <= set(registry.all_objectives())
+
+
+@pytest.mark.parametrize("module, needle", [
+    ("import not_a_module_anywhere\n", "failed to import: ModuleNotFoundError"),
+    ("X = 1\n", "names no Objective"),
+])
+def test_a_broken_plugin_is_one_line_naming_it(tmp_path, module, needle):
+    """An installed objective plug-in that does not import, or names no Objective, is one
+    line naming the entry point and its package, exit 2 (not a traceback from every command
+    that looks an objective up)."""
+    import os
+
+    from tests.conftest import assert_one_line_error, run_cli, write_campaign
+    plug = tmp_path / "plug"
+    (plug / "broken_objective-0.1.dist-info").mkdir(parents=True)
+    (plug / "broken_objective.py").write_text(module)
+    (plug / "broken_objective-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-objective\nVersion: 0.1\n")
+    (plug / "broken_objective-0.1.dist-info" / "entry_points.txt").write_text(
+        "[sse_driver.objectives]\nbroken = broken_objective\n")
+    cfg = write_campaign(tmp_path)
+    env = {"PYTHONPATH": os.pathsep.join([str(plug), os.environ.get("PYTHONPATH", "")])}
+    r = run_cli("config", "validate", str(cfg), env=env)
+    assert_one_line_error(r, "objective plug-in 'broken'", "broken-objective", needle)

@@ -165,10 +165,11 @@ def test_the_degradation_model_never_borrows_another_electrolytes_D():
             {"name": "stability", "direction": "max"}]
     s = config.validate(Settings, {"campaign": {"stability_model": "degradation",
                                                 "objectives": objs}})
-    two = {"elastic": {"shear_vrh_GPa": 40.0}, "temperatures": [
-        {"temperature_K": T, "diffusive": True, "D_cm2_s": d} for T, d in ((1000, 1e-6),
-                                                                           (1200, 3e-6))]}
-    one = {**two, "temperatures": two["temperatures"][:1]}
+    from tests.conftest import md_result
+    temps = [{"temperature_K": T, "diffusive": True, "D_cm2_s": d} for T, d in ((1000, 1e-6),
+                                                                              (1200, 3e-6))]
+    two = md_result(temperatures=temps, elastic={"shear_vrh_GPa": 40.0})
+    one = md_result(temperatures=temps[:1], elastic={"shear_vrh_GPa": 40.0})
     deg = _degradation_block(s, s.campaign, two, "/x/md/result.json")
     assert deg["md_result"] == "/x/md/result.json" and deg["_source"] == "MD Arrhenius"
     assert _degradation_block(s, s.campaign, one, "/x/md/result.json") is None

@@ -10,7 +10,7 @@ in-process, so hundreds of files take seconds.
 
 Files tried per ``make test`` (max_examples below): 120 potential files, 60 student files,
 80 validation sets, 80 MD results, 80 environments, 60 batch-script settings, 25 screening
-lists.
+lists, 60 earlier-run outputs for `md --reuse`.
 """
 
 from __future__ import annotations
@@ -353,3 +353,56 @@ def test_a_good_screening_list_is_accepted(tmp_path):
     assert [x["label"] for x in items] == ["Li7La3Zr2O12", "ta05", "Li2O"]
     assert items[2]["cif"] == str((tmp_path / "ordered.cif").resolve())
     assert [x["potential"] for x in items] == ["adams_rao2011", "sevennet0", "sevennet0"]
+
+
+_RELAX_OK = "SSE_RELAXED step 120 pe -1234.5 press 12.5\n"
+_STRESS_OK = "".join(f"{t} 1.0 2.0 3.0 0.1 0.2 0.3\n"
+                     for t in ["ref", *(f"e{j}{s}" for j in range(1, 7) for s in "pm")])
+
+
+def _mutated(ok: str):
+    """A finished run's output as it may be found after a node died: whole, cut short,
+    with a line or a word replaced, or any bytes."""
+    lines = ok.splitlines(keepends=True)
+    return st.one_of(
+        st.just(ok.encode()),
+        st.integers(0, len(ok)).map(lambda n: ok[:n].encode()),
+        st.tuples(st.integers(0, len(lines) - 1), st.text(max_size=40)).map(
+            lambda t: "".join(lines[:t[0]] + [t[1] + "\n"] + lines[t[0] + 1:]).encode()),
+        st.tuples(st.integers(0, 6), st.sampled_from(["nan", "inf", "x", "", "1e999", "--1"])).map(
+            lambda t: " ".join(w if i != t[0] else t[1]
+                               for i, w in enumerate(ok.split(" "))).encode()),
+        st.binary(max_size=64))
+
+
+@settings(COMMON, max_examples=60)
+@given(relax=_mutated(_RELAX_OK), stress=_mutated(_STRESS_OK))
+def test_any_earlier_output_is_reused_whole_or_run_again(tmp_path_factory, relax, stress):
+    """Issue 33, class 3 (`md --reuse`): an earlier attempt's relax marker and elastic stress
+    table with any content are either taken as finished, and then read by the workflow's own
+    parsing without error, or not taken (the run is done again); never an exception."""
+    import numpy as np
+
+    from driver.md import analysis as A
+    from driver.md.reuse import finished_run
+    root = tmp_path_factory.mktemp("reuse")
+    for kind, marker, body in (("relax", "relax_done.txt", relax),
+                               ("elastic", "elastic_done.txt", b"SSE_ELASTIC_DONE\n")):
+        new, old = root / "new" / kind, root / "old" / kind
+        new.mkdir(parents=True)
+        old.mkdir(parents=True)
+        for d in (new, old):
+            (d / "in.lammps").write_text("run 0\n")
+        (old / marker).write_bytes(body)
+        if kind == "elastic":
+            (old / "stress.dat").write_bytes(stress)
+        got = finished_run(new, ["in.lammps"], [root / "old"], kind)
+        event(f"{kind} {'reused' if got else 'run again'}")
+        if got is None:
+            continue
+        if kind == "relax":                 # what md/workflow.py reads from it
+            assert math.isfinite(float((got / marker).read_text().split()[6]))
+        else:
+            rows = {l.split()[0]: np.array(l.split()[1:], float)
+                    for l in (got / "stress.dat").read_text().splitlines() if l.strip()}
+            assert np.all(np.isfinite(A.elastic_constants(rows, 0.01)))

@@ -33,10 +33,12 @@ def test_feasibility_scores_with_reasons(tmp_path):
 
 
 def test_md_extension_rule():
-    r = {"temperatures": [{"temperature_K": 1300, "diffusive": False}, {"temperature_K": 1500, "diffusive": True}]}
+    from tests.conftest import md_result
+    r = md_result(temperatures=[{"temperature_K": 1300, "diffusive": False},
+                                {"temperature_K": 1500, "diffusive": True}])
     assert md_extension(r, 20, 200)[0] == 40 and "1300" in md_extension(r, 20, 200)[1]
     assert md_extension(r, 150, 200)[0] is None and "cap" in md_extension(r, 150, 200)[1]
-    ok = {"temperatures": [{"temperature_K": 1500, "diffusive": True}]}
+    ok = md_result(temperatures=[{"temperature_K": 1500, "diffusive": True}])
     assert md_extension(ok, 20, 200)[0] is None
 
 

@@ -295,16 +295,17 @@ def test_the_skill_lookup_reads_the_protocol_from_the_ledger_not_every_result(tm
     from driver.campaign.tasks import md_protocol
     from driver.kb.skill_records import protocol_of
 
+    from tests.conftest import md_result
     md = {**_result()["md_settings"], "potential": "x"}
-    result = {"formula": "Li6.5La3Zr1.5Ta0.5O12", "potential": {"name": "adams_rao2011"},
-              "settings": md}
+    result = md_result(formula="Li6.5La3Zr1.5Ta0.5O12", settings=md,
+                       potential={"name": "adams_rao2011", "sha256": "0" * 64})
     mp = md_protocol(result)
     assert mp == {"family": "garnet", "potential": "adams_rao2011",
                   "protocol": protocol_of(md)}
-    assert md_protocol({"formula": "Li6.5La3Zr1.5Ta0.5O12"}) is None
+    assert md_protocol(md_result(formula="NaCl")) is None       # no family parses it
     old = tmp_path / "old"
     (old / "md").mkdir(parents=True)
-    (old / "md" / "result.json").write_text(json.dumps(result))
+    (old / "md" / "result.json").write_text(json.dumps(result.to_json()))
     evals = [{"status": "done", "run_dir": str(tmp_path / "gone"), "outputs": {"md_protocol": mp}},
              {"status": "done", "run_dir": str(old), "outputs": {}},
              {"status": "done", "run_dir": str(tmp_path / "gone"), "outputs": {}},

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..md.result import MDResult
 
-def md_extension(md_result: dict, prod_ps: float, max_prod_ps: float) -> tuple[float | None, str]:
-    bad = [t["temperature_K"] for t in md_result["temperatures"] if not t["diffusive"]]
+
+def md_extension(md_result: MDResult, prod_ps: float,
+                 max_prod_ps: float) -> tuple[float | None, str]:
+    bad = [t.temperature_K for t in md_result.temperatures if not t.diffusive]
     if not bad:
         return None, "every temperature diffusive"
     new = 2 * prod_ps

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_write_text
+from ..md.result import read as read_result
 from ..optimize.multiobjective import pareto_mask
 from ..objectives import find as find_objective
 from ..optimize.optimizer import Optimizer
@@ -222,7 +223,7 @@ def skill_by_protocol(evals: list[dict]) -> dict[tuple, tuple[dict, list[str]]]:
         mp = (e.get("outputs") or {}).get("md_protocol")
         try:
             if not mp:         # recorded before the ledger kept it: read the result
-                mp = md_protocol(json.loads((Path(e["run_dir"]) / "md" / "result.json").read_text()))
+                mp = md_protocol(read_result(Path(e["run_dir"]) / "md" / "result.json"))
             proto = mp["protocol"]
             key = (mp["family"], mp["potential"], json.dumps(proto, sort_keys=True))
         except Exception:      # a report never fails on this section; the run stays listed
@@ -435,11 +436,11 @@ def write_report(out: str | Path) -> Path:
             rf = Path(e["run_dir"]) / "md" / "result.json"
             if not rf.exists():
                 continue
-            r = json.loads(rf.read_text())
-            T = np.array([t["temperature_K"] for t in r["temperatures"]])
-            s = np.array([t["sigma_S_cm"] for t in r["temperatures"]])
-            err = np.array([t["sigma_err_S_cm"] for t in r["temperatures"]])
-            ax.errorbar(1000 / T, s * T, yerr=err * T, fmt="o-", label=f"{r['formula']} (#{e['proposal_id']})")
+            r = read_result(rf)
+            T = np.array([t.temperature_K for t in r.temperatures])
+            s = np.array([t.sigma_S_cm for t in r.temperatures], float)
+            err = np.array([t.sigma_err_S_cm for t in r.temperatures], float)
+            ax.errorbar(1000 / T, s * T, yerr=err * T, fmt="o-", label=f"{r.formula} (#{e['proposal_id']})")
         ax.set_yscale("log")
         ax.set_xlabel("1000 / T (1/K)")
         ax.set_ylabel(r"$\sigma T$ (S K/cm)")

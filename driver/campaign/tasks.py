@@ -35,6 +35,8 @@ import yaml
 
 from .. import families
 from ..families.compositions import Candidate
+from ..md.result import MDResult
+from ..md.result import read as read_result
 from .watchdog import Watchdog
 
 
@@ -226,17 +228,13 @@ def _md_retry(err: dict, md: dict, attempt: int) -> dict | None:
     return out if out != md else None
 
 
-def _diffusive_Ts(md_result: dict) -> int:
-    return sum(1 for t in md_result["temperatures"] if t["diffusive"] and (t["D_cm2_s"] or 0) > 0)
-
-
 #: why a degradation score is not computed for a candidate (its MD measured no D(T))
 NO_DEGRADATION_D = ("not measurable: the MD had < 2 diffusive temperatures, so there is no "
                     "D(T) of this candidate for the degradation model (another material's D "
                     "would score another material)")
 
 
-def _degradation_block(s, camp, md_result: dict, md_path: str) -> dict | None:
+def _degradation_block(s, camp, md_result: MDResult, md_path: str) -> dict | None:
     """The Cahn-Hilliard degradation inputs for one candidate (stability_model: degradation),
     with ``_source`` saying where D came from: the candidate's MD Arrhenius fit, or the D the
     config fixes. None when neither exists (fewer than two diffusive temperatures): the
@@ -245,14 +243,14 @@ def _degradation_block(s, camp, md_result: dict, md_path: str) -> dict | None:
     deg = dict(s.phasefield.degradation.model_dump(mode="json", exclude_none=True)) \
         if s.phasefield.degradation else {}
     deg["interfacial_energy_J_m2"] = deg.get("interfacial_energy_J_m2", camp.interfacial_energy_J_m2)
-    if _diffusive_Ts(md_result) >= 2 and "D_cm2_s" not in deg:
+    if md_result.diffusive_count() >= 2 and "D_cm2_s" not in deg:
         deg["md_result"] = md_path
         deg["_source"] = "MD Arrhenius"
         return deg
     if deg.get("D_cm2_s") is None:
         return None
     deg.pop("md_result", None)
-    deg["shear_modulus_GPa"] = md_result["elastic"]["shear_vrh_GPa"]
+    deg["shear_modulus_GPa"] = md_result.elastic.shear_vrh_GPa
     deg["_source"] = "config"
     return deg
 
@@ -277,41 +275,41 @@ def stability_outputs(pf_result: dict | None) -> dict:
             "fracture_toughness": m["fracture_toughness_MPa_m05"]["median"]}
 
 
-def outputs(md_result: dict, pf_result: dict | None, D_source: str | None) -> dict:
-    hot = max(md_result["temperatures"], key=lambda t: t["temperature_K"])
-    arr = md_result.get("arrhenius")
-    e = md_result["elastic"]
+def outputs(md_result: MDResult, pf_result: dict | None, D_source: str | None) -> dict:
+    hot = md_result.hottest()
+    arr = md_result.arrhenius
+    e = md_result.elastic
     from ..families.compositions import per_formula_unit
-    out = {"formula": per_formula_unit(md_result["formula"]),      # older results: integers
-           "cell_formula": md_result.get("cell_formula"),
-           "realized": md_result["provenance"].get("realized_variables"),
-           "T_hot_K": hot["temperature_K"], "sigma_hot": hot["sigma_S_cm"],
-           "sigma_hot_err": hot["sigma_err_S_cm"], "diffusive_hot": hot["diffusive"],
-           "sigma_300K": arr["sigma_300K_S_cm"] if arr else None,
-           "sigma_300K_err": (arr["sigma_300K_S_cm"] * arr["sigma_300K_ln_err"]) if arr else None,
-           "sigma_300K_interval_95": arr["sigma_300K_interval_95"] if arr else None,
-           "Ea": arr["Ea_eV"] if arr else None, "Ea_err": arr["Ea_err_eV"] if arr else None,
-           "shear_modulus": e["shear_vrh_GPa"], "shear_modulus_err": e["shear_vrh_err_GPa"],
-           "bulk_modulus": e["bulk_vrh_GPa"], "bulk_modulus_err": e["bulk_vrh_err_GPa"],
-           "lattice_A": md_result["npt_lowest_T"]["lattice_A"],
+    out = {"formula": per_formula_unit(md_result.formula),      # older results: integers
+           "cell_formula": md_result.cell_formula,
+           "realized": md_result.provenance.get("realized_variables"),
+           "T_hot_K": hot.temperature_K, "sigma_hot": hot.sigma_S_cm,
+           "sigma_hot_err": hot.sigma_err_S_cm, "diffusive_hot": hot.diffusive,
+           "sigma_300K": arr.sigma_300K_S_cm if arr else None,
+           "sigma_300K_err": (arr.sigma_300K_S_cm * arr.sigma_300K_ln_err) if arr else None,
+           "sigma_300K_interval_95": arr.sigma_300K_interval_95 if arr else None,
+           "Ea": arr.Ea_eV if arr else None, "Ea_err": arr.Ea_err_eV if arr else None,
+           "shear_modulus": e.shear_vrh_GPa, "shear_modulus_err": e.shear_vrh_err_GPa,
+           "bulk_modulus": e.bulk_vrh_GPa, "bulk_modulus_err": e.bulk_vrh_err_GPa,
+           "lattice_A": md_result.npt_lowest_T.lattice_A,
            **stability_outputs(pf_result),
            "phasefield_D_source": D_source,
            "md_protocol": md_protocol(md_result)}
     return out
 
 
-def md_protocol(md_result: dict) -> dict | None:
+def md_protocol(md_result: MDResult) -> dict | None:
     """Family, potential and MD protocol of a result: what the skill on record is looked up
     by (report.skill_by_protocol), kept in the ledger so that ``status`` need not open every
-    result.json. None for a result that lacks them."""
+    result.json. None where its formula has no family or its settings no protocol."""
     from ..families.compositions import parse
     from ..kb.skill_records import protocol_of
 
     try:
-        return {"family": parse(md_result["formula"]).family,
-                "potential": md_result["potential"]["name"],
-                "protocol": protocol_of(md_result["settings"])}
-    except Exception:      # an older or partial result: the lookup reads the file instead
+        return {"family": parse(md_result.formula).family,
+                "potential": md_result.potential.name,
+                "protocol": protocol_of(md_result.settings)}
+    except Exception:      # a composition no family parses, settings of an older schema
         return None
 
 
@@ -413,7 +411,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                             Watchdog(camp.stall_timeout_s, camp.overrun_factor),
                             report=progress_reporter(out_dir, proposal_id))
         if rc == 0:
-            md_result = json.loads((adir / "md" / "result.json").read_text())
+            md_result = read_result(adir / "md" / "result.json")
             if camp.meta.extend_md:
                 from .meta import md_extension
                 new_prod, why = md_extension(md_result, md["prod_ps"], camp.meta.max_prod_ps)

@@ -347,3 +347,26 @@ def first_peak(r: np.ndarray, g: np.ndarray) -> float | None:
 
 def to_dict(obj) -> dict:
     return asdict(obj)
+
+
+def arrhenius_summary(per_T: list[dict], key: str = "sigma") -> tuple[list[dict], dict | None, str]:
+    """The Arrhenius fit of sigma over the temperatures that reached the diffusive regime with
+    an error bar: (temperatures used, fit dict or None, note saying how or why not).
+    ``key='sigma_collective'`` fits the conductivity from the collective (charge) diffusivity
+    instead (measured Haven ratio), over the same diffusive temperatures where it exists."""
+    used, T, y, e = diffusive_points(per_T, f"{key}_S_cm", f"{key}_err_S_cm")
+    if len(used) < 2:
+        return used, None, (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
+                            "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
+                            "raise T or enlarge the supercell)")
+    fit = arrhenius_fit(T, y, e, 300.0)
+    arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
+           "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
+           "chi2_per_dof": fit.chi2_per_dof,
+           "sigma_300K_S_cm": fit.value_target, "sigma_300K_ln_err": fit.value_target_err_log,
+           "sigma_300K_interval_68": list(fit.interval_68),
+           "sigma_300K_interval_95": list(fit.interval_95),
+           "extrapolation_Tmin_over_300K": fit.extrapolation_factor,
+           "temperatures_used_K": [p["temperature_K"] for p in used]}
+    return used, arr, ("weighted fit of ln(sigma T) vs 1/(k_B T) over the temperatures that "
+                       "reached the diffusive regime")

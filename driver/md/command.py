@@ -40,6 +40,7 @@ def write_combined(results: list[dict], out: Path, comm) -> dict:
     from ..fileio import atomic_write_json
     from .plots import arrhenius_plot
     from .replicas import combine
+    from .result import parse
     from .workflow import RESULT
 
     result = combine(results)
@@ -48,7 +49,7 @@ def write_combined(results: list[dict], out: Path, comm) -> dict:
         if arr:
             used = [p for p in result["temperatures"] if p["temperature_K"] in arr["temperatures_used_K"]]
             arrhenius_plot(out / "arrhenius.png", used, arr)
-        atomic_write_json(out / RESULT, result)
+        atomic_write_json(out / RESULT, parse(result).to_json())   # the readers' contract
     comm.Barrier()
     return result
 

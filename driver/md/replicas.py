@@ -115,7 +115,7 @@ def _combine_elastic(results: list[dict]) -> dict:
 
 def combine(results: list[dict]) -> dict:
     """One MD result from replica results of the same composition and settings."""
-    from .workflow import arrhenius_summary
+    from .analysis import arrhenius_summary
 
     if len(results) == 1:
         return results[0]

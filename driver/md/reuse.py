@@ -15,6 +15,7 @@ afresh. Reused outputs are copied (the earlier folder is never modified) and rec
 from __future__ import annotations
 
 import filecmp
+import math
 import os
 import shutil
 from pathlib import Path
@@ -23,15 +24,51 @@ from pathlib import Path
 MARKERS = {"relax": "relax_done.txt", "elastic": "elastic_done.txt", "md": "md_done.txt"}
 
 
+#: the rows of an elastic run's stress.dat (templates/elastic.lammps.j2): the reference cell
+#: and +-strain along each of the six Voigt components
+STRESS_ROWS = frozenset({"ref", *(f"e{j}{s}" for j in range(1, 7) for s in "pm")})
+
+
+def _words(path: Path) -> list[str] | None:
+    """The file's words, or None when it is not short UTF-8 text (a corrupted output)."""
+    try:
+        if path.stat().st_size > 1_000_000:
+            return None
+        return path.read_bytes().decode("utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _finite(words: list[str]) -> bool:
+    try:
+        return all(math.isfinite(float(w)) for w in words)
+    except ValueError:
+        return False
+
+
+def _stress_table(path: Path) -> bool:
+    """Whether stress.dat holds each row the elastic analysis reads, with 6 finite numbers."""
+    if _words(path) is None:
+        return False
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    return ({r[0] for r in rows} >= STRESS_ROWS
+            and all(len(r) == 7 and _finite(r[1:]) for r in rows))
+
+
 def _complete(marker: Path, kind: str, expected_steps: int | None) -> bool:
-    """Whether a marker file is whole: the relax marker's seven words (the workflow reads
-    the pressure from the seventh), the elastic marker's tag, the production marker's step
-    count (``SSE_DONE step N ...``) at least the deck's."""
-    words = marker.read_text().split()
+    """Whether a finished run is whole, as the workflow will read it: the relax marker's
+    seven words with the residual pressure (the seventh) a finite number, the elastic
+    marker's tag and a stress table with every strain's six numbers, the production
+    marker's step count (``SSE_DONE step N ...``) at least the deck's. Anything else (a
+    truncated or corrupted file from a dying node) is not finished, so the run is done
+    again rather than read and refused (issue 33)."""
+    words = _words(marker)
+    if words is None:
+        return False
     if kind == "relax":
-        return len(words) >= 7 and words[0] == "SSE_RELAXED"
+        return len(words) >= 7 and words[0] == "SSE_RELAXED" and _finite(words[6:7])
     if kind == "elastic":
-        return words[:1] == ["SSE_ELASTIC_DONE"]
+        return words[:1] == ["SSE_ELASTIC_DONE"] and _stress_table(marker.parent / "stress.dat")
     try:
         steps = int(words[words.index("step") + 1])
     except (ValueError, IndexError):

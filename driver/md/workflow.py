@@ -16,11 +16,13 @@ from pymatgen.core import Lattice, Structure
 
 from .. import __version__
 from ..fileio import atomic_write_json
+from .result import parse
 from ..families.compositions import per_formula_unit
 from ..mpi import MPI
 from ..potentials import Potential, load as load_potential
 from .settings import MDSettings
 from . import analysis as A
+from .analysis import arrhenius_summary
 from .datafile import read_data
 from .diffusion import kinisi_diffusion
 from .progress import write_plan
@@ -106,29 +108,6 @@ def analyse_temperature(run: Path, T: float, settings: MDSettings, n_li: int,
         "rdf_first_peak_A": {f"Li-{b}": A.first_peak(r, g[i]) for i, b in enumerate(species)},
         "run_dir": str(run),
     }
-
-
-def arrhenius_summary(per_T: list[dict], key: str = "sigma") -> tuple[list[dict], dict | None, str]:
-    """The Arrhenius fit of sigma over the temperatures that reached the diffusive regime with
-    an error bar: (temperatures used, fit dict or None, note saying how or why not).
-    ``key='sigma_collective'`` fits the conductivity from the collective (charge) diffusivity
-    instead (measured Haven ratio), over the same diffusive temperatures where it exists."""
-    used, T, y, e = A.diffusive_points(per_T, f"{key}_S_cm", f"{key}_err_S_cm")
-    if len(used) < 2:
-        return used, None, (f"not fitted: {len(used)} of {len(per_T)} temperatures reached the "
-                            "diffusive regime with an error bar; >= 2 are needed (extend prod_ps, "
-                            "raise T or enlarge the supercell)")
-    fit = A.arrhenius_fit(T, y, e, 300.0)
-    arr = {"Ea_eV": fit.Ea_eV, "Ea_err_eV": fit.Ea_err_eV,
-           "ln_sigmaT_prefactor": fit.ln_prefactor, "ln_prefactor_err": fit.ln_prefactor_err,
-           "chi2_per_dof": fit.chi2_per_dof,
-           "sigma_300K_S_cm": fit.value_target, "sigma_300K_ln_err": fit.value_target_err_log,
-           "sigma_300K_interval_68": list(fit.interval_68),
-           "sigma_300K_interval_95": list(fit.interval_95),
-           "extrapolation_Tmin_over_300K": fit.extrapolation_factor,
-           "temperatures_used_K": [p["temperature_K"] for p in used]}
-    return used, arr, ("weighted fit of ln(sigma T) vs 1/(k_B T) over the temperatures that "
-                       "reached the diffusive regime")
 
 
 def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=None,
@@ -260,7 +239,7 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         msd_plot(out, per_T)
         if arr:
             arrhenius_plot(out / "arrhenius.png", used, arr)
-        atomic_write_json(out / RESULT, result)
+        atomic_write_json(out / RESULT, parse(result).to_json())    # the readers' contract
         return result
 
     return _bcast_files(comm, finish)

@@ -44,8 +44,29 @@ def _load() -> None:
         if hasattr(mod, "OBJECTIVE"):
             register(mod.OBJECTIVE)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        register(_plugin(ep))
+
+
+def _plugin(ep) -> Objective:
+    """The objective an entry point names; a plug-in that does not import or names no
+    ``Objective`` is a ConfigError naming the entry point and its package (one line,
+    exit 2: the installation is the user's to fix), not a traceback from every command that
+    looks an objective up."""
+    from ..errors import ConfigError
+    dist = getattr(getattr(ep, "dist", None), "name", None) or "an installed package"
+    where = f"objective plug-in {ep.name!r} ({ep.value}, from {dist})"
+    try:
         target = ep.load()
-        register(target if isinstance(target, Objective) else target.OBJECTIVE)
+    except Exception as exc:            # anything its import raises
+        msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ConfigError(f"{where} failed to import: {type(exc).__name__}: {msg}; fix or "
+                          "uninstall that package") from None
+    obj = target if isinstance(target, Objective) else getattr(target, "OBJECTIVE", None)
+    if not isinstance(obj, Objective):
+        raise ConfigError(f"{where} names no Objective (a module defining OBJECTIVE, or an "
+                          "Objective itself: driver/objectives/base.py); fix or uninstall "
+                          "that package")
+    return obj
 
 
 def all_objectives() -> dict[str, Objective]:

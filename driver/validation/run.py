@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
-import json
 import math
 import time
 from pathlib import Path
@@ -103,17 +102,15 @@ def _collective_300K(ev: dict | None) -> tuple[float, list[float]] | None:
     """sigma(300 K) and its 95 % interval from the collective diffusivity of an evaluation's
     MD result (its ``arrhenius_collective``, or the same fit made from its temperatures for
     results written before that key existed)."""
-    from ..md.workflow import arrhenius_summary
+    from ..md.result import read
 
     if not ev or ev.get("status") != "done":
         return None
     p = Path(ev["run_dir"]) / "md" / "result.json"
     if not p.is_file():
         return None
-    r = json.loads(p.read_text())
-    arr = r.get("arrhenius_collective") if "arrhenius_collective" in r else \
-        arrhenius_summary(r["temperatures"], "sigma_collective")[1]
-    return (arr["sigma_300K_S_cm"], arr["sigma_300K_interval_95"]) if arr else None
+    arr = read(p).collective_arrhenius()
+    return (arr.sigma_300K_S_cm, arr.sigma_300K_interval_95) if arr else None
 
 
 def pairs_from_evals(evals: list[dict], vs: ValidationSet,
