@@ -90,3 +90,43 @@ def test_a_nan_error_bar_is_kept_as_written():
     r = md_result(temperatures=[{"temperature_K": 900.0, "diffusive": False,
                                  "D_cm2_s": 1e-7, "D_err_cm2_s": float("nan")}])
     assert math.isnan(r.to_json()["temperatures"][0]["D_err_cm2_s"])
+
+
+def _penetration(measurable: bool) -> dict:
+    q = {"nominal": 2.0, "median": 2.1, "interval_68": [1.5, 2.9], "interval_95": [1.1, 4.0]}
+    met = {"critical_current_mA_cm2": {**q, "ln_sd": 0.3}, "current_amplification": q,
+           "fracture_toughness_MPa_m05": q, "wagner_number": q}
+    return {"schema": "sse-driver/penetration-result/1", "model": "li_penetration",
+            "settings": {}, "measurable": measurable,
+            "not_measurable_reason": None if measurable else "1 diffusive MD temperature(s)",
+            "metrics": met if measurable else None, "files": {}, "provenance": {"seconds": 1.0}}
+
+
+def test_phase_field_results_of_both_models_are_told_apart_by_their_schema():
+    """Issue 31, item 4: the phase-field result is one of two typed documents (degradation,
+    Li penetration), chosen by the schema tag; the campaign's outputs read them by
+    attribute; anything else is one line naming the field."""
+    from driver.campaign.tasks import stability_outputs
+    from driver.phasefield import result as P
+    pen = P.parse(_penetration(True))
+    assert isinstance(pen, P.PenetrationResult) and pen.to_json() == _penetration(True)
+    out = stability_outputs(pen)
+    assert out["critical_current"] == 2.1 and out["critical_current_err"] == pytest.approx(0.63)
+    none = stability_outputs(P.parse(_penetration(False)))
+    assert none["critical_current"] is None and "diffusive" in none["critical_current_note"]
+    deg = P.parse({"schema": "sse-driver/phasefield-result/1", "settings": {},
+                   "metrics": {"stability_score": 0.7, "degraded_fraction": 0.1,
+                               "width_factor": None}, "provenance": {}})
+    assert stability_outputs(deg) == {"stability": 0.7, "stability_err": None,
+                                      "degraded_fraction": 0.1}
+    bad = _penetration(True)
+    del bad["metrics"]["critical_current_mA_cm2"]["ln_sd"]
+    with pytest.raises(P.ResultFileError, match="critical_current_mA_cm2.ln_sd"):
+        P.parse(bad)
+    with pytest.raises(P.ResultFileError, match="schema"):
+        P.parse({**_penetration(True), "schema": "sse-driver/md-result/1"})
+
+
+def test_an_old_result_round_trips_without_new_keys():
+    """Loading and writing back a result of the older shape adds no field it lacked."""
+    assert R.read(OLD).to_json() == json.loads(OLD.read_text())

@@ -131,7 +131,8 @@ def test_an_md_without_two_diffusive_temperatures_is_a_result_not_a_crash(tmp_pa
     res = json.loads((tmp_path / "o" / "result.json").read_text())
     assert res["measurable"] is False and "Arrhenius" in res["not_measurable_reason"]
     from driver.campaign.tasks import stability_outputs
-    out = stability_outputs(res)
+    from driver.phasefield.result import read
+    out = stability_outputs(read(tmp_path / "o" / "result.json"))
     assert out["critical_current"] is None and "diffusive" in out["critical_current_note"]
 
 

@@ -37,6 +37,8 @@ from .. import families
 from ..families.compositions import Candidate
 from ..md.result import MDResult
 from ..md.result import read as read_result
+from ..phasefield.result import DegradationResult, PenetrationResult
+from ..phasefield.result import read as read_pf_result
 from .watchdog import Watchdog
 
 
@@ -255,24 +257,24 @@ def _degradation_block(s, camp, md_result: MDResult, md_path: str) -> dict | Non
     return deg
 
 
-def stability_outputs(pf_result: dict | None) -> dict:
+def stability_outputs(pf_result: DegradationResult | PenetrationResult | None) -> dict:
     """What the interface-stability stage adds to a record: the degradation score, or the
     critical current density (mA/cm2) with its error (median x sd of ln, for the log-space
     surrogate) and 95 % interval; null with the reason when the MD did not measure enough."""
     if pf_result is None:
         return {"stability": None, "stability_err": None, "degraded_fraction": None}
-    if pf_result.get("model") != "li_penetration":
-        return {"stability": pf_result["metrics"]["stability_score"], "stability_err": None,
-                "degraded_fraction": pf_result["metrics"]["degraded_fraction"]}
-    m = pf_result["metrics"]
+    if isinstance(pf_result, DegradationResult):
+        return {"stability": pf_result.metrics.stability_score, "stability_err": None,
+                "degraded_fraction": pf_result.metrics.degraded_fraction}
+    m = pf_result.metrics
     if m is None:
         return {"critical_current": None, "critical_current_err": None,
-                "critical_current_note": pf_result["not_measurable_reason"]}
-    i = m["critical_current_mA_cm2"]
-    return {"critical_current": i["median"], "critical_current_err": i["median"] * i["ln_sd"],
-            "critical_current_interval_95": i["interval_95"],
-            "current_amplification": m["current_amplification"]["median"],
-            "fracture_toughness": m["fracture_toughness_MPa_m05"]["median"]}
+                "critical_current_note": pf_result.not_measurable_reason}
+    i = m.critical_current_mA_cm2
+    return {"critical_current": i.median, "critical_current_err": i.median * i.ln_sd,
+            "critical_current_interval_95": i.interval_95,
+            "current_amplification": m.current_amplification.median,
+            "fracture_toughness": m.fracture_toughness_MPa_m05.median}
 
 
 def outputs(md_result: MDResult, pf_result: dict | None, D_source: str | None) -> dict:
@@ -459,7 +461,7 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
                                       "--force"], s.md.ranks), camp.task_timeout_s, adir / "pf.stdout",
                                 report=progress_reporter(out_dir, proposal_id))
             if rc == 0:
-                pf_result = json.loads((adir / "pf" / "result.json").read_text())
+                pf_result = read_pf_result(adir / "pf" / "result.json")
                 break
             failure = stage_error(rc, err, adir / "pf")
             errors.append({"attempt": attempt, "stage": "phasefield", "class": failure["class"],

@@ -102,9 +102,10 @@ class MDResult(_Open):
     provenance: dict[str, Any]
 
     def to_json(self) -> dict:
-        """The document as written (the schema tag under its own name, every extra key; a
-        NaN stays a NaN, as ``json`` writes it, where pydantic's JSON mode would null it)."""
-        return self.model_dump(by_alias=True)
+        """The document as written (the schema tag under its own name, every extra key, no
+        field the writer did not give; a NaN stays a NaN, as ``json`` writes it, where
+        pydantic's JSON mode would null it)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
 
     def hottest(self) -> TemperatureResult:
         return max(self.temperatures, key=lambda t: t.temperature_K)

@@ -11,6 +11,7 @@ from .. import __version__
 from ..fileio import atomic_write_json
 from ..mpi import MPI
 from . import degradation, metrics
+from .result import parse as parse_result
 from .settings import PhaseFieldSettings
 
 RESULT = "result.json"
@@ -102,7 +103,7 @@ def run_penetration(settings: PhaseFieldSettings, out: Path, comm) -> dict:
                                  "mpi_ranks": comm.size, "seconds": time.time() - t0}}
         if met:
             field_plot_penetration(out / "field.png", result)
-        atomic_write_json(out / RESULT, result)
+        atomic_write_json(out / RESULT, parse_result(result).to_json())   # the readers' contract
     return comm.bcast(result, root=0)
 
 
@@ -161,5 +162,5 @@ def run_phasefield(settings: PhaseFieldSettings, out: str | Path, comm=None, pro
                                        * ch.ME.dofmap.index_map_bs),
                            "seconds": ch.seconds},
         }
-        atomic_write_json(out / RESULT, result)
+        atomic_write_json(out / RESULT, parse_result(result).to_json())   # the readers' contract
     return comm.bcast(result, root=0)
