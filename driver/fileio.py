@@ -72,3 +72,25 @@ def write_together(files: dict[str | Path, str | bytes]) -> None:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: a JSON document a stage wrote is ~10 kB; anything beyond this is not one
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+def read_json_object(path: str | Path, what: str, error: type[Exception] = ValueError) -> dict:
+    """The JSON object in ``path`` (size-capped, UTF-8); ``error`` with one line saying
+    that ``path`` is not ``what`` (or is not found) otherwise."""
+    p = Path(path)
+    bad = f"{p} is not {what}"
+    try:
+        if p.stat().st_size > MAX_JSON_BYTES:
+            raise error(f"{bad} (larger than {MAX_JSON_BYTES // 2**20} MiB)")
+        data = json.loads(p.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise error(f"{p} not found") from None
+    except (UnicodeDecodeError, ValueError):
+        raise error(f"{bad} (not JSON)") from None
+    if not isinstance(data, dict):
+        raise error(f"{bad} (not an object)")
+    return data

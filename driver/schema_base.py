@@ -17,3 +17,10 @@ def line_breakers(text: str) -> list[str]:
 
     return sorted({c for c in text if unicodedata.category(c)[0] == "C"
                    or unicodedata.category(c) in ("Zl", "Zp")})
+
+
+def first_problem(exc) -> str:
+    """``field.path: message`` of a pydantic ValidationError's first error (one line)."""
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{loc}: {first['msg']}"

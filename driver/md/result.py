@@ -15,15 +15,15 @@ stage (2026-11-22); a later incompatible change gets a new number and a reader f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..fileio import read_json_object
+from ..schema_base import first_problem
+
 SCHEMA = "sse-driver/md-result/1"
-#: a result file larger than this is not one (a 4-temperature result is ~10 kB)
-MAX_BYTES = 64 * 1024 * 1024
 
 
 class _Open(BaseModel):
@@ -102,9 +102,9 @@ class MDResult(_Open):
     provenance: dict[str, Any]
 
     def to_json(self) -> dict:
-        """The document as written (the schema tag under its own name, every extra key, no
-        field the writer did not give; a NaN stays a NaN, as ``json`` writes it, where
-        pydantic's JSON mode would null it)."""
+        """The document as given (the schema tag under its own name, every extra key, no
+        field the writer did not give, a NaN still a float: fileio.atomic_write_json writes
+        it as null, as it always has)."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
     def hottest(self) -> TemperatureResult:
@@ -134,26 +134,11 @@ def parse(data: dict, where: str = "MD result") -> MDResult:
     try:
         return MDResult.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ResultFileError(f"{where} is not a result.json of `sse-driver md` "
-                              f"({loc}: {first['msg']})") from None
+                              f"({first_problem(exc)})") from None
 
 
 def read(path: str | Path) -> MDResult:
     """Load and check ``path`` (size-capped, UTF-8 JSON, the model above)."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_BYTES:
-            raise ResultFileError(f"{p} is not a result.json of `sse-driver md` (larger "
-                                  f"than {MAX_BYTES // 2**20} MiB)")
-        data = json.loads(p.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ResultFileError(f"{p} not found") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, ResultFileError):
-            raise
-        raise ResultFileError(f"{p} is not a result.json of `sse-driver md` (not JSON)") from None
-    if not isinstance(data, dict):
-        raise ResultFileError(f"{p} is not a result.json of `sse-driver md` (not an object)")
-    return parse(data, str(p))
+    what = "a result.json of `sse-driver md`"
+    return parse(read_json_object(path, what, ResultFileError), str(path))

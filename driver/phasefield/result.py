@@ -10,15 +10,16 @@ every other key travels along unchanged (the md-result module says why).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ..fileio import read_json_object
+from ..schema_base import first_problem
+
 DEGRADATION_SCHEMA = "sse-driver/phasefield-result/1"
 PENETRATION_SCHEMA = "sse-driver/penetration-result/1"
-MAX_BYTES = 64 * 1024 * 1024
 
 
 class _Open(BaseModel):
@@ -93,26 +94,11 @@ def parse(data: dict, where: str = "phase-field result") -> DegradationResult | 
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ResultFileError(f"{where} is not a result.json of `sse-driver phasefield` "
-                              f"({loc}: {first['msg']})") from None
+                              f"({first_problem(exc)})") from None
 
 
 def read(path: str | Path) -> DegradationResult | PenetrationResult:
     """Load and check ``path`` (size-capped, UTF-8 JSON, one of the models above)."""
-    p = Path(path)
-    bad = f"{p} is not a result.json of `sse-driver phasefield`"
-    try:
-        if p.stat().st_size > MAX_BYTES:
-            raise ResultFileError(f"{bad} (larger than {MAX_BYTES // 2**20} MiB)")
-        data = json.loads(p.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ResultFileError(f"{p} not found") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, ResultFileError):
-            raise
-        raise ResultFileError(f"{bad} (not JSON)") from None
-    if not isinstance(data, dict):
-        raise ResultFileError(f"{bad} (not an object)")
-    return parse(data, str(p))
+    what = "a result.json of `sse-driver phasefield`"
+    return parse(read_json_object(path, what, ResultFileError), str(path))
