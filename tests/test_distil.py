@@ -3,6 +3,7 @@ fit, and (with the ML extra) a tiny end-to-end distillation with the real teache
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -741,3 +742,55 @@ def test_a_run_killed_in_generation_0_resumes(tmp_path, monkeypatch):
         workflow.run(s, tmp_path / "d", "x", client=None, echo=lambda *_: None)
     assert (tmp_path / "d" / workflow.STATE).is_file()
     check_out(tmp_path / "d")                      # accepted: a distillation to resume
+
+
+class _Client:
+    """A Dask client stand-in: runs each submitted teacher task at .result() by writing the
+    chunk's frames back with zero labels; ``die_at`` raises on that task (a killed run)."""
+
+    def __init__(self, die_at=None):
+        self.submitted, self.finished, self.die_at = [], 0, die_at
+
+    def submit(self, fn, src, dst, *args, **kwargs):
+        self.submitted.append(Path(src).name)
+        client = self
+
+        class _Future:
+            def result(self):
+                if client.finished + 1 == client.die_at:
+                    raise KeyboardInterrupt("node died")
+                client.finished += 1
+                frames = F.read(src, require_labels=False)
+                F.write(dst, [f.with_labels(0.0, np.zeros((f.n, 3)), np.zeros(6)) for f in frames])
+                return {"file": Path(dst).name}
+        return _Future()
+
+
+def test_relaxations_run_one_per_task_and_a_killed_run_keeps_each_finished_one(tmp_path):
+    """Generation 0's relaxations (~15 min each for a 52-atom cell) are one teacher task per
+    cell, so a run killed after one finished keeps it; the chunk layout is recorded before
+    the first task, so a resumed run maps files to the same frames; a folder of the earlier
+    layout (finished multi-frame chunks, no record) keeps its chunking."""
+    from driver.distil.workflow import LAYOUT, label_all
+    frames = [_frame(k, n=14) for k in range(3)]
+    folder = tmp_path / "relaxed"
+    with pytest.raises(KeyboardInterrupt):
+        label_all(_Client(die_at=2), frames, folder, "sevennet0", 1, echo=lambda *_: None,
+                  task="relax", per_frame=True)
+    assert json.loads((folder / LAYOUT).read_text())["sizes"] == [1, 1, 1]
+    assert sorted(p.name for p in folder.glob("labelled_*")) == ["labelled_000.extxyz"]
+    again = _Client()
+    out = label_all(again, frames, folder, "sevennet0", 1, echo=lambda *_: None,
+                    task="relax", per_frame=True)
+    assert again.submitted == ["in_001.extxyz", "in_002.extxyz"]       # the finished one kept
+    assert all(np.allclose(a.positions, b.positions, atol=1e-6) for a, b in zip(out, frames))
+    # an earlier version's folder: one finished chunk of all three, no layout record
+    old = tmp_path / "old"
+    label_all(_Client(), frames, old, "sevennet0", 1, echo=lambda *_: None)
+    (old / LAYOUT).unlink()
+    for chunks in (1, 2, 3):               # read as it is, whatever the workers now
+        (old / LAYOUT).unlink(missing_ok=True)
+        kept = _Client()
+        out = label_all(kept, frames, old, "sevennet0", chunks, echo=lambda *_: None,
+                        task="relax", per_frame=True)
+        assert kept.submitted == [] and len(out) == 3

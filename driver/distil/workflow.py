@@ -263,14 +263,48 @@ def _teacher_md_task(teacher: str, elements, start_file: str, dst: str, temperat
 
 
 # ---------------------------------------------------------------------------- labelling
+#: a folder's chunk sizes, written before its first task (``chunk_sizes``)
+LAYOUT = "layout.json"
+
+
+def chunk_sizes(folder: Path, n: int, chunks: int, per_frame: bool) -> list[int]:
+    """How ``n`` frames are split into teacher tasks in ``folder``: as recorded there, or, in
+    a folder of an earlier version with no record, its finished chunk files as they are when
+    they hold all ``n`` frames, else ``chunks`` equal parts (as every chunking was then), or,
+    in a fresh folder, ``chunks`` equal parts, or
+    one frame per task where ``per_frame`` (the relaxations: ~15 min each for a 52-atom cell,
+    so a killed run keeps every finished one instead of losing a chunk of six). The sizes are
+    recorded before any task runs, so a resumed run maps its chunk files to the same frames."""
+    rec = folder / LAYOUT
+    if rec.is_file():
+        sizes = json.loads(rec.read_text())["sizes"]
+        if sum(sizes) == n:
+            return sizes
+    equal = max(1, math.ceil(n / max(1, chunks)))
+    done = sorted(folder.glob("labelled_*.extxyz"))
+    found = [len(F.read(p)) for p in done]
+    if done and [p.name for p in done] == [f"labelled_{i:03d}.extxyz" for i in range(len(done))] \
+            and sum(found) == n:
+        sizes = found                   # an earlier version's finished folder, as it is
+    elif per_frame and not done:
+        sizes = [1] * n
+    else:
+        sizes = [min(equal, n - i) for i in range(0, n, equal)]
+    atomic_write_json(rec, {"sizes": sizes})
+    return sizes
+
+
 def label_all(client, frames: list[F.Frame], folder: Path, teacher: str, chunks: int,
-              echo=print, task: str = "label", **kwargs) -> list[F.Frame]:
+              echo=print, task: str = "label", per_frame: bool = False,
+              **kwargs) -> list[F.Frame]:
     """Teacher labels (``task`` "label") or relaxations ("relax") of ``frames`` as Dask
-    tasks, one chunk file each; chunks whose labelled file exists (a finished task of an
-    earlier run) are read, not redone."""
+    tasks, one chunk file each (``chunk_sizes``); chunks whose labelled file exists (a
+    finished task of an earlier run) are read, not redone."""
     folder.mkdir(parents=True, exist_ok=True)
-    size = max(1, math.ceil(len(frames) / max(1, chunks)))
-    parts = [frames[i:i + size] for i in range(0, len(frames), size)]
+    parts, start = [], 0
+    for size in chunk_sizes(folder, len(frames), chunks, per_frame):
+        parts.append(frames[start:start + size])
+        start += size
     futures, done = {}, {}
     for i, part in enumerate(parts):
         src, dst = folder / f"in_{i:03d}.extxyz", folder / f"labelled_{i:03d}.extxyz"
@@ -503,7 +537,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
          f"{basis.label} rc={basis.cutoff:g} A ({basis.ncols} coefficients)")
 
     relaxed = label_all(client, cells, out / "data" / "relaxed", s.teacher, chunks, echo,
-                        task="relax", fmax=s.relax_fmax_ev_a, steps=s.relax_steps)
+                        task="relax", per_frame=True, fmax=s.relax_fmax_ev_a, steps=s.relax_steps)
     train = label_all(client, initial_frames(s, cells) + near_equilibrium(s, relaxed),
                       out / "data" / "gen000", s.teacher, chunks, echo)
     hot_md = teacher_md(client, s, relaxed, basis.elements, out / "data" / "teacher_md", echo)
