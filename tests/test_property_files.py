@@ -360,7 +360,7 @@ _STRESS_OK = "".join(f"{t} 1.0 2.0 3.0 0.1 0.2 0.3\n"
                      for t in ["ref", *(f"e{j}{s}" for j in range(1, 7) for s in "pm")])
 
 
-def _mutated(ok: str):
+def _damaged(ok: str):
     """A finished run's output as it may be found after a node died: whole, cut short,
     with a line or a word replaced, or any bytes."""
     lines = ok.splitlines(keepends=True)
@@ -376,7 +376,7 @@ def _mutated(ok: str):
 
 
 @settings(COMMON, max_examples=60)
-@given(relax=_mutated(_RELAX_OK), stress=_mutated(_STRESS_OK))
+@given(relax=_damaged(_RELAX_OK), stress=_damaged(_STRESS_OK))
 def test_any_earlier_output_is_reused_whole_or_run_again(tmp_path_factory, relax, stress):
     """Issue 33, class 3 (`md --reuse`): an earlier attempt's relax marker and elastic stress
     table with any content are either taken as finished, and then read by the workflow's own
