@@ -277,7 +277,8 @@ def stability_outputs(pf_result: DegradationResult | PenetrationResult | None) -
             "fracture_toughness": m.fracture_toughness_MPa_m05.median}
 
 
-def outputs(md_result: MDResult, pf_result: dict | None, D_source: str | None) -> dict:
+def outputs(md_result: MDResult, pf_result: DegradationResult | PenetrationResult | None,
+            D_source: str | None) -> dict:
     hot = md_result.hottest()
     arr = md_result.arrhenius
     e = md_result.elastic

@@ -29,12 +29,12 @@ MARKERS = {"relax": "relax_done.txt", "elastic": "elastic_done.txt", "md": "md_d
 STRESS_ROWS = frozenset({"ref", *(f"e{j}{s}" for j in range(1, 7) for s in "pm")})
 
 
-def _words(path: Path) -> list[str] | None:
-    """The file's words, or None when it is not short UTF-8 text (a corrupted output)."""
+def _text(path: Path) -> str | None:
+    """The file's text, or None when it is not short UTF-8 text (a corrupted output)."""
     try:
         if path.stat().st_size > 1_000_000:
             return None
-        return path.read_bytes().decode("utf-8").split()
+        return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -48,9 +48,10 @@ def _finite(words: list[str]) -> bool:
 
 def _stress_table(path: Path) -> bool:
     """Whether stress.dat holds each row the elastic analysis reads, with 6 finite numbers."""
-    if _words(path) is None:
+    text = _text(path)
+    if text is None:
         return False
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    rows = [line.split() for line in text.splitlines() if line.strip()]
     return ({r[0] for r in rows} >= STRESS_ROWS
             and all(len(r) == 7 and _finite(r[1:]) for r in rows))
 
@@ -62,9 +63,10 @@ def _complete(marker: Path, kind: str, expected_steps: int | None) -> bool:
     marker's step count (``SSE_DONE step N ...``) at least the deck's. Anything else (a
     truncated or corrupted file from a dying node) is not finished, so the run is done
     again rather than read and refused (issue 33)."""
-    words = _words(marker)
-    if words is None:
+    text = _text(marker)
+    if text is None:
         return False
+    words = text.split()
     if kind == "relax":
         return len(words) >= 7 and words[0] == "SSE_RELAXED" and _finite(words[6:7])
     if kind == "elastic":

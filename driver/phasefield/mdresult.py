@@ -4,12 +4,10 @@ that is not an MD result is one line naming the key and what to give instead."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ConfigError
-
-MAX_BYTES = 64 * 1024 * 1024
+from ..fileio import read_json_object
 
 
 def read(path: str, where: str, alternative: str) -> tuple[dict, str]:
@@ -20,10 +18,7 @@ def read(path: str, where: str, alternative: str) -> tuple[dict, str]:
         raise ConfigError(f"{where}: {p} not found")
     bad = (f"{where}: {p} is not the result.json of `sse-driver md`; point at one, or give "
            f"{alternative}")
-    if p.stat().st_size > MAX_BYTES:
-        raise ConfigError(bad)
     try:
-        r = json.loads(p.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return read_json_object(p, "an MD result"), bad
+    except ValueError:                  # too large, not UTF-8 JSON, not an object
         raise ConfigError(bad) from None
-    return r, bad
