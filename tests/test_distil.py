@@ -3,6 +3,7 @@ fit, and (with the ML extra) a tiny end-to-end distillation with the real teache
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -333,6 +334,34 @@ def test_a_few_far_out_frames_do_not_decide_the_ridge():
     ridge, cv = FIT.choose_ridge(rs, labelled, seed=1)
     assert all(c["rms"] > 10 * c["median"] for c in cv.values())    # the tail is there
     assert ridge <= 1e-3 < max(FIT.RIDGE_GRID), cv
+
+
+def test_a_column_the_data_barely_touch_gets_no_coefficient():
+    """A descriptor the data touch only at round-off level (on the halide family, the Y-Y
+    columns: Y-Y pairs only in the last 0.08 A of the cutoff, 1e-20 of the largest column)
+    is not fitted: scaled to unit spread, the ridge no longer held it and its coefficient
+    went to 1e15 (records/distil/halide_pod_7net0, generation 2). Such a column gets 0, as
+    an exactly empty one does, and the other coefficients are the fit without it."""
+    rng = np.random.default_rng(7)
+    frames = [_frame(seed) for seed in range(8)]
+    rs = [D.rows(f, BASIS) for f in frames]
+    beta = rng.normal(0, 0.05, BASIS.ncols)
+    j = BASIS.ncols - 1
+    beta[j] = 0.0
+    labelled = []
+    for f, r in zip(frames, rs):
+        e, forces, stress = D.predict(r, beta)
+        labelled.append(f.with_labels(e, forces + rng.normal(0, 0.05, forces.shape), stress))
+    for k, r in enumerate(rs):
+        for block in (r.energy, r.forces, r.virial):
+            block[..., j] *= 1e-20 if k == 0 else 0.0
+    without = [dataclasses.replace(r, energy=r.energy[:-1], forces=r.forces[:, :-1],
+                                   virial=r.virial[:, :-1]) for r in rs]
+    for ridge in FIT.RIDGE_GRID:
+        fitted = FIT.solve(rs, labelled, ridge=ridge)
+        assert fitted[j] == 0.0
+        assert np.allclose(fitted[:-1], FIT.solve(without, labelled, ridge=ridge),
+                           rtol=1e-6, atol=1e-9)
 
 
 def test_balanced_weights_give_the_minimum_as_much_say_as_the_hot_frames():
