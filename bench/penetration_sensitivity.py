@@ -25,7 +25,10 @@ from driver.phasefield import penetration as pen  # noqa: E402
 E_CHARGE, K_B = 1.602176634e-19, 1.380649e-23
 # Li per cm3 of Li6.4La3Zr1.4Ta0.6O12: 8 formula units in a = 12.922 A (OBELiX kji)
 N_LI_CM3 = 8 * 6.4 / (12.922e-8) ** 3
-REF = dict(sigma_S_cm=1e-4, bulk_modulus_GPa=110.0, shear_modulus_GPa=40.0)
+#: interface resistance: clean Li | LLZO (Sharafi et al., Chem. Mater. 2017,
+#: doi:10.1021/acs.chemmater.7b03002; the garnet family's value, driver/families/garnet.py)
+REF = dict(sigma_S_cm=1e-4, bulk_modulus_GPa=110.0, shear_modulus_GPa=40.0,
+           interface_resistance_ohm_cm2=2.0)
 
 
 def sigma_of_D(D_cm2_s: float, T: float = 300.0) -> float:

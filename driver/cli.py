@@ -141,7 +141,7 @@ def _cmd_md(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_existing(out / RESULT, args.force, "md")
     return run(settings, out, composition=args.composition, cif=args.cif,
-               reuse=[Path(r) for r in args.reuse])
+               reuse=[Path(r) for r in args.reuse], candidate=args.candidate)
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -390,101 +390,17 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kb_ingest(KB, path: Path, files: list[str], show_rejects: int) -> int:
-    """Ingest each file once (a file whose content is already in ``path`` is skipped). Exit 2
-    when a file is unusable or no row of any file could be ingested; a knowledge base this
-    call created is then removed, so a failed ingest leaves nothing behind."""
-    import hashlib
-
-    from .kb.ingest import ingest
-    from .kb.normalize import Reject
-    from .sqlitefile import remove_database
-
-    new_db = not path.exists()
-    kb = KB(path)
-    usable, ok = 0, False
-    try:
-        for f in files:
-            digest = hashlib.sha256(Path(f).read_bytes()).hexdigest() if Path(f).is_file() else ""
-            seen = kb.ingested(digest) if digest else None
-            if seen:
-                print(f"{f}: already in the knowledge base (same content as {seen['origin']}: "
-                      f"{seen['accepted']} accepted); skipped")
-                usable += 1
-                continue
-            try:
-                r = ingest(kb, f)
-            except Reject as exc:
-                raise UserError(str(exc)) from None
-            print(f"{r['origin']}: accepted {r['accepted']}, rejected {r['rejected']}")
-            if r["accepted"]:
-                kb.mark_ingested(digest, r)
-                usable += 1
-        for rj in kb.rejects()[-show_rejects:] if show_rejects else []:
-            print(f"  rejected {rj['origin']} {rj['row']}: {rj['reason']}")
-        if not usable:
-            raise UserError(f"kb ingest: no row of {', '.join(files)} could be ingested (see the "
-                            "rejects with --show-rejects N); nothing was added")
-        print(f"knowledge base {path}: {kb.count()}")
-        ok = True
-        return 0
-    finally:
-        kb.close()
-        if new_db and not ok:
-            remove_database(path)
-
-
-def _kb_path(args) -> Path:
-    return Path(args.db or Path.home() / ".local/share/sse-driver/kb.sqlite")
-
-
 def _cmd_kb(args: argparse.Namespace) -> int:
-    import json
-
-    from .kb.normalize import Reject
-    from .kb.store import KB
+    from .kb import command
 
     if args.action == "check":
-        from pymatgen.core import Composition
-
-        from .kb.checks import candidate_checks
-        try:                      # a formula that is not one is bad input (exit 2, as query)
-            Composition(args.formula)
-        except Exception:  # noqa: BLE001 (pymatgen raises several kinds on malformed text)
-            raise UserError(f"kb check: {args.formula[:80]!r} is not a chemical formula; "
-                            "write it like Li6.4La3Zr1.4Ta0.6O12") from None
-        checks = candidate_checks(args.formula, args.potential)
-        for c in checks:
-            print(f"{'PASS' if c.ok else 'FAIL'}  {c.name:<20} {c.reason}")
-        return 0 if all(c.ok for c in checks) else 1
-    path = _kb_path(args)
+        return command.check(args.formula, args.potential)
+    path = Path(args.db or Path.home() / ".local/share/sse-driver/kb.sqlite")
     if args.action == "ingest":
-        from .kb.ingest import obelix_csv
-        files = list(args.files) or []
-        if args.obelix:
-            files.insert(0, str(obelix_csv()))
-        if not files:
-            raise UserError("kb ingest: give FILE... (csv, xlsx, pdf, cif, tar.gz) or --obelix")
-        return _kb_ingest(KB, path, files, args.show_rejects)
-    if not path.exists():
-        raise UserError(f"no knowledge base at {path}; run `sse-driver kb ingest --obelix` first")
-    kb = KB(path)
-    if args.near is not None:
-        try:
-            rows = kb.neighbours(args.near, k=args.limit, family=args.family)
-        except Reject as exc:
-            raise UserError(str(exc)) from None
-    else:
-        rows = kb.query(family=args.family, elements=args.elements.split(",") if args.elements else None,
-                        sigma_min=args.sigma_min, sigma_max=args.sigma_max, limit=args.limit)
-    if args.json:
-        print(json.dumps(rows, indent=1, default=float))
-    else:
-        for r in rows:
-            extra = (f"distance {r['distance']:.4f}" if "distance" in r else
-                     f"sigma {r['sigma'] if r['sigma'] is not None else '<' + str(r['sigma_upper'])} S/cm")
-            print(f"{r['formula']:<40} {str(r['family']):<14} {extra:<26} doi:{r['doi']}")
-    return 0
+        return command.ingest(path, list(args.files or []), args.obelix, args.show_rejects)
+    return command.query(path, near=args.near, family=args.family, elements=args.elements,
+                         sigma_min=args.sigma_min, sigma_max=args.sigma_max, limit=args.limit,
+                         as_json=args.json)
 
 
 def _execution_args(p: argparse.ArgumentParser) -> None:
@@ -530,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = md.add_mutually_exclusive_group(required=True)
     src.add_argument("--composition", help="e.g. 'Li1.5Al0.5Ge1.5(PO4)3' or 'Li6.4La3Zr1.4Ta0.6O12'")
     src.add_argument("--cif", help="an ordered CIF file")
+    src.add_argument("--candidate", metavar="FILE", help="a candidate file (JSON: family, "
+                     "variables, species, formula), as a campaign hands one to this stage")
     md.add_argument("--config", help="YAML settings file (md: section); flags override it")
     md.add_argument("--temperatures", type=float, nargs="+", metavar="T", help="kelvin")
     md.add_argument("--supercell", type=positive_int, nargs=3, metavar=("A", "B", "C"))

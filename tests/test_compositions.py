@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from driver.errors import CompositionError
-from driver.families import garnet as G, nasicon as N
+from driver.families import get as _family
 from driver.families import compositions as C
+
+G, N = _family("garnet"), _family("nasicon")
 
 
 @pytest.mark.parametrize("formula,family,vars_", [
@@ -59,3 +61,63 @@ def test_bounds_are_settings():
     with pytest.raises(CompositionError):
         N.make(0.9)
     assert N.make(0.9, bounds={"Ge": (0.0, 1.0)}).variables["x"] == 0.9
+
+
+# ------------------------------------------------- the candidate file (issue 31, typed boundary)
+def _all_corners():
+    from driver import families
+    return [c for name in families.FAMILIES for c in families.corners(name)]
+
+
+@pytest.mark.parametrize("cand", _all_corners(), ids=lambda c: c.formula)
+def test_a_candidate_file_gives_back_the_same_candidate(tmp_path, cand):
+    from driver.families import candidate_file as CF
+    assert CF.read(CF.write(tmp_path / "c.json", cand)) == cand
+
+
+def test_a_candidate_outside_the_default_box_keeps_its_family_and_variables(tmp_path):
+    """What re-parsing a formula with the default bounds lost (issue 31): a composition the
+    chemistry allows beyond the default box crosses whole."""
+    from driver.families import candidate_file as CF
+    cand = G.make(0.5, 1.0, "Ta", "Ga", bounds=G.PHYSICAL_BOUNDS)     # z = 1 > the box's 0.25
+    back = CF.read(CF.write(tmp_path / "c.json", cand))
+    assert back.family == "garnet" and back.variables == {"y": 0.5, "z": 1.0}
+    assert back.species == {"M": "Ta", "T": "Ga"}
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"formula": "Li7La3Zr2O12"}, "is not that of its variables"),
+    ({"family": "perovskite"}, "unknown family"),
+    ({"variables": {"y": 0.5}}, "not the garnet family's"),
+    ({"variables": {"y": 0.5, "z": 0.0, "w": 1.0}}, "not the garnet family's"),
+    ({"variables": {"y": float("nan"), "z": 0.0}}, "finite"),
+    ({"variables": {"y": True, "z": 0.0}}, "variables.y"),
+    ({"variables": {"y": "0.5", "z": 0.0}}, "variables.y"),
+    ({"variables": {"y": 3.0, "z": 0.0}}, "outside its bounds"),
+    ({"species": {"M": "Ta", "T": "Al", "Q": "Xe"}}, "species roles"),
+    ({"species": {"M": "W", "T": "Al"}}, "dopants"),
+    ({"schema": "sse-driver/candidate/9"}, "schema"),
+    ({"extra": 1}, "extra"),
+])
+def test_a_bad_candidate_file_is_one_line_naming_it(tmp_path, change, needle):
+    import json as _json
+    from driver.errors import CompositionError
+    from driver.families import candidate_file as CF
+    path = CF.write(tmp_path / "c.json", G.make(0.5, 0.0))
+    doc = {**_json.loads(path.read_text()), **change}
+    path.write_text(_json.dumps(doc))
+    with pytest.raises(CompositionError) as exc:
+        CF.read(path)
+    msg = str(exc.value)
+    assert needle in msg and str(path) in msg and "\n" not in msg
+
+
+def test_md_refuses_a_bad_candidate_file_before_writing_anything(tmp_path):
+    from tests.conftest import run_cli
+    bad = tmp_path / "c.json"
+    bad.write_text('{"schema": "sse-driver/candidate/1", "family": "garnet", '
+                   '"variables": {"y": 0.5, "z": 0.0}, "formula": "Li9La3Zr2O12"}')
+    out = tmp_path / "o"
+    r = run_cli("md", "--candidate", str(bad), "--out", str(out))
+    assert r.returncode == 2 and "is not that of its variables" in r.stderr
+    assert r.stderr.count("\n") == 1 and not out.exists()

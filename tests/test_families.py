@@ -13,18 +13,31 @@ from driver.families import compositions as C
 from driver.families import structures as S
 from tests.conftest import atoms_on_sites
 
-REQUIRED = ("NAME", "KB_NAME", "VARIABLES", "BOUNDS", "PHYSICAL_BOUNDS", "Z", "PROTOTYPE",
-            "ELEMENT_ORDER", "OXIDATION", "ANION", "ANION_COUNT", "CLAIM", "SETTINGS_SPECIES",
-            "MECHANISMS", "amounts", "make", "claims", "from_formula", "from_campaign",
-            "constraints", "matches_campaign", "decorate", "dopants")
-
-
 @pytest.mark.parametrize("name", list(families.FAMILIES))
-def test_every_family_module_is_complete(name):
+def test_every_family_fulfils_the_contract(name):
+    """Each registered family is a ``Family`` (every abstract method defined, or it could
+    not be instantiated; every required attribute set, or its class could not be defined),
+    registered under its own name, with shipped prototypes for every element choice."""
     fam = families.get(name)
-    missing = [a for a in REQUIRED if not hasattr(fam, a)]
-    assert not missing, f"{name} lacks {missing}"
+    assert isinstance(fam, families.Family) and fam.NAME == name
     assert (Path(S.PROTOTYPES) / fam.PROTOTYPE).is_file()
+    for species in [fam.DEFAULT_SPECIES]:
+        cif, z = fam.prototype_for(species)
+        assert (Path(S.PROTOTYPES) / cif).is_file() and z >= 1
+    assert set(fam.default_box(fam.DEFAULT_SPECIES)) == set(fam.VARIABLES)
+
+
+def test_a_family_that_breaks_the_contract_is_refused_where_it_is_defined():
+    """A family class without a required attribute fails when the class is defined, naming
+    what it lacks; one without a required method cannot be instantiated."""
+    with pytest.raises(TypeError, match="does not set .*PROTOTYPE"):
+        type("NoPrototype", (families.Family,), {
+            a: getattr(families.get("garnet"), a) for a in families.Family.REQUIRED
+            if a != "PROTOTYPE"})
+    attrs = {a: getattr(families.get("garnet"), a) for a in families.Family.REQUIRED}
+    no_decorate = type("NoDecorate", (families.Family,), attrs)
+    with pytest.raises(TypeError, match="abstract"):
+        no_decorate()
 
 
 @pytest.mark.parametrize("name", list(families.FAMILIES))
@@ -47,7 +60,6 @@ def test_family_corners_are_allowed_members_that_span_its_default_box(name):
     """``families.corners`` (what `distil --family` covers): members of the family (or, for
     a shared parent such as Li6PS5I, of one that claims it), unique, each variable at an end
     of the default box, and every element the box can hold present at some corner."""
-    fam = families.get(name)
     cands = families.corners(name)
     formulas = [c.formula for c in cands]
     assert len(formulas) == len(set(formulas)) >= 2

@@ -50,7 +50,7 @@ def test_focusing_falls_smoothly_from_the_primary_to_the_uniform_limit():
 
 def _settings(**over) -> pen.Penetration:
     base = dict(sigma_S_cm=1e-4, bulk_modulus_GPa=110.0, shear_modulus_GPa=40.0,
-                samples=16, radial_cells=48, angular_cells=96)
+                interface_resistance_ohm_cm2=2.0, samples=16, radial_cells=48, angular_cells=96)
     return pen.Penetration(**{**base, **over})
 
 
@@ -90,9 +90,10 @@ def test_uncertainty_is_propagated_from_the_md_intervals():
     assert i["ln_sd"] == pytest.approx(abs(slope[k]) * 1.0, rel=0.35)
 
 
-def _md_result(tmp_path, temps):
+def _md_result(tmp_path, temps, formula="Li6.4La3Zr1.4Ta0.6O12"):
     p = tmp_path / "md_result.json"
     p.write_text(json.dumps({
+        "formula": formula,
         "elastic": {"bulk_vrh_GPa": 110.0, "bulk_vrh_err_GPa": 10.0, "shear_vrh_GPa": 40.0,
                     "shear_vrh_err_GPa": 1.0},
         "temperatures": [{"temperature_K": T, "diffusive": True, "sigma_S_cm": s,
@@ -117,9 +118,32 @@ def test_cli_from_an_md_result_serial_and_two_ranks_agree(tmp_path):
         b["metrics"]["amplification_grid"]["A"], rel=1e-8)
     m = a["metrics"]
     assert m["units"]["critical_current_mA_cm2"] == "mA/cm2"
+    # a garnet's MD: the garnet family's measured Li | LLZO resistance, with its source
+    assert m["inputs"]["interface_resistance_ohm_cm2"] == 2.0
+    assert "Sharafi" in m["inputs"]["interface_resistance_source"]
     assert m["inputs"]["shear_modulus_err_GPa"] == 1.0
     lo, hi = m["critical_current_mA_cm2"]["interval_95"]
     assert 0 < lo < m["critical_current_mA_cm2"]["median"] < hi
+
+
+@pytest.mark.parametrize("formula, family", [("Li6PS5Cl", "argyrodite"),
+                                             ("Li3InCl6", "halide"),
+                                             ("Li1.5Al0.5Ge1.5(PO4)3", "nasicon"),
+                                             ("Li2O", None)])
+def test_a_family_without_a_measured_interface_resistance_borrows_none(tmp_path, formula, family):
+    """Issue 31: the Li | LLZO resistance belongs to the garnets. For any other family's
+    MD the model is not measurable, saying why and how to give a value; a value the
+    settings give is used, and said to be given."""
+    md = _md_result(tmp_path, [(800, 0.01), (1000, 0.03), (1200, 0.06)], formula)
+    with pytest.raises(pen.NotMeasurable, match="interface resistance") as exc:
+        pen.evaluate(pen.Penetration(md_result=str(md), samples=16, radial_cells=48,
+                                     angular_cells=96))
+    assert (family or formula) in str(exc.value)
+    assert "penetration.interface_resistance_ohm_cm2" in str(exc.value)
+    got = pen.evaluate(pen.Penetration(md_result=str(md), interface_resistance_ohm_cm2=5.0,
+                                       samples=16, radial_cells=48, angular_cells=96))
+    assert got["inputs"]["interface_resistance_ohm_cm2"] == 5.0
+    assert got["inputs"]["interface_resistance_source"].startswith("given")
 
 
 def test_an_md_without_two_diffusive_temperatures_is_a_result_not_a_crash(tmp_path):

@@ -10,7 +10,7 @@ in-process, so hundreds of files take seconds.
 
 Files tried per ``make test`` (max_examples below): 120 potential files, 60 student files,
 80 validation sets, 80 MD results, 80 environments, 60 batch-script settings, 25 screening
-lists, 60 earlier-run outputs for `md --reuse`.
+lists, 60 earlier-run outputs for `md --reuse`, 60 candidate files (`md --candidate`).
 """
 
 from __future__ import annotations
@@ -406,3 +406,39 @@ def test_any_earlier_output_is_reused_whole_or_run_again(tmp_path_factory, relax
             rows = {l.split()[0]: np.array(l.split()[1:], float)
                     for l in (got / "stress.dat").read_text().splitlines() if l.strip()}
             assert np.all(np.isfinite(A.elastic_constants(rows, 0.01)))
+
+
+# ------------------------------------------------------------------ candidate files
+#: a valid candidate file (what a campaign writes for `sse-driver md --candidate`)
+_CANDIDATE = {"schema": "sse-driver/candidate/1", "family": "garnet",
+              "variables": {"y": 0.5, "z": 0.125}, "species": {"M": "Ta", "T": "Ga"},
+              "formula": "Li6.125Ga0.125La3Zr1.5Ta0.5O12"}
+
+
+@settings(COMMON, max_examples=60)
+@given(doc=_mutated(_CANDIDATE))
+def test_any_candidate_file_is_its_family_s_candidate_or_is_refused(tmp_path, doc):
+    """The MD stage's typed input (issue 31): read back as the very candidate its family
+    makes of its variables within the chemistry's limits, whose formula it states, or
+    refused with one line; never another exception."""
+    from driver import families
+    from driver.families import candidate_file as CF
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(doc))
+    try:
+        cand = CF.read(path)
+    except UserError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)
+        event("refused")
+        return
+    event("read")
+    fam = families.get(cand.family)
+    assert cand.formula == doc["formula"] and cand.variables == doc["variables"]
+    assert cand == fam.make(**cand.variables, **cand.species, bounds=fam.PHYSICAL_BOUNDS)
+
+
+def test_the_candidate_file_base_is_valid(tmp_path):
+    from driver.families import candidate_file as CF
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(_CANDIDATE))
+    assert CF.read(path).formula == _CANDIDATE["formula"]

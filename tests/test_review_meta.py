@@ -13,11 +13,13 @@ from driver.campaign.meta import calibration_decision, md_extension, residuals
 from driver.kb.feasibility import feasibility
 from driver.kb.ingest import ingest, obelix_csv
 from driver.kb.store import KB
-from driver.families import garnet as G, nasicon as N
+from driver.families import get as _family
 from driver.families import compositions as C
 from driver.optimize.optimizer import Objective, Optimizer
 from driver.optimize.space import Space
 from tests.conftest import run_cli
+
+G, N = _family("garnet"), _family("nasicon")
 
 
 def test_feasibility_scores_with_reasons(tmp_path):

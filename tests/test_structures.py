@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driver.families import garnet as G, nasicon as N
+from driver.families import get as _family
 from driver.families import compositions as C
 from driver.families import structures as S
+
+G, N = _family("garnet"), _family("nasicon")
 
 
 def _min_li_li(structure):

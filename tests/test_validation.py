@@ -298,11 +298,17 @@ def test_the_skill_lookup_reads_the_protocol_from_the_ledger_not_every_result(tm
     from tests.conftest import md_result
     md = {**_result()["md_settings"], "potential": "x"}
     result = md_result(formula="Li6.5La3Zr1.5Ta0.5O12", settings=md,
-                       potential={"name": "adams_rao2011", "sha256": "0" * 64})
+                       potential={"name": "adams_rao2011", "sha256": "0" * 64},
+                       provenance={"family": "garnet", "variables": {"y": 0.5, "z": 0.0}})
     mp = md_protocol(result)
     assert mp == {"family": "garnet", "potential": "adams_rao2011",
                   "protocol": protocol_of(md)}
-    assert md_protocol(md_result(formula="NaCl")) is None       # no family parses it
+    # the family the stage recorded, not one parsed back from the formula (issue 31); a
+    # result without one (older, or a CIF's) has its formula parsed
+    older = md_result(formula="Li6.5La3Zr1.5Ta0.5O12", settings=md, provenance={},
+                      potential={"name": "adams_rao2011", "sha256": "0" * 64})
+    assert md_protocol(older) == mp
+    assert md_protocol(md_result(formula="NaCl", provenance={"family": "cif"})) is None
     old = tmp_path / "old"
     (old / "md").mkdir(parents=True)
     (old / "md" / "result.json").write_text(json.dumps(result.to_json()))

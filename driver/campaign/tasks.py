@@ -309,7 +309,10 @@ def md_protocol(md_result: MDResult) -> dict | None:
     from ..kb.skill_records import protocol_of
 
     try:
-        return {"family": parse(md_result.formula).family,
+        family = md_result.provenance.get("family")
+        if family in (None, "cif"):          # older results: the family from the formula
+            family = parse(md_result.formula).family
+        return {"family": family,
                 "potential": md_result.potential.name,
                 "protocol": protocol_of(md_result.settings)}
     except Exception:      # a composition no family parses, settings of an older schema
@@ -381,7 +384,10 @@ def evaluate(proposal_id: int, x: dict, settings_dict: dict, out_dir: str) -> di
             errors.append({"attempt": 1, "stage": "checks", "class": "InputError", "message": str(exc)})
             record.update(attempts=1, finished=time.time())
             return record
-        source = ["--composition", cand.formula]
+        # the candidate crosses to the MD stage as a typed file, family and variables kept
+        # (families/candidate_file.py), not as a formula the stage would parse again
+        from ..families import candidate_file
+        source = ["--candidate", str(candidate_file.write(run / "candidate.json", cand))]
         # the logic-consistency checks run before any simulation; their verdicts are kept
         checks = candidate_checks(cand.formula, s.md.potential, s.md, tuple(s.md.supercell))
     record["checks"] = as_dicts(checks)

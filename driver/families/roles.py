@@ -31,8 +31,7 @@ def resolve_species(fam, given: dict[str, str], legacy: dict[str, str | None]) -
         if el not in fam.CHOICES[role]:
             raise ValueError(f"campaign.species.{role}: {el} is not a choice of family "
                              f"{fam.NAME}; " + _roles(fam))
-    if hasattr(fam, "check_species"):
-        fam.check_species(out)
+    fam.check_species(out)
     return out
 
 
@@ -45,7 +44,7 @@ def _roles(fam) -> str:
 def chosen_species(camp) -> dict[str, str]:
     """The campaign's element for each role of its family, e.g. garnet {M: Ta, T: Al}:
     ``campaign.species`` with the older per-role keys and the family's defaults."""
-    from .registry import FAMILIES, get
+    from .base import FAMILIES, get
 
     older = {k for f in FAMILIES.values() for k in f.SETTINGS_SPECIES.values()}
     return resolve_species(get(camp.family), camp.species,
@@ -55,10 +54,9 @@ def chosen_species(camp) -> dict[str, str]:
 def prototype(fam, species: dict[str, str]) -> tuple[str, int]:
     """The prototype CIF of a family for an element choice and its formula units per cell.
     Members of one family can crystallize in different structures (Li3YCl6 trigonal,
-    Li3InCl6 monoclinic): such a family defines ``prototype_for(species)``; the others have
-    one ``PROTOTYPE`` with ``Z``."""
-    f = getattr(fam, "prototype_for", None)
-    return f(species) if f is not None else (fam.PROTOTYPE, fam.Z)
+    Li3InCl6 monoclinic): such a family overrides ``prototype_for(species)``; the others have
+    one ``PROTOTYPE`` with ``Z`` (``base.Family.prototype_for``)."""
+    return fam.prototype_for(species)
 
 
 def shares(n: int, weights: dict[str, float]) -> dict[str, int]:

@@ -9,8 +9,9 @@ from ..errors import ConfigError
 
 
 def run(settings, out: Path, composition: str | None = None, cif: str | None = None,
-        reuse: list[Path] = ()) -> int:
-    """``sse-driver md``: the MD stage on a composition or a CIF, ``settings.replicas`` times
+        reuse: list[Path] = (), candidate: str | None = None) -> int:
+    """``sse-driver md``: the MD stage on a composition (a formula, or a typed candidate file:
+    ``families/candidate_file.py``) or a CIF, ``settings.replicas`` times
     (each replica its own decoration and velocity seeds and folder), combined; rank 0 prints
     the summary. ``reuse``: earlier runs whose finished LAMMPS runs are taken (md/reuse.py)."""
     from ..mpi import MPI
@@ -23,8 +24,8 @@ def run(settings, out: Path, composition: str | None = None, cif: str | None = N
         # replica k: its own decoration (a composition) and velocity seeds, its own folder
         s_k = settings.model_copy(update={"seed": replica_seed(settings.seed, k), "replicas": 1})
         out_k = out if settings.replicas == 1 else out / f"replica{k + 1}"
-        structure, info = structure_for(composition, cif, s_k, say=k == 0)
-        meta = {"input": composition or cif, "run_dir": str(out_k), **info}
+        structure, info = structure_for(composition, cif, s_k, say=k == 0, candidate=candidate)
+        meta = {"input": composition or cif or candidate, "run_dir": str(out_k), **info}
         reuse_k = [r if settings.replicas == 1 else r / f"replica{k + 1}" for r in reuse]
         results.append(run_md(structure, s_k, out_k, comm, meta=meta, reuse=reuse_k))
     result = results[0]
@@ -54,14 +55,19 @@ def write_combined(results: list[dict], out: Path, comm) -> dict:
     return result
 
 
-def structure_for(composition: str | None, cif: str | None, settings, say: bool = True):
+def structure_for(composition: str | None, cif: str | None, settings, say: bool = True,
+                  candidate: str | None = None):
     """The pymatgen structure to simulate and what the result records of where it came from:
-    a composition built by its family (any composition that can exist), or a checked CIF."""
-    if composition is not None:
+    a composition built by its family (any composition that can exist; a formula, or a
+    candidate file with its family and variables as the campaign chose them), or a checked
+    CIF."""
+    if composition is not None or candidate is not None:
+        from ..families import candidate_file
         from ..families.compositions import PHYSICAL_BOUNDS, parse
         from ..families.structures import build
 
-        cand = parse(composition, PHYSICAL_BOUNDS)
+        cand = (candidate_file.read(candidate) if candidate is not None
+                else parse(composition, PHYSICAL_BOUNDS))
         check_cell_size(len(build(cand, (1, 1, 1), settings.seed).structure), settings)
         b = build(cand, settings.supercell, settings.seed)
         note = b.inexact_note()

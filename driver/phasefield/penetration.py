@@ -56,6 +56,8 @@ class Inputs:
     G_GPa: float
     G_err_GPa: float
     source: str
+    #: the MD result's formula (None: every input given in the settings)
+    formula: str | None = None
 
 
 def youngs_poisson(K: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +95,7 @@ def inputs_from_md(s: Penetration) -> Inputs:
         raise ConfigError("penetration: give md_result, or sigma_S_cm, bulk_modulus_GPa and "
                           "shear_modulus_GPa")
     pts: list = []
+    formula = None
     if s.md_result is not None:
         r, bad = read(s.md_result, "penetration.md_result",
                       "sigma_S_cm, bulk_modulus_GPa and shear_modulus_GPa")
@@ -102,6 +105,8 @@ def inputs_from_md(s: Penetration) -> Inputs:
             Ke = float(e.get("bulk_vrh_err_GPa") or 0.0)
             Ge = float(e.get("shear_vrh_err_GPa") or 0.0)
             pts, T, y, y_err = diffusive_points(r["temperatures"], "sigma_S_cm", "sigma_err_S_cm")
+            formula = r.get("formula")
+            formula = formula if isinstance(formula, str) else None
         except (ValueError, TypeError, KeyError, AttributeError):
             raise ConfigError(bad) from None
         if not all(math.isfinite(v) and v > 0 for v in (K, G)):
@@ -138,11 +143,34 @@ def inputs_from_md(s: Penetration) -> Inputs:
         K, Ke = s.bulk_modulus_GPa, s.bulk_modulus_err_GPa
     if s.shear_modulus_GPa is not None:
         G, Ge = s.shear_modulus_GPa, s.shear_modulus_err_GPa
-    return Inputs(sig, sig_err, K, Ke, G, Ge, src)
+    return Inputs(sig, sig_err, K, Ke, G, Ge, src, formula)
 
 
 class NotMeasurable(Exception):
     """The MD did not measure what the model needs, well enough (a result, not a crash)."""
+
+
+def interface_resistance(s: Penetration, formula: str | None) -> tuple[float, str]:
+    """The Li | electrolyte charge-transfer resistance (Ohm cm2) and its source: the
+    setting, else the measured value of the family of the MD result's composition
+    (``Family.INTERFACE_RESISTANCE``). A family without one (and a composition of no
+    family) makes the model not measurable: the garnet value is a property of the Li |
+    LLZO interface, not of Li | sulfide or Li | halide (issue 31)."""
+    if s.interface_resistance_ohm_cm2 is not None:
+        return s.interface_resistance_ohm_cm2, "given (penetration.interface_resistance_ohm_cm2)"
+    from ..errors import CompositionError
+    from ..families.compositions import PHYSICAL_BOUNDS, parse
+    try:
+        fam = parse(formula, PHYSICAL_BOUNDS).spec if formula else None
+    except (CompositionError, KeyError, ValueError, ZeroDivisionError):
+        fam = None
+    known = fam.INTERFACE_RESISTANCE if fam is not None else None
+    if known is None:
+        what = (f"the {fam.NAME} family" if fam is not None
+                else f"{formula or 'a composition given by its numbers only'} (no family)")
+        raise NotMeasurable(f"no measured Li | electrolyte interface resistance for {what}; "
+                            "set penetration.interface_resistance_ohm_cm2 (Ohm cm2) to use one")
+    return known
 
 
 def draws(inp: Inputs, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -189,9 +217,9 @@ def evaluate(s: Penetration, comm=None) -> dict:
     """The model's result (the same on every rank): the nominal value, the Monte Carlo
     median and intervals of i_crit and its parts, with units."""
     inp = inputs_from_md(s)
+    R, R_source = interface_resistance(s, inp.formula)
     d = draws(inp, s.samples, s.seed)
     l_m = s.flaw_length_um * 1e-6
-    R = s.interface_resistance_ohm_cm2
     wa = wagner_number(d["sigma_S_cm"], R, l_m)
     A, grid, A_grid = amplification_table(s.flaw_aspect, wa, s, comm)
     E, nu = youngs_poisson(d["K_GPa"], d["G_GPa"])
@@ -216,7 +244,9 @@ def evaluate(s: Penetration, comm=None) -> dict:
         "inputs": {"sigma_S_cm": inp.sigma_S_cm, "sigma_ln_err": inp.sigma_ln_err,
                    "bulk_modulus_GPa": inp.K_GPa, "bulk_modulus_err_GPa": inp.K_err_GPa,
                    "shear_modulus_GPa": inp.G_GPa, "shear_modulus_err_GPa": inp.G_err_GPa,
-                   "source": inp.source, "temperature_K": s.temperature_K},
+                   "source": inp.source, "temperature_K": s.temperature_K,
+                   "interface_resistance_ohm_cm2": R,
+                   "interface_resistance_source": R_source},
         "amplification_grid": {"wagner_number": grid.tolist(), "A": A_grid.tolist()},
         "units": {"critical_current_mA_cm2": "mA/cm2", "current_amplification": "1 (tip over "
                   "far-field current density)", "wagner_number": "1 (sigma R / l)",

@@ -34,9 +34,11 @@ class Penetration(Strict):
         "decades than this is not used (the model is then not measurable for that candidate): "
         "4 decades is the whole transition of the current focusing A(Wa), so a wider interval "
         "tells the model nothing")
-    interface_resistance_ohm_cm2: PositiveFloat = Field(
-        2.0, description="Li | electrolyte charge-transfer resistance; 2 Ohm cm2 for clean Li | "
-        "LLZO (Sharafi et al., Chem. Mater. 2017, doi:10.1021/acs.chemmater.7b03002)")
+    interface_resistance_ohm_cm2: PositiveFloat | None = Field(
+        None, le=1e6, description="Li | electrolyte charge-transfer resistance (Ohm cm2); "
+        "unset: the measured value of the MD result's family where one is known (garnets: 2, "
+        "clean Li | LLZO, Sharafi et al., Chem. Mater. 2017, doi:10.1021/acs.chemmater.7b03002), "
+        "else the model is not measurable")
     surface_energy_J_m2: PositiveFloat = Field(
         1.0, description="fracture surface energy in Griffith's K_IC: an assumed order of "
         "magnitude for oxide ceramics (no measured value is claimed)")

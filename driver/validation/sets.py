@@ -47,7 +47,7 @@ def family_sets() -> dict[str, dict]:
     the keyword arguments of ``select_obelix`` for its own validation set."""
     from .. import families
     return {name: {**fam.VALIDATION_SET, "families": (name,)}
-            for name, fam in families.FAMILIES.items() if hasattr(fam, "VALIDATION_SET")}
+            for name, fam in families.FAMILIES.items() if fam.VALIDATION_SET is not None}
 
 
 @dataclass
