@@ -354,7 +354,6 @@ def _cmd_review(args: argparse.Namespace) -> int:
     """List candidates; accept, veto (a constraint on future proposals) or rate them.
     Writes through the ledger's own transactions, so it is safe on a running campaign."""
     from .campaign import review
-    from .campaign.ledger import Ledger
 
     acts = [a for a in ("accept", "veto", "rate") if getattr(args, a) is not None]
     if len(acts) > 1:
@@ -371,22 +370,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
                 raise UserError("review --rate ID VALUE: VALUE must be between 0 and 5")
     _require_ledger(args.dir)
     if not acts:
-        led = Ledger.open(args.dir, readonly=True)
-        print("\n".join(review.table(led)))
-        led.close()
+        review.show(args.dir)
         return 0
     if act == "veto" and not 0 < args.radius <= 1:
         raise UserError("review --radius must be in (0, 1] (unit-scaled distance)")
-    led = Ledger.open(args.dir)
-    x = led.proposal_x(pid)
-    if x is None:
-        raise UserError(f"review: no candidate {pid} in {args.dir} (see `sse-driver review {args.dir}`)")
-    led.add_review(pid, act, {"rate": value if act == "rate" else None,
-                              "veto": args.radius, "accept": None}[act], args.note or "", x)
-    led.close()
-    print(f"recorded {act} of candidate {pid} ({x})" + (
-        f"; proposals within {args.radius:g} (unit-scaled) of it are excluded from now on"
-        if act == "veto" else ""))
+    review.record(args.dir, pid, act, value if act == "rate" else None, args.radius,
+                  args.note or "")
     return 0
 
 

@@ -295,3 +295,37 @@ def test_the_chemistry_layer_imports_nothing_from_the_md_stage():
     hits = [f"{p.name}:{i}: {line.strip()}" for p in root.rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if pat.search(line)]
     assert not hits, "\n".join(hits)
+
+
+def test_a_new_family_is_one_class_the_registry_picks_up(tmp_path):
+    """docs/architecture.md, "Adding a material family": a ``Family`` subclass registered
+    in ``FAMILIES`` is parsed, built, cornered and handed to the MD stage as a candidate
+    file with no other change (a toy: the Ti NASICONs as a family of their own, offered
+    formulas first)."""
+    from driver.families import candidate_file
+
+    base = type(families.get("nasicon"))
+
+    class TiNasicon(base):
+        NAME = "toy_ti_nasicon"
+        CLAIM = "a Ti NASICON (toy)"
+        DEFAULT_SPECIES = {"M": "Ti"}
+
+        def claims(self, elements):
+            return {"Ti", "P", "O"} <= elements
+
+    saved = dict(families.FAMILIES)
+    families.FAMILIES.clear()
+    families.FAMILIES.update({TiNasicon.NAME: TiNasicon(), **saved})
+    try:
+        cand = C.parse("Li1.3Al0.3Ti1.7(PO4)3")
+        assert cand.family == "toy_ti_nasicon" and cand.variables == {"x": 0.3}
+        assert C.parse("Li1.5Al0.5Ge1.5(PO4)3").family == "nasicon"     # the others unchanged
+        b = S.build(cand, (1, 1, 1), seed=2)
+        assert b.counts["Ti"] + b.counts.get("Al", 0) == 2 * 6
+        assert {c.family for c in families.corners("toy_ti_nasicon")} == {"toy_ti_nasicon"}
+        back = candidate_file.read(candidate_file.write(tmp_path / "c.json", cand))
+        assert back == cand
+    finally:
+        families.FAMILIES.clear()
+        families.FAMILIES.update(saved)

@@ -25,3 +25,34 @@ def table(led) -> list[str]:
                      f"{x:<22} {'' if sig is None else f'{sig:.3g}':>10} {stab:>12}  "
                      f"{', '.join(reviews.get(e['proposal_id'], []))}")
     return lines
+
+
+def show(folder) -> None:
+    """``sse-driver review DIR``: the table, from the ledger opened read-only."""
+    from .ledger import Ledger
+    led = Ledger.open(folder, readonly=True)
+    try:
+        print("\n".join(table(led)))
+    finally:
+        led.close()
+
+
+def record(folder, pid: int, act: str, rate: float | None, radius: float, note: str) -> None:
+    """Record an accept, veto (a constraint on future proposals within ``radius``,
+    unit-scaled) or rating of candidate ``pid``, through the ledger's own transactions, so
+    it is safe on a running campaign. The caller has checked every flag."""
+    from ..errors import UserError
+    from .ledger import Ledger
+    led = Ledger.open(folder)
+    try:
+        x = led.proposal_x(pid)
+        if x is None:
+            raise UserError(f"review: no candidate {pid} in {folder} (see `sse-driver review "
+                            f"{folder}`)")
+        led.add_review(pid, act, {"rate": rate, "veto": radius, "accept": None}[act], note, x)
+    finally:
+        led.close()
+    print(f"recorded {act} of candidate {pid} ({x})" + (
+        f"; proposals within {radius:g} (unit-scaled) of it are excluded from now on"
+        if act == "veto" else ""))
+
