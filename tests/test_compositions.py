@@ -121,3 +121,16 @@ def test_md_refuses_a_bad_candidate_file_before_writing_anything(tmp_path):
     r = run_cli("md", "--candidate", str(bad), "--out", str(out))
     assert r.returncode == 2 and "is not that of its variables" in r.stderr
     assert r.stderr.count("\n") == 1 and not out.exists()
+
+
+def test_a_byte_order_mark_and_blanks_are_not_part_of_a_formula():
+    """What a spreadsheet or an editor puts around a formula (issue 33: the BOM was echoed
+    as '\\ufeffLi7...' in a refusal of a good formula)."""
+    assert C.parse("\ufeffLi6.4La3Zr1.4Ta0.6O12 ").formula == C.parse("Li6.4La3Zr1.4Ta0.6O12").formula
+
+
+def test_a_runaway_formula_is_refused_short_before_parsing():
+    with pytest.raises(C.CompositionError) as exc:
+        C.parse("Li" * 5000)
+    msg = str(exc.value)
+    assert "10000 characters" in msg and len(msg) < 200 and "\n" not in msg

@@ -21,10 +21,21 @@ from .base import TOL, Candidate, OutOfBounds, check_range  # noqa: F401  (the p
 PHYSICAL_BOUNDS = families.physical_bounds()
 
 
+#: the longest formula taken (a family member's is < 40 characters); longer text is refused
+#: before it is parsed or echoed (issue 33: a 10 kB formula was echoed in full)
+MAX_FORMULA = 200
+
+
 def parse(formula: str, bounds: dict | None = None) -> Candidate:
     """The candidate of a formula such as ``Li1.5Al0.5Ge1.5(PO4)3``: the first family of
     ``families.FAMILIES`` that claims its elements parses it, with amounts per formula unit
-    (normalized to the family's anion count)."""
+    (normalized to the family's anion count). Surrounding blanks and a UTF-8 byte-order mark
+    (what spreadsheets put before the first cell) are not part of the formula."""
+    formula = formula.strip().lstrip("\ufeff").strip()
+    if len(formula) > MAX_FORMULA:
+        raise CompositionError(f"a formula of {len(formula)} characters ({formula[:30]!r}...) "
+                               f"is not one (at most {MAX_FORMULA}); write it like "
+                               "Li6.4La3Zr1.4Ta0.6O12")
     try:
         comp = PmgComposition(formula)
     except Exception:
