@@ -140,6 +140,8 @@ def test_a_family_without_a_measured_interface_resistance_borrows_none(tmp_path,
                                      angular_cells=96))
     assert (family or formula) in str(exc.value)
     assert "penetration.interface_resistance_ohm_cm2" in str(exc.value)
+    if family != "argyrodite":
+        return                           # the solve with a given value: once is enough
     got = pen.evaluate(pen.Penetration(md_result=str(md), interface_resistance_ohm_cm2=5.0,
                                        samples=16, radial_cells=48, angular_cells=96))
     assert got["inputs"]["interface_resistance_ohm_cm2"] == 5.0
