@@ -117,7 +117,7 @@ def main() -> int:
           f"{len(FIT.RIDGE_GRID)} strengths, 5 folds, then the final fit.\n")
     print("| solver | ridge chosen | time (s) | peak memory added (MB) |")
     print("|---|---|---|---|")
-    print(f"| normal equations per frame (fit.py) | {ridge:g} | {t_normal:.1f} | {mem_normal:.0f} |")
+    print(f"| normal equations over blocks of frames (fit.py) | {ridge:g} | {t_normal:.1f} | {mem_normal:.0f} |")
     print(f"| SVD of the stacked design (reference) | {ridge_svd:g} | {t_svd:.1f} | "
           f"{max(mem_svd, 0):.0f} (beyond the first's) |")
     print(f"\nspeed-up {t_svd / t_normal:.1f}x; coefficients agree to {agree:.1e} (largest "
