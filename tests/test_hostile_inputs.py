@@ -287,11 +287,40 @@ def test_foreign_files_named_as_ledgers_or_knowledge_bases_are_one_line(tmp_path
 def test_unusable_knowledge_base_input_is_exit_2_and_creates_nothing(tmp_path, name, content, needle):
     f = tmp_path / name
     f.write_bytes(content.encode("latin-1"))
-    db = tmp_path / "new.sqlite"
+    db = tmp_path / "NEW" / "sub" / "new.sqlite"          # folders the command would create
     r = run_cli("kb", "ingest", str(f), "--db", str(db), timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
-    assert not db.exists() and not list(tmp_path.glob("new.sqlite*"))
+    assert not (tmp_path / "NEW").exists()
+
+
+def test_a_refused_ingest_leaves_an_existing_knowledge_base_as_it_was(tmp_path):
+    """Not even a reject row stays (issue 33: "on an existing KB a reject row is added")."""
+    import sqlite3
+
+    from driver.errors import UserError
+    from driver.kb import command
+    good = tmp_path / "good.csv"
+    good.write_text("ID,Composition,Ionic conductivity (mS/cm),Family,DOI\n"
+                    "a,Li1.5Al0.5Ge1.5(PO4)3,0.336,NASICON,10.1021/acsami.8b00842\n"
+                    "c,Xx2O3,1.0,oxide,10.1/y\n")
+    db = tmp_path / "kb.sqlite"
+    assert command.ingest(db, [str(good)], False, 0) == 0
+
+    def rows():
+        con = sqlite3.connect(db)
+        try:
+            return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("materials", "properties", "sources", "rejects", "ingested")}
+        finally:
+            con.close()
+    before = rows()
+    assert before["materials"] == 1 and before["rejects"] == 1
+    bad = tmp_path / "g.cif"
+    bad.write_text("garbage\n")
+    with pytest.raises(UserError, match="no row of"):
+        command.ingest(db, [str(bad)], False, 5)
+    assert rows() == before
 
 
 def test_reingesting_a_source_is_idempotent_and_kb_check_picks_a_covering_potential(tmp_path):

@@ -42,7 +42,9 @@ def ingest(path: Path, files: list[str], obelix: bool, show_rejects: int) -> int
     if not files:
         raise UserError("kb ingest: give FILE... (csv, xlsx, pdf, cif, tar.gz) or --obelix")
     new_db = not path.exists()
+    created = _topmost_missing(path.parent)
     kb = KB(path)
+    mark = kb.mark()
     usable, ok = 0, False
     try:
         for f in files:
@@ -64,15 +66,42 @@ def ingest(path: Path, files: list[str], obelix: bool, show_rejects: int) -> int
         for rj in kb.rejects()[-show_rejects:] if show_rejects else []:
             print(f"  rejected {rj['origin']} {rj['row']}: {rj['reason']}")
         if not usable:
-            raise UserError(f"kb ingest: no row of {', '.join(files)} could be ingested (see the "
-                            "rejects with --show-rejects N); nothing was added")
+            raise UserError(f"kb ingest: no row of {', '.join(files)} could be ingested (rerun with "
+                            "--show-rejects N to see why); nothing was added")
         print(f"knowledge base {path}: {kb.count()}")
         ok = True
         return 0
     finally:
+        if not ok and not new_db:
+            kb.undo_since(mark)              # a refusal writes nothing: not even a reject
         kb.close()
         if new_db and not ok:
             remove_database(path)
+            _remove_empty(path.parent, created)
+
+
+def _topmost_missing(folder: Path) -> Path | None:
+    """The topmost folder of ``folder`` that does not exist yet (what creating it makes)."""
+    top = None
+    for d in [folder, *folder.parents]:
+        if d.exists():
+            break
+        top = d
+    return top
+
+
+def _remove_empty(folder: Path, top: Path | None) -> None:
+    """Remove ``folder`` and its parents up to ``top`` (the folders a refused ingest
+    created), each only if empty."""
+    if top is None:
+        return
+    for d in [folder, *folder.parents]:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        if d == top:
+            return
 
 
 def query(path: Path, near: str | None, family: str | None, elements: str | None,

@@ -77,6 +77,21 @@ class KB:
     def commit(self) -> None:
         self.db.commit()
 
+    #: every table a command writes rows into (each row has a growing rowid)
+    TABLES = ("properties", "materials", "sources", "families", "rejects", "ingested")
+
+    def mark(self) -> dict[str, int]:
+        """Where each table ends now (its largest rowid): what ``undo_since`` goes back to."""
+        return {t: self.db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {t}").fetchone()[0]
+                for t in self.TABLES}
+
+    def undo_since(self, mark: dict[str, int]) -> None:
+        """Remove every row added after ``mark`` (a refused ``kb ingest`` leaves the
+        knowledge base as it found it, its rejects included; issue 33)."""
+        for t in self.TABLES:
+            self.db.execute(f"DELETE FROM {t} WHERE rowid > ?", (mark[t],))
+        self.db.commit()
+
     def ingested(self, sha256: str) -> dict | None:
         """The earlier ingest of a file with this content, if any: re-ingesting is a no-op."""
         r = self.db.execute("SELECT * FROM ingested WHERE sha256 = ?", (sha256,)).fetchone()
