@@ -167,7 +167,8 @@ def interface_resistance(s: Penetration, formula: str | None) -> tuple[float, st
     known = fam.INTERFACE_RESISTANCE if fam is not None else None
     if known is None:
         what = (f"the {fam.NAME} family" if fam is not None
-                else f"{formula or 'a composition given by its numbers only'} (no family)")
+                else f"{formula[:60] if formula else 'a composition given by its numbers only'}"
+                     " (no family)")
         raise NotMeasurable(f"no measured Li | electrolyte interface resistance for {what}; "
                             "set penetration.interface_resistance_ohm_cm2 (Ohm cm2) to use one")
     return known
