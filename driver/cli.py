@@ -16,9 +16,10 @@ from pathlib import Path
 
 from . import __version__
 from .cliargs import (SQLITE_MAX, existing_dir, finite, int_in, local_processes,
-                      nearest_existing, number, out_dir, positive_int, row_id, scheduler)
+                      number, out_dir, positive_int, row_id, scheduler)
 from .resources import cores
 from .errors import SSEError, UserError
+from .fileio import first_missing
 
 
 _PRINTING_RANK = 0   # under dask-mpi the campaign (and its messages) live on rank 1
@@ -144,17 +145,6 @@ def _cmd_md(args: argparse.Namespace) -> int:
                reuse=[Path(r) for r in args.reuse], candidate=args.candidate)
 
 
-def _first_missing(path: Path) -> Path | None:
-    """The topmost folder of ``path`` that does not exist yet (what creating it makes), or
-    None when it exists."""
-    path, base = path.absolute(), nearest_existing(path)
-    if path == base:
-        return None
-    while path.parent != base:
-        path = path.parent
-    return path
-
-
 def _cmd_phasefield(args: argparse.Namespace) -> int:
     from . import config
     from .mpi import MPI
@@ -165,7 +155,7 @@ def _cmd_phasefield(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_existing(out / RESULT, args.force, "phasefield")
     comm = MPI.COMM_WORLD
-    fresh = _first_missing(out)      # the topmost folder this run would create
+    fresh = first_missing(out)       # the topmost folder this run would create
     comm.Barrier()                  # every rank has looked before rank 0 creates it
     try:
         r = run_phasefield(settings, out, comm)

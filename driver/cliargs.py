@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from .errors import UserError
+from .fileio import nearest_existing
 from .resources import cores
 
 
@@ -22,14 +23,6 @@ def number(text: str, kind, what: str):
     if kind is float and value != value:   # nan
         raise UserError(f"{what} must be a number, not {text!r}")
     return value
-
-
-def nearest_existing(path: Path) -> Path:
-    """``path`` made absolute, or its nearest ancestor that exists."""
-    base = path.absolute()
-    while not base.exists() and base != base.parent:
-        base = base.parent
-    return base
 
 
 def out_dir(text: str) -> str:

@@ -94,3 +94,23 @@ def read_json_object(path: str | Path, what: str, error: type[Exception] = Value
     if not isinstance(data, dict):
         raise error(f"{bad} (not an object)")
     return data
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` made absolute, or its nearest ancestor that exists."""
+    base = Path(path).absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    return base
+
+
+def first_missing(path: Path) -> Path | None:
+    """The topmost folder of ``path`` that does not exist yet (what creating it makes), or
+    None when it exists: what a refused command removes so that it leaves nothing behind."""
+    path, base = Path(path).absolute(), nearest_existing(path)
+    if path == base:
+        return None
+    while path.parent != base:
+        path = path.parent
+    return path
+

@@ -89,12 +89,14 @@ class Normal:
     def zeros(cls, ncols: int) -> "Normal":
         return cls(np.zeros((ncols, ncols)), np.zeros(ncols), 0.0, np.zeros(ncols))
 
-    def add(self, r: Rows, f: Frame, tol: Tolerances, weight: float = 1.0) -> "Normal":
-        a, b = _system([r], [f], tol)
-        self.g += weight * (a.T @ a)
-        self.h += weight * (a.T @ b)
-        self.rows += weight * len(b)
-        self.colsq += weight * (a ** 2).sum(axis=0)
+    def add(self, rows: list[Rows], frames: list[Frame], tol: Tolerances,
+            weights) -> "Normal":
+        """Adds a block of frames with per-frame ``weights``: one product for the block."""
+        a, b = _system(rows, frames, tol, weights)
+        self.g += a.T @ a
+        self.h += a.T @ b
+        self.rows += float(sum(w * (r.forces.shape[0] + 7) for r, w in zip(rows, weights)))
+        self.colsq += (a ** 2).sum(axis=0)
         return self
 
     def __add__(self, other: "Normal") -> "Normal":
@@ -154,12 +156,8 @@ def normal(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights) -> N
 
     def flush() -> None:
         if block:
-            a, b = _system([rows[i] for i in block], [frames[i] for i in block], tol,
-                           [weights[i] for i in block])
-            out.g += a.T @ a
-            out.h += a.T @ b
-            out.rows += float(sum(weights[i] * (rows[i].forces.shape[0] + 7) for i in block))
-            out.colsq += (a ** 2).sum(axis=0)
+            out.add([rows[i] for i in block], [frames[i] for i in block], tol,
+                    [weights[i] for i in block])
             block.clear()
 
     size = 0

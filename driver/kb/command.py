@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from ..errors import UserError
+from ..fileio import first_missing
 
 
 def check(formula: str, potential: str | None) -> int:
@@ -42,7 +44,7 @@ def ingest(path: Path, files: list[str], obelix: bool, show_rejects: int) -> int
     if not files:
         raise UserError("kb ingest: give FILE... (csv, xlsx, pdf, cif, tar.gz) or --obelix")
     new_db = not path.exists()
-    created = _topmost_missing(path.parent)
+    created = first_missing(path.parent)      # the folders this call would create
     kb = KB(path)
     mark = kb.mark()
     usable, ok = 0, False
@@ -77,31 +79,8 @@ def ingest(path: Path, files: list[str], obelix: bool, show_rejects: int) -> int
         kb.close()
         if new_db and not ok:
             remove_database(path)
-            _remove_empty(path.parent, created)
-
-
-def _topmost_missing(folder: Path) -> Path | None:
-    """The topmost folder of ``folder`` that does not exist yet (what creating it makes)."""
-    top = None
-    for d in [folder, *folder.parents]:
-        if d.exists():
-            break
-        top = d
-    return top
-
-
-def _remove_empty(folder: Path, top: Path | None) -> None:
-    """Remove ``folder`` and its parents up to ``top`` (the folders a refused ingest
-    created), each only if empty."""
-    if top is None:
-        return
-    for d in [folder, *folder.parents]:
-        try:
-            d.rmdir()
-        except OSError:
-            return
-        if d == top:
-            return
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
 
 
 def query(path: Path, near: str | None, family: str | None, elements: str | None,
