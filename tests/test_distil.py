@@ -136,6 +136,59 @@ def test_pod_rows_reproduce_pair_style_pod(tmp_path):
     assert np.abs(s - stress_from_lammps).max() < 1e-6 * max(1e-3, np.abs(stress_from_lammps).max())
 
 
+def test_pod_column_pairs_follow_the_layout_of_compute_pod():
+    """forcefields.pod.column_pairs names, for each coefficient, the element pairs it reads:
+    on a cell where only Cl-Li, Cl-In and In-Li come within the cutoff (an 8 A cube, images
+    beyond 4.5 A), compute pod/global's non-zero columns read only those pairs, and every
+    two-body column of each such pair (both centres) is non-zero."""
+    from driver.forcefields import pod
+    fr = F.Frame(("Cl", "Li", "In"), np.array([[1.0, 1, 1], [3.5, 1, 1], [1.0, 3.5, 1]]),
+                 np.eye(3) * 8.0, {})
+    met = {("Cl", "Li"), ("Cl", "In"), ("In", "Li")}
+    pairs = pod.column_pairs(POD.elements, POD.twobody, POD.threebody)
+    assert len(pairs) == POD.ncols
+    nonzero = np.abs(D.rows(fr, POD).energy) > 1e-12
+    assert all(pairs[j] <= met for j in np.flatnonzero(nonzero))
+    two = [j for j in range(POD.ncols) if 1 <= j % POD.ncoeff < 1 + 3 * POD.twobody]
+    assert all(nonzero[j] == (pairs[j] <= met) for j in two)
+    assert sum(nonzero[j] for j in two) == 2 * 3 * POD.twobody
+
+
+def test_pod_pairs_met_only_in_the_cutoff_tail_are_held_at_zero():
+    """PodBasis.untrained: a pair whose shortest labelled distance leaves the cutoff function
+    below TRAINED_CUTOFF (Cl-In at 4.45 of 4.5 A), or that never meets (In-In), has every
+    column reading it held at zero, the other columns are fitted; fit.solve with that mask
+    gives those coefficients 0 and the others as a fit without the columns."""
+    from driver.forcefields import pod
+    assert pod.cutoff_function(POD.rin, POD.rin, POD.rcut) == pytest.approx(1.0, abs=1e-5)
+    assert pod.cutoff_function(POD.rcut, POD.rin, POD.rcut) == 0.0
+    f = [pod.cutoff_function(r, POD.rin, POD.rcut) for r in np.linspace(1.0, 4.49, 50)]
+    assert all(a > b for a, b in zip(f, f[1:]))
+    shortest = {("Li", "Li"): 2.4, ("Cl", "Li"): 2.3, ("In", "Li"): 3.0, ("Cl", "Cl"): 3.4,
+                ("Cl", "In"): 4.45}
+    assert POD.thin_pairs(shortest) == [("Cl", "In"), ("In", "In")]
+    frozen = POD.untrained(shortest)
+    pairs = pod.column_pairs(POD.elements, POD.twobody, POD.threebody)
+    assert [bool(p & {("Cl", "In"), ("In", "In")}) for p in pairs] == list(frozen)
+    assert 0 < frozen.sum() < POD.ncols and not frozen[0]       # one-body constants fitted
+    assert not POD.untrained({**shortest, ("Cl", "In"): 2.5, ("In", "In"): 4.0}).any()
+    assert not BASIS.untrained({}).any()                         # SNAP: no column is a pair's
+    rng = np.random.default_rng(5)
+    frames = [_frame(seed) for seed in range(6)]
+    rs = [D.rows(fr, BASIS) for fr in frames]
+    beta = rng.normal(0, 0.05, BASIS.ncols)
+    labelled = [fr.with_labels(*D.predict(r, beta)) for fr, r in zip(frames, rs)]
+    mask = np.zeros(BASIS.ncols, bool)
+    mask[[3, 7, BASIS.ncols - 1]] = True
+    fitted = FIT.solve(rs, labelled, ridge=1e-6, frozen=mask)
+    assert np.all(fitted[mask] == 0.0)
+    keep = ~mask
+    without = [dataclasses.replace(r, energy=r.energy[keep], forces=r.forces[:, keep],
+                                   virial=r.virial[:, keep]) for r in rs]
+    assert np.allclose(fitted[keep], FIT.solve(without, labelled, ridge=1e-6),
+                       rtol=1e-6, atol=1e-9)
+
+
 def test_a_shipped_pod_student_gets_its_own_type_order_in_md_decks():
     """md.decks.type_map follows a POD student's species order (Li Cl In), not the
     electronegativity order (Li In Cl), and the energy of a deck's pair lines then equals
@@ -702,11 +755,22 @@ def test_distil_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path):
         # six elements: explicit multi-element SNAP would need 18150 coefficients (by
         # default such a family gets a POD student; asked for SNAP, it is refused)
         (["--family", "garnet", "--config", "SNAP"], "coefficients"),
+        # a typo'd supercell (2e7 atoms) is refused before any structure is built (it hung)
+        (["--composition", "Li3InCl6", "--config", "HUGE"], "distil.max_atoms"),
+        # derived quantities: a step count LAMMPS cannot hold, a snapshot every step
+        (["--composition", "Li3InCl6", "--config", "TINYSTEP"], "timestep_fs"),
+        (["--composition", "Li3InCl6", "--config", "OFTEN"], "at least timestep_fs"),
     ]
     snap_cfg = tmp_path / "snap.yaml"
     snap_cfg.write_text("distil:\n  form: snap\n")
+    huge_cfg = tmp_path / "huge.yaml"
+    huge_cfg.write_text("distil:\n  supercell: [100, 100, 100]\n")
+    configs = {"SNAP": snap_cfg, "HUGE": huge_cfg}
+    for key, text in (("TINYSTEP", "timestep_fs: 1.0e-300"), ("OFTEN", "snapshot_fs: 1.0e-9")):
+        configs[key] = tmp_path / f"{key.lower()}.yaml"
+        configs[key].write_text(f"distil:\n  {text}\n")
     for extra, needle in cases:
-        extra = [str(snap_cfg) if x == "SNAP" else x for x in extra]
+        extra = [str(configs[x]) if x in configs else x for x in extra]
         r = run_cli("distil", "--out", str(out), *extra, timeout=120)
         assert_one_line_error(r, needle)
         assert not out.exists()

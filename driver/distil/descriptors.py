@@ -64,9 +64,25 @@ class SnapBasis:
     def cutoff(self) -> float:
         return self.rcutfac * 2 * max(self.radii)
 
+    def untrained(self, shortest: dict[tuple[str, str], float]) -> np.ndarray:
+        """No column is set aside (``PodBasis.untrained``): a bispectrum component mixes the
+        distances of every neighbour element at once, so no column belongs to one pair."""
+        return np.zeros(self.ncols, bool)
+
+    def thin_pairs(self, shortest: dict[tuple[str, str], float]) -> list[tuple[str, str]]:
+        return []
+
     @property
     def label(self) -> str:
         return f"{'multi-element ' if self.chemflag else ''}SNAP 2J={self.twojmax}"
+
+
+#: a POD column is fitted only where the data bring each pair it reads to where the cutoff
+#: function is at least this (``PodBasis.untrained``): one decade, so a coefficient learnt
+#: at the data's shortest distance is amplified at most tenfold nearer in. A rule fixed
+#: before any run it was used in (2026-12-04), not tuned: the failure it answers had data
+#: at 3e-4 (an amplification of 3000)
+TRAINED_CUTOFF = 0.1
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,33 @@ class PodBasis:
     @property
     def cutoff(self) -> float:
         return self.rcut
+
+    def untrained(self, shortest: dict[tuple[str, str], float]) -> np.ndarray:
+        """The columns (bool mask) that read an element pair the data never bring to where
+        POD's cutoff function reaches ``TRAINED_CUTOFF``: ``shortest`` holds each pair's
+        shortest distance in the labelled frames (absent: never met). Such a column is
+        fitted only to the tail of its radial functions and its coefficient, carried to
+        shorter distances, is amplified by the inverse of the cutoff function there.
+
+        Measured on the halide family (records/distil/halide_pod_7net0, generation 6,
+        2026-12-04): Y-Y pairs came no closer than 4.84 A in 1087 frames (5 A cutoff, where
+        the cutoff function is 3e-4); the student's Y-Y dimer energy was -1350 eV at 3 A,
+        and at 1500 K two Y ions of Li3YCl6 drifted together from 5.5 to 4.8 A over 150 fs
+        and the run lost atoms (4 and 3 of 6 explorations of generations 5 and 6). Held at
+        zero, such a pair is answered by its data wall and ZBL core, and by the other
+        pairs' terms (a Y-Cl-Y angle), as the other terms already are below the data."""
+        from ..forcefields.pod import column_pairs
+        thin = set(self.thin_pairs(shortest))
+        return np.array([bool(pairs & thin) for pairs in
+                         column_pairs(self.elements, self.twobody, self.threebody)])
+
+    def thin_pairs(self, shortest: dict[tuple[str, str], float]) -> list[tuple[str, str]]:
+        """The element pairs (sorted) of this basis that ``shortest`` leaves untrained: never
+        met, or met only where the cutoff function is below ``TRAINED_CUTOFF``."""
+        from ..forcefields.pod import cutoff_function
+        pairs = sorted({(a, b) if a <= b else (b, a) for a in self.elements for b in self.elements})
+        return [k for k in pairs if k not in shortest
+                or cutoff_function(shortest[k], self.rin, self.rcut) < TRAINED_CUTOFF]
 
     @property
     def label(self) -> str:

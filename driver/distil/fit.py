@@ -107,10 +107,11 @@ class Normal:
         return Normal(self.g - other.g, self.h - other.h, self.rows - other.rows,
                       self.colsq - other.colsq)
 
-    def solver(self):
+    def solver(self, frozen: np.ndarray | None = None):
         """A function ridge -> coefficients: one eigendecomposition for every strength.
         Columns are scaled to unit RMS over the rows, the ridge is ``ridge`` times the row
-        count on the scaled coefficients (``solve``).
+        count on the scaled coefficients (``solve``). ``frozen``: columns held at zero
+        whatever the data (a bool mask; descriptors.PodBasis.untrained says which).
 
         A column the data touch only at round-off level (its sum of squares below double
         precision's epsilon times the largest column's) gets no coefficient, as an empty
@@ -122,6 +123,8 @@ class Normal:
         the held-out errors are unchanged to 1e-4 eV/A and the largest coefficient is 2e3.
         Below such a pair distance the data walls, not the fit, answer."""
         live = self.colsq > self.colsq.max(initial=0.0) * np.finfo(float).eps
+        if frozen is not None:
+            live &= ~np.asarray(frozen, bool)
         if not live.any():                  # no data: nothing to fit
             return lambda ridge: np.zeros(len(self.h))
         scale = np.sqrt(self.colsq[live] / max(self.rows, 1.0))
@@ -175,12 +178,12 @@ def normal(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights) -> N
 
 
 def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
-          ridge: float = 1e-6, weights=None) -> np.ndarray:
+          ridge: float = 1e-6, weights=None, frozen: np.ndarray | None = None) -> np.ndarray:
     """Coefficients (ncols,) minimizing the weighted residual plus ``ridge`` times the
     row count times the squared norm of the column-scaled coefficients (``weights``: per
-    frame, default ``balanced_weights``)."""
+    frame, default ``balanced_weights``; ``frozen``: columns held at zero)."""
     w = balanced_weights(frames) if weights is None else weights
-    return normal(rows, frames, tol, w).solver()(ridge)
+    return normal(rows, frames, tol, w).solver(frozen)(ridge)
 
 
 #: too few frames to cross-validate (fewer than two per fold): the fixed strength every
@@ -192,7 +195,7 @@ RIDGE_GRID = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 
 def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
                  folds: int = 5, seed: int = 0, grid=RIDGE_GRID,
-                 resamples: int = 400) -> tuple[float, dict]:
+                 resamples: int = 400, frozen: np.ndarray | None = None) -> tuple[float, dict]:
     """The ridge strength of ``grid`` chosen by ``folds``-fold cross-validation (frames held
     out whole) with the one-standard-error rule on the median held-out frame: the strongest
     ridge whose median per-frame loss is within one standard error of the smallest median
@@ -229,7 +232,7 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
     total = sum(parts[1:], parts[0])
     for k in range(folds):
         test = [i for i in range(n) if fold_of[i] == k]
-        coefficients = (total - parts[k]).solver()
+        coefficients = (total - parts[k]).solver(frozen)
         xs = np.stack([coefficients(ridge) for ridge in grid], axis=1)   # (ncols, grid)
         for i in test:
             at, bt = _system([rows[i]], [frames[i]], tol)
@@ -245,7 +248,8 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
 
 
 def committee(rows: list[Rows], frames: list[Frame], size: int, seed: int,
-              tol: Tolerances = Tolerances(), ridge: float = 1e-6) -> np.ndarray:
+              tol: Tolerances = Tolerances(), ridge: float = 1e-6,
+              frozen: np.ndarray | None = None) -> np.ndarray:
     """``size`` fits on bootstrap resamples of the frames: (ncols, size). Their spread is the
     student's uncertainty (query by committee), used to choose what the teacher labels next."""
     rng = np.random.default_rng(seed)
@@ -255,7 +259,7 @@ def committee(rows: list[Rows], frames: list[Frame], size: int, seed: int,
         # a frame drawn k times counts k times (its balanced weight in the resample, summed)
         w = np.zeros(len(frames))
         np.add.at(w, idx, balanced_weights([frames[i] for i in idx]))
-        out.append(solve(rows, frames, tol, ridge, weights=w))
+        out.append(solve(rows, frames, tol, ridge, weights=w, frozen=frozen))
     return np.array(out).T
 
 

@@ -36,6 +36,11 @@ class DistilSettings(Strict):
     #: compositions the student must cover (formulas a family parses)
     compositions: list[str] = Field(default_factory=list, max_length=32)
     supercell: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 1, 1)
+    #: refuse larger cells before any is built: the teacher's memory grows ~2 MB per atom
+    #: (sevennet0 relaxing a 6x6x6 Li3InCl6 cell of 4320 atoms held 9.5 GB within a minute,
+    #: 2026-12-04), and a typo such as supercell [100, 100, 100] (2e7 atoms) would hang the
+    #: structure building itself
+    max_atoms: PositiveInt = Field(1000, le=100_000)
     seed: int = Field(1, ge=0, le=2**31 - 1)
     # -- generation 0: rattled, strained copies of the built cells (no MD needed): the
     #    classical recipe of the field's active-learning codes (e.g. the initial sets of
@@ -91,7 +96,9 @@ class DistilSettings(Strict):
     #: collapse floors are checked every ``snapshot_fs`` all the same)
     explore_snapshots: PositiveInt = Field(40, le=10000)
     snapshot_fs: float = Field(50.0, gt=0, le=10000)
-    timestep_fs: float = Field(1.0, gt=0, le=2.0)
+    #: at least 0.1 fs: ten times below any MD step of these chemistries (0.5-2 fs), and a
+    #: step count that fits LAMMPS's ``run`` (1e-300 fs overflowed it, issue 33)
+    timestep_fs: float = Field(1.0, ge=0.1, le=2.0)
     select_per_generation: PositiveInt = Field(16, le=1000)
     committee: int = Field(4, ge=2, le=16)
     max_generations: int = Field(4, ge=0, le=50)
@@ -181,7 +188,7 @@ class DistilSettings(Strict):
     diffusion_ps: float = Field(50.0, gt=0, le=10000)
     diffusion_discard_ps: float = Field(2.0, ge=0, le=1000,
                                         description="dropped start (20 thermostat times)")
-    diffusion_timestep_fs: float = Field(2.0, gt=0, le=2.0)
+    diffusion_timestep_fs: float = Field(2.0, ge=0.1, le=2.0)
     diffusion_sample_fs: float = Field(100.0, gt=0, le=10000,
                                        description="the MD stage's sample_every_fs")
     diffusion_segment_ps: float = Field(5.0, gt=0, le=1000,
@@ -218,6 +225,13 @@ class DistilSettings(Strict):
     def _zbl(self) -> "DistilSettings":
         if self.zbl_inner >= self.zbl_outer:
             raise ValueError("zbl_inner must be below zbl_outer")
+        # a snapshot more often than a step would be taken every step: with snapshot_fs
+        # 1e-9 the teacher's MD labelled every step of it (issue 33)
+        for every, step in (("snapshot_fs", "timestep_fs"),
+                            ("diffusion_sample_fs", "diffusion_timestep_fs")):
+            if getattr(self, every) < getattr(self, step):
+                raise ValueError(f"{every} ({getattr(self, every):g}) must be at least {step} "
+                                 f"({getattr(self, step):g}): one snapshot per step at most")
         return self
 
 

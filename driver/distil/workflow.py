@@ -72,17 +72,22 @@ def basis_for(s: DistilSettings, elements: tuple[str, ...]) -> SnapBasis | PodBa
                      zbl_inner=s.zbl_inner, zbl_outer=s.zbl_outer, chemflag=s.chemflag)
 
 
+def shortest_pairs(frames: list[F.Frame]) -> dict[tuple[str, str], float]:
+    """The shortest distance of every element pair (sorted) over ``frames`` (A)."""
+    shortest: dict[tuple[str, str], float] = {}
+    for f in frames:
+        for k, d in pair_minima(f).items():
+            shortest[k] = min(shortest.get(k, math.inf), d)
+    return shortest
+
+
 def data_walls(frames: list[F.Frame], basis: SnapBasis,
                force_cap: float) -> tuple[tuple[str, str, float, float], ...]:
     """A wall per element pair that meets in ``frames``: cutoff the shortest distance of the
     pair there (at most the SNAP cutoff), height A such that its largest force, A pi / rc,
     is ``force_cap`` (the largest teacher force a fitted frame may hold)."""
-    shortest: dict[tuple[str, str], float] = {}
-    for f in frames:
-        for k, d in pair_minima(f).items():
-            shortest[k] = min(shortest.get(k, math.inf), d)
     out = []
-    for (a, b), d in sorted(shortest.items()):
+    for (a, b), d in sorted(shortest_pairs(frames).items()):
         rc = math.floor(1e4 * min(d, basis.cutoff)) / 1e4      # never above the data
         if math.isfinite(rc) and rc > 0.1:
             out.append((a, b, round(force_cap * rc / math.pi, 4), rc))
@@ -164,6 +169,11 @@ def built_cells(s: DistilSettings) -> list[F.Frame]:
     out = []
     for formula in s.compositions:
         cand = parse(formula, PHYSICAL_BOUNDS)
+        n = len(build(cand, (1, 1, 1), seed=s.seed).structure) * math.prod(s.supercell)
+        if n > s.max_atoms:
+            raise UserError(f"distil.supercell {'x'.join(map(str, s.supercell))} gives {n:.3g} "
+                            f"atoms of {cand.formula}, more than distil.max_atoms {s.max_atoms}; "
+                            "lower the supercell or raise distil.max_atoms")
         for d in range(s.decorations):
             b = build(cand, s.supercell, seed=s.seed + d)
             out.append(F.canonical(b.structure.get_reduced_structure(),
@@ -406,9 +416,9 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
 
 
 # ------------------------------------------------------------------------------- driver
-#: settings a resumed run may change: how far it goes on, not what it has done (a run that
+#: settings a resumed run may change: how far it goes on (or a guard), not what it has done (a run that
 #: stopped at its generation limit, or converged on shorter explorations, can be extended)
-EXTENDABLE = frozenset({"max_generations", "explore_max_ps"})
+EXTENDABLE = frozenset({"max_generations", "explore_max_ps", "max_atoms"})
 #: settings that shape only the student (its form, basis and fit), free to change while no
 #: generation is recorded: generation 0 (the teacher's relaxations, labels and MD) holds no
 #: student, so its data serve another form as they are
@@ -466,11 +476,21 @@ def _same_seed_files(st: dict, old: list[str], new: list[str]) -> bool:
         return False
 
 
-def _ridge(s: DistilSettings, rows_, frames, tol, seed: int) -> tuple[float, dict]:
+def _ridge(s: DistilSettings, rows_, frames, tol, seed: int,
+           frozen: np.ndarray) -> tuple[float, dict]:
     """The set ridge strength, or the cross-validated one (fit.choose_ridge)."""
     if s.ridge is not None:
         return s.ridge, {}
-    return choose_ridge(rows_, frames, tol, seed=seed)
+    return choose_ridge(rows_, frames, tol, seed=seed, frozen=frozen)
+
+
+def untrained(basis, frames: list[F.Frame]) -> tuple[np.ndarray, list[str]]:
+    """The columns the data cannot train (``basis.untrained``: held at zero by the fit) and
+    the pairs the frames meet that make them so, as ``A-B from d A``."""
+    shortest = shortest_pairs(frames)
+    return basis.untrained(shortest), [f"{a}-{b} from {shortest[(a, b)]:.2f} A"
+                                       for a, b in basis.thin_pairs(shortest)
+                                       if (a, b) in shortest]
 
 
 def student_minima(stu: Model, relaxed: list[F.Frame], g: int) -> tuple[list[F.Frame], dict]:
@@ -553,12 +573,20 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                                                      for a, b, _, rc in basis.walls))
     train_rows = [rows(f, basis) for f in train]
 
+    frozen, thin = None, None
+
     def fit(g: int):
-        """The basis with its walls below all labelled data, and the fit on it."""
-        nonlocal basis, train_rows
+        """The basis with its walls below all labelled data, and the fit on it, the columns
+        the data cannot train held at zero."""
+        nonlocal basis, train_rows, frozen, thin
         basis, train_rows = walls_follow(s, basis, train, train_rows, echo)
-        ridge, cv = _ridge(s, train_rows, train, tol, s.seed + g)
-        return ridge, cv, solve(train_rows, train, tol, ridge)
+        frozen, now = untrained(basis, train)
+        if now != thin and now:
+            echo(f"  held at zero: {int(frozen.sum())} coefficients of pairs the data never "
+                 f"meet or meet only in the cutoff's tail ({', '.join(now)})")
+        thin = now
+        ridge, cv = _ridge(s, train_rows, train, tol, s.seed + g, frozen)
+        return ridge, cv, solve(train_rows, train, tol, ridge, frozen=frozen)
 
     draft = out / "student" / f"{name}.draft.yaml"
     hot = max(s.explore_temperatures_k)
@@ -579,7 +607,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                     break
                 continue
         ridge, _, beta = fit(g)
-        betas = committee(train_rows, train, s.committee, s.seed + g, tol, ridge)
+        betas = committee(train_rows, train, s.committee, s.seed + g, tol, ridge, frozen)
         student_file(draft, name, basis, beta, s, {"teacher": {"name": teacher.name},
                                                    "draft": True})
         stu = load_student(draft, basis.elements)
@@ -615,7 +643,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         new_rows = [r for f, (_, _, r) in zip(labelled, chosen) if id(f) in kept]
         err = errors(new_rows, new, beta)          # before the student sees them
         rec = {"generation": g, "train_frames": len(train), "selected": len(new), "ridge": ridge,
-               "explore_ps": ps, "md_failures": failures,
+               "explore_ps": ps, "md_failures": failures, "untrained_pairs": thin,
                "lattice": lattice,
                "largest_spread_ev_a": float(scored[0][0]) if scored
                and math.isfinite(scored[0][0]) else None, "heldout": err}
@@ -650,6 +678,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         "fit": {"solver": "weighted ridge least squares (driver/distil/fit.py)",
                 "ridge": ridge, "ridge_cross_validation": cv,
                 "weights": "residuals in units of the check tolerances",
+                "held_at_zero": {"coefficients": int(frozen.sum()), "pairs": thin,
+                                 "rule": "descriptors.PodBasis.untrained"},
                 "settings": json.loads(s.model_dump_json())},
         "generations": st["generations"],
         "checks": final,

@@ -22,6 +22,8 @@ coefficient files beside each deck.
 
 from __future__ import annotations
 
+import math
+
 from . import core_repulsion as core
 
 NAME = "pod"
@@ -42,6 +44,41 @@ def per_element(n_elements: int, twobody: int, threebody: tuple[int, int]) -> in
     (LAMMPS's layout, checked in tests/test_distil.py against ``pair_style pod``)."""
     n3, a3 = threebody
     return 1 + twobody * n_elements + n3 * (a3 + 1) * n_elements * (n_elements + 1) // 2
+
+
+def cutoff_function(r: float, rin: float, rcut: float) -> float:
+    """POD's radial cutoff function, ``exp(1 - 1/sqrt((1 - y^3)^2 + 1e-6))`` with ``y = (r -
+    rin)/(rcut - rin)`` (LAMMPS ML-POD's default cutoff, ``eapod.cpp``): ~1 near ``rin``,
+    0 from ``rcut`` on. Every POD radial function carries it."""
+    if r >= rcut:
+        return 0.0
+    y = max(0.0, (r - rin) / (rcut - rin))
+    return math.exp(1.0 - 1.0 / math.sqrt((1.0 - y ** 3) ** 2 + 1e-6))
+
+
+def column_pairs(elements: tuple[str, ...] | list[str], twobody: int,
+                 threebody: tuple[int, int]) -> list[frozenset[tuple[str, str]]]:
+    """For every coefficient (``per_element`` blocks, centre elements in ``elements`` order),
+    the element pairs (sorted) whose distance it reads: none for the one-body constant,
+    (centre, neighbour) for a two-body function, (centre, j) and (centre, k) for a
+    three-body function of the neighbour pair (j, k). LAMMPS's layout: two-body functions
+    grouped by neighbour element, three-body blocks by neighbour pair j <= k in element
+    order (checked in tests/test_distil.py against ``compute pod/global``)."""
+    n3, a3 = threebody
+    els = list(elements)
+
+    def key(a: str, b: str) -> tuple[str, str]:
+        return (a, b) if a <= b else (b, a)
+
+    out: list[frozenset[tuple[str, str]]] = []
+    for c in els:
+        out.append(frozenset())
+        for j in els:
+            out += [frozenset({key(c, j)})] * twobody
+        for i, j in enumerate(els):
+            for k in els[i:]:
+                out += [frozenset({key(c, j), key(c, k)})] * (n3 * (a3 + 1))
+    return out
 
 
 def _int(value, where: str, lo: int, hi: int) -> int:
