@@ -124,6 +124,32 @@ class MDResult(_Open):
         return Arrhenius.model_validate(arr) if arr else None
 
 
+class Moduli(_Open):
+    """The elastic block as another stage reads it: the VRH moduli and their errors (an MD
+    result's ``Elastic`` has them all; a hand-written file may give only these)."""
+
+    bulk_vrh_GPa: float | None = None
+    shear_vrh_GPa: float | None = None
+    bulk_vrh_err_GPa: float | None = None
+    shear_vrh_err_GPa: float | None = None
+
+
+class MDProperties(_Open):
+    """What the phase field reads of an MD result (phasefield/mdresult.py): sigma and D* per
+    temperature, the moduli, the formula. Every ``MDResult`` document is one; so is a
+    hand-written file with only these (sigma(T) and moduli measured elsewhere), which the
+    phase field has always accepted. Each stage checks the numbers it uses where they enter
+    (finite, positive): the model fixes the shape and the types."""
+
+    formula: str | None = None
+    temperatures: list[TemperatureResult] = Field(min_length=1)
+    elastic: Moduli | None = None
+
+    def per_temperature(self) -> list[dict]:
+        """The temperatures as md.analysis.diffusive_points reads them."""
+        return [t.model_dump() for t in self.temperatures]
+
+
 class ResultFileError(ValueError):
     """A file that is not an MD result (or lacks what readers need): one line."""
 
@@ -136,6 +162,15 @@ def parse(data: dict, where: str = "MD result") -> MDResult:
     except ValidationError as exc:
         raise ResultFileError(f"{where} is not a result.json of `sse-driver md` "
                               f"({first_problem(exc)})") from None
+
+
+def parse_properties(data: dict, where: str = "MD result") -> MDProperties:
+    """``MDProperties`` from a parsed JSON object; ``ResultFileError`` naming the first field
+    that is missing or of the wrong type."""
+    try:
+        return MDProperties.model_validate(data)
+    except ValidationError as exc:
+        raise ResultFileError(f"{where}: {first_problem(exc)}") from None
 
 
 def read(path: str | Path) -> MDResult:

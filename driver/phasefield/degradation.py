@@ -50,10 +50,9 @@ def from_md_result(path: str, T: float) -> tuple[float, float | None, str]:
     p = Path(path)
     r, not_md = read(path, "degradation.md_result", "D_cm2_s")
     try:
-        pts, T_, D, D_err = diffusive_points(r["temperatures"], "D_cm2_s", "D_err_cm2_s")
-        G = (r.get("elastic") or {}).get("shear_vrh_GPa")
-        G = None if G is None else float(G)
-    except (ValueError, TypeError, KeyError, AttributeError):
+        pts, T_, D, D_err = diffusive_points(r.per_temperature(), "D_cm2_s", "D_err_cm2_s")
+        G = r.elastic.shear_vrh_GPa if r.elastic is not None else None
+    except (ValueError, TypeError):
         raise ConfigError(not_md) from None
     if len(pts) < 2:
         raise ConfigError(f"degradation.md_result: {p} has {len(pts)} diffusive temperature(s); "

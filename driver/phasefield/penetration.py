@@ -99,16 +99,17 @@ def inputs_from_md(s: Penetration) -> Inputs:
     if s.md_result is not None:
         r, bad = read(s.md_result, "penetration.md_result",
                       "sigma_S_cm, bulk_modulus_GPa and shear_modulus_GPa")
+        e = r.elastic
+        if e is None or e.bulk_vrh_GPa is None or e.shear_vrh_GPa is None:
+            raise ConfigError(f"{bad} (it has no elastic bulk_vrh_GPa and shear_vrh_GPa)")
+        K, G = e.bulk_vrh_GPa, e.shear_vrh_GPa
+        Ke, Ge = e.bulk_vrh_err_GPa or 0.0, e.shear_vrh_err_GPa or 0.0
         try:
-            e = r["elastic"]
-            K, G = float(e["bulk_vrh_GPa"]), float(e["shear_vrh_GPa"])
-            Ke = float(e.get("bulk_vrh_err_GPa") or 0.0)
-            Ge = float(e.get("shear_vrh_err_GPa") or 0.0)
-            pts, T, y, y_err = diffusive_points(r["temperatures"], "sigma_S_cm", "sigma_err_S_cm")
-            formula = r.get("formula")
-            formula = formula if isinstance(formula, str) else None
-        except (ValueError, TypeError, KeyError, AttributeError):
+            pts, T, y, y_err = diffusive_points(r.per_temperature(), "sigma_S_cm",
+                                                "sigma_err_S_cm")
+        except (ValueError, TypeError):
             raise ConfigError(bad) from None
+        formula = r.formula
         if not all(math.isfinite(v) and v > 0 for v in (K, G)):
             raise ConfigError(bad)
         # every number read from the file is checked where it enters (issue 33): a NaN
