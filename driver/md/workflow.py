@@ -26,7 +26,7 @@ from .analysis import arrhenius_summary
 from .datafile import read_data
 from .diffusion import kinisi_diffusion
 from .progress import write_plan
-from .decks import MDInputGenerator, type_map
+from .decks import MDInputGenerator, present, type_map
 from .reuse import adopt, finished_run
 from .runner import run_deck
 
@@ -184,7 +184,8 @@ def run_md(structure: Structure, settings: MDSettings, out: str | Path, comm=Non
         _bcast_files(comm, lambda: iset.write(run) and None)  # write() returns the dir
         mark(run.name, 2 + i, run.name)
         run_or_reuse(iset, run, "md")
-        per_T.append(_bcast_files(comm, lambda: analyse_temperature(run, T, settings, n_li, gen.type_of)))
+        per_T.append(_bcast_files(comm, lambda: analyse_temperature(
+            run, T, settings, n_li, present(gen.type_of, species))))
 
     def finish() -> dict:
         stress = {l.split()[0]: np.array(l.split()[1:], float)
