@@ -596,6 +596,19 @@ def test_a_degenerate_phasefield_domain_is_refused_by_the_schema(tmp_path):
     assert_one_line_error(run_cli("config", "validate", str(cfg)), "domain.lx")
 
 
+def test_a_degradation_mesh_the_solver_cannot_hold_is_one_line(tmp_path):
+    """Issue 33, class 4 (derived quantities): the degradation model derives its mesh from
+    the interface width and the domain (2 elements per width); 1e-6 nm in 1e6 nm needs 2e12
+    per side, which was a pydantic traceback (exit 1). Now one line, exit 2, no folder."""
+    cfg = tmp_path / "pf.yaml"
+    cfg.write_text("phasefield:\n  degradation: {interfacial_energy_J_m2: 0.5, D_cm2_s: 1.0e-9, "
+                   "domain_nm: 1.0e6, width_nm: 1.0e-6}\n")
+    out = tmp_path / "o"
+    assert_one_line_error(run_cli("phasefield", str(cfg), "--out", str(out), timeout=120),
+                          "elements per side")
+    assert not out.exists()
+
+
 def test_a_missing_sse_driver_home_is_one_line_before_any_command(tmp_path):
     """Issue 33, class 9: SSE_DRIVER_HOME pointing nowhere is named in one line (exit 2)
     before a command starts (the demo would otherwise run the doctor and write its file)."""
