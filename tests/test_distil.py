@@ -202,14 +202,7 @@ def test_a_shipped_pod_student_gets_its_own_type_order_in_md_decks():
     assert sorted(types, key=types.get) == ["Li", "Cl", "In"]
     frame = F.read(Path(__file__).parents[1] / "records" / "distil" / "li3incl6_pod813_7net0"
                    / "data" / "relaxed" / "labelled_000.extxyz")[0]
-    model = Model(pot, ("Li", "Cl", "In"))
-    try:
-        lmp = model.lammps(frame)
-        lmp.commands_list(["thermo_style custom step pe", "run 0"])
-        e_distil = lmp.get_thermo("pe")
-        model.release(lmp)
-    finally:
-        model.close()
+    e_distil = _in_lammps(Model(pot, ("Li", "Cl", "In")), frame)[0]
     assert e_distil == pytest.approx(frame.energy, abs=0.005 * frame.n)   # the teacher's
     with pytest.raises(UserError, match="must follow its species order"):
         pot.pair_lines({"Li": 1, "In": 2, "Cl": 3}, 0.0, 0.0)
@@ -252,15 +245,7 @@ def test_a_family_student_runs_a_member_with_fewer_of_its_elements(tmp_path):
         e_deck = lmp.get_thermo("pe")
     finally:
         lmp.close()
-    model = Model(pot, els)
-    try:
-        lm = model.lammps(fr)
-        lm.commands_list(["thermo_style custom step pe", "run 0"])
-        e_model = lm.get_thermo("pe")
-        model.release(lm)
-    finally:
-        model.close()
-    assert e_deck == pytest.approx(e_model, rel=1e-9, abs=1e-8)
+    assert e_deck == pytest.approx(_in_lammps(Model(pot, els), fr)[0], rel=1e-9, abs=1e-8)
 
 
 def test_the_form_is_snap_where_its_basis_fits_else_pod(tmp_path):
