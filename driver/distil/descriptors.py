@@ -80,7 +80,7 @@ class SnapBasis:
 #: a POD column is fitted only where the data bring each pair it reads to where the cutoff
 #: function is at least this (``PodBasis.untrained``): one decade, so a coefficient learnt
 #: at the data's shortest distance is amplified at most tenfold nearer in. A rule fixed
-#: before any run it was used in (2026-12-04), not tuned: the failure it answers had data
+#: before any run it was used in (2026-12-03), not tuned: the failure it answers had data
 #: at 3e-4 (an amplification of 3000)
 TRAINED_CUTOFF = 0.1
 
@@ -124,12 +124,13 @@ class PodBasis:
         shorter distances, is amplified by the inverse of the cutoff function there.
 
         Measured on the halide family (records/distil/halide_pod_7net0, generation 6,
-        2026-12-04): Y-Y pairs came no closer than 4.84 A in 1087 frames (5 A cutoff, where
+        2026-12-03): Y-Y pairs came no closer than 4.84 A in 1087 frames (5 A cutoff, where
         the cutoff function is 3e-4); the student's Y-Y dimer energy was -1350 eV at 3 A,
         and at 1500 K two Y ions of Li3YCl6 drifted together from 5.5 to 4.8 A over 150 fs
         and the run lost atoms (4 and 3 of 6 explorations of generations 5 and 6). Held at
-        zero, such a pair is answered by its data wall and ZBL core, and by the other
-        pairs' terms (a Y-Cl-Y angle), as the other terms already are below the data."""
+        zero, such a pair is answered below its data by its wall and the ZBL core, as every
+        pair is, and by the terms of the pairs the data do train (a Y-Cl-Y angle, through
+        its Y-Cl distances)."""
         from ..forcefields.pod import column_pairs
         thin = set(self.thin_pairs(shortest))
         return np.array([bool(pairs & thin) for pairs in

@@ -117,7 +117,7 @@ class Normal:
         precision's epsilon times the largest column's) gets no coefficient, as an empty
         one: scaled to unit spread it would be fitted like any other and its coefficient,
         divided back by its tiny scale, explodes. Measured on the halide family
-        (records/distil/halide_pod_7net0, generation 2, 2026-12-04): the Y-Y columns,
+        (records/distil/halide_pod_7net0, generation 2, 2026-12-03): the Y-Y columns,
         touched only by pairs in the last 0.08 A of the 5 A cutoff, were 1e-20 of the
         largest column and took coefficients of 1e15; without them (132 of 3305 columns)
         the held-out errors are unchanged to 1e-4 eV/A and the largest coefficient is 2e3.
@@ -146,7 +146,7 @@ class Normal:
 
 #: rows stacked before one product updates the Gram matrix (``normal``): one large
 #: symmetric product instead of one per frame is ~5x faster at the same result (measured,
-#: 40 frames of 79 x 3305 rows, one core, 2026-12-04: 10.3 s -> 2.1 s, equal to 3e-12),
+#: 40 frames of 79 x 3305 rows, one core, 2026-12-03: 10.3 s -> 2.1 s, equal to 3e-12),
 #: for a block of at most 4096 x columns doubles (108 MB at 3305 columns)
 BLOCK_ROWS = 4096
 

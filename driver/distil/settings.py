@@ -38,7 +38,7 @@ class DistilSettings(Strict):
     supercell: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 1, 1)
     #: refuse larger cells before any is built: the teacher's memory grows ~2 MB per atom
     #: (sevennet0 relaxing a 6x6x6 Li3InCl6 cell of 4320 atoms held 9.5 GB within a minute,
-    #: 2026-12-04), and a typo such as supercell [100, 100, 100] (2e7 atoms) would hang the
+    #: 2026-12-03), and a typo such as supercell [100, 100, 100] (2e7 atoms) would hang the
     #: structure building itself
     max_atoms: PositiveInt = Field(1000, le=100_000)
     seed: int = Field(1, ge=0, le=2**31 - 1)

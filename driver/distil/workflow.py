@@ -416,8 +416,9 @@ def diffusion_vs_teacher(s: DistilSettings, out: Path, basis: SnapBasis, draft: 
 
 
 # ------------------------------------------------------------------------------- driver
-#: settings a resumed run may change: how far it goes on (or a guard), not what it has done (a run that
-#: stopped at its generation limit, or converged on shorter explorations, can be extended)
+#: settings a resumed run may change: how far it goes on (and the size guard), not what it
+#: has done (a run that stopped at its generation limit, or converged on shorter
+#: explorations, can be extended)
 EXTENDABLE = frozenset({"max_generations", "explore_max_ps", "max_atoms"})
 #: settings that shape only the student (its form, basis and fit), free to change while no
 #: generation is recorded: generation 0 (the teacher's relaxations, labels and MD) holds no
