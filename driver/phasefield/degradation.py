@@ -83,8 +83,8 @@ def apply(settings: PhaseFieldSettings) -> tuple[PhaseFieldSettings, dict]:
     rho = 6 * gamma / delta
     w = delta / L
     n = max(settings.domain.nx, math.ceil(2.0 / w))   # >= 2 elements per tanh width
-    most = type(settings.domain).model_fields["nx"].metadata   # the mesh's own bound
-    limit = min(m.le for m in most if getattr(m, "le", None) is not None)
+    bounds = type(settings.domain).model_fields["nx"].metadata   # the mesh's own bound
+    limit = min(m.le for m in bounds if getattr(m, "le", None) is not None)
     if n > limit:
         raise ConfigError(f"degradation: an interface of {d.width_nm:g} nm in a "
                           f"{d.domain_nm:g} nm domain needs {n:.3g} elements per side (2 per "
