@@ -312,19 +312,21 @@ def test_data_walls_leave_the_data_untouched_and_repel_below_it(tmp_path):
     assert fx[0] < 0 < fx[1] and abs(fx[1]) <= 20.0 + 1e-9
 
 
-def test_walls_follow_the_data_below_every_labelled_frame():
+def test_walls_follow_the_data_below_every_labelled_frame(tmp_path):
     """workflow.walls_follow: a newly labelled frame with a Li-Li pair closer than the wall
     moves the wall below it, and every frame's reference is recomputed to what its rows
     would be with the new walls (the ZBL alone: no labelled frame inside a wall); unchanged
     data leave the basis and rows as they are."""
     from dataclasses import replace
 
+    from driver.distil.rowstore import RowStore
     from driver.distil.settings import DistilSettings
     from driver.distil.workflow import data_walls, walls_follow
     s = DistilSettings(data_walls=True, force_cap_ev_a=20.0)
     frames = [_frame(k) for k in range(2)]
     basis = replace(BASIS, walls=data_walls(frames, BASIS, 20.0))
-    rs = [D.rows(f, basis) for f in frames]
+    rs = RowStore(tmp_path / "rows")
+    rs.extend(frames, basis)
     same_basis, same_rows = walls_follow(s, basis, frames, rs, echo=lambda *_: None)
     assert same_basis is basis and same_rows is rs
     li_rc = next(rc for a, b, _, rc in basis.walls if (a, b) == ("Li", "Li"))
@@ -332,7 +334,8 @@ def test_walls_follow_the_data_below_every_labelled_frame():
     close = F.Frame(("Li", "Li", "Cl", "In"), np.array([[1.0, 1, 1], [1.0 + li_rc - 0.3, 1, 1],
                                                        [7.0, 7, 7], [7.0, 7, 10.5]]), cell, {})
     frames.append(close)
-    rs.append(D.rows(close, basis))                     # inside the old wall: repelled
+    rs.append(close, basis)                             # inside the old wall: repelled
+    assert rs[2].ref_energy > D.rows(close, BASIS).ref_energy + 1.0
     said = []
     moved, new_rows = walls_follow(s, basis, frames, rs, echo=said.append)
     assert next(rc for a, b, _, rc in moved.walls if (a, b) == ("Li", "Li")) <= li_rc - 0.3 + 1e-9
@@ -343,6 +346,70 @@ def test_walls_follow_the_data_below_every_labelled_frame():
         assert np.abs(r.ref_forces - zbl.ref_forces).max() < 1e-9
         assert np.abs(r.ref_virial - zbl.ref_virial).max() < 1e-9
         assert np.array_equal(r.forces, D.rows(f, basis).forces)     # the fitted part's rows
+
+
+def test_the_row_store_gives_back_the_rows_it_was_given(tmp_path, monkeypatch):
+    """rowstore.RowStore: the rows read back from disk are the rows LAMMPS computed (to the
+    bit), a second store on the same folder (a resumed run) reads them back without
+    computing, a file damaged by a killed writer is computed again, and a basis with other
+    walls reuses the fitted rows with its own reference (descriptors.with_reference)."""
+    from dataclasses import replace
+
+    from driver.distil import rowstore
+    frames = [_frame(k) for k in range(3)]
+    store = rowstore.RowStore(tmp_path / "rows")
+    store.extend(frames, WALLED)
+    assert len(store) == 3 and len(list(tmp_path.joinpath("rows").glob("*.npy"))) == 6
+    for f, r in zip(frames, store):
+        direct = D.rows(f, WALLED)
+        for name in ("energy", "forces", "virial", "ref_forces", "ref_virial"):
+            assert np.array_equal(getattr(r, name), getattr(direct, name)), name
+        assert r.ref_energy == direct.ref_energy and (r.n, r.volume) == (f.n, f.volume)
+
+    # a resumed run: nothing computed again; a truncated file is
+    damaged = tmp_path / "rows" / f"{rowstore.frame_key(frames[1], WALLED)}.npy"
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    computed = []
+    real = rowstore.rows
+    monkeypatch.setattr(rowstore, "rows", lambda f, b: computed.append(f) or real(f, b))
+    again = rowstore.RowStore(tmp_path / "rows")
+    again.extend(frames, WALLED)
+    assert computed == [frames[1]]
+    assert np.array_equal(again[1].forces, D.rows(frames[1], WALLED).forces)
+
+    # other walls: the same fitted rows, the new reference
+    bare = replace(WALLED, walls=())
+    moved = again.rereferenced(frames, bare)
+    assert computed == [frames[1]]
+    for f, r in zip(frames, moved):
+        direct = D.rows(f, bare)
+        assert np.array_equal(r.forces, direct.forces)
+        assert r.ref_energy == pytest.approx(direct.ref_energy, abs=1e-9)
+        assert np.abs(r.ref_forces - direct.ref_forces).max() < 1e-9
+    assert moved[0].ref_energy != store[0].ref_energy       # the walls reach into the frames
+
+
+def test_a_fit_over_the_row_store_is_the_fit_over_the_rows_in_memory(tmp_path):
+    """The fit passes over a store one frame at a time (fit.normal, choose_ridge's folds,
+    the committee) and gets what it gets from the same rows held in a list."""
+    from driver.distil.rowstore import RowStore
+    rng = np.random.default_rng(4)
+    frames = [_frame(seed) for seed in range(10)]
+    rs = [D.rows(f, BASIS) for f in frames]
+    beta = rng.normal(0, 0.05, BASIS.ncols)
+    labelled = []
+    for f, r in zip(frames, rs):
+        e, forces, stress = D.predict(r, beta)
+        labelled.append(f.with_labels(e, forces + rng.normal(0, 0.05, forces.shape), stress))
+    store = RowStore(tmp_path / "rows")
+    store.extend(frames, BASIS)
+    ridge, cv = FIT.choose_ridge(rs, labelled, seed=1)
+    assert FIT.choose_ridge(store, labelled, seed=1) == (ridge, cv)
+    assert np.allclose(FIT.solve(store, labelled, ridge=ridge),
+                       FIT.solve(rs, labelled, ridge=ridge), rtol=1e-10, atol=1e-12)
+    assert np.allclose(FIT.committee(store, labelled, 2, seed=3, ridge=ridge),
+                       FIT.committee(rs, labelled, 2, seed=3, ridge=ridge), rtol=1e-10,
+                       atol=1e-12)
 
 
 @pytest.mark.parametrize("wall, message", [
@@ -765,8 +832,15 @@ def test_distil_end_to_end_with_the_real_teacher_dask_and_resume(tmp_path):
     again = label([train[0]], "sevennet0")[0]
     assert again.energy == pytest.approx(train[0].energy, abs=1e-3)
     assert np.abs(again.forces - train[0].forces).max() < 1e-3
-    # resume: nothing is labelled twice, the same student comes out
+    # the fit's rows are on disk (rowstore), one file per distinct training frame
+    def stored() -> set[str]:
+        return {p.name for p in (out / "rows").glob("*.npy") if not p.name.endswith(".ref.npy")}
+    assert 1 <= len(stored()) <= len(train)
+    before = stored()
+    # resume: nothing is labelled twice, the rows are read back (no new file), the same
+    # student comes out
     r2 = run_cli(*args, timeout=900, env={"SSE_DRIVER_DASK__DASHBOARD_ADDRESS": "127.0.0.1:0"})
+    assert stored() == before
     assert r2.returncode == r.returncode, r2.stderr[-2000:]
     assert "teacher labelled" in r.stdout and "teacher relaxed" in r.stdout
     assert "teacher labelled" not in r2.stdout and "teacher relaxed" not in r2.stdout

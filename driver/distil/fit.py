@@ -22,6 +22,7 @@ double precision's 1e-16.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,9 +152,10 @@ class Normal:
 BLOCK_ROWS = 4096
 
 
-def normal(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights) -> Normal:
+def normal(rows: Sequence[Rows], frames: list[Frame], tol: Tolerances, weights) -> Normal:
     """The normal equations of ``frames`` with per-frame ``weights`` (frames of zero weight
-    left out), accumulated over blocks of frames of at most ``BLOCK_ROWS`` rows."""
+    left out, their rows never read), accumulated over blocks of frames of at most
+    ``BLOCK_ROWS`` rows: only one block's rows are in memory at a time."""
     out = Normal.zeros(rows[0].energy.shape[0])
     block: list[int] = []
 
@@ -167,7 +169,7 @@ def normal(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights) -> N
     for i, w in enumerate(weights):
         if not w:
             continue
-        n = rows[i].forces.shape[0] + 7
+        n = 3 * frames[i].n + 7           # from the frame: rows may live on disk (rowstore)
         if size + n > BLOCK_ROWS:
             flush()
             size = 0
@@ -177,7 +179,7 @@ def normal(rows: list[Rows], frames: list[Frame], tol: Tolerances, weights) -> N
     return out
 
 
-def solve(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
+def solve(rows: Sequence[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
           ridge: float = 1e-6, weights=None, frozen: np.ndarray | None = None) -> np.ndarray:
     """Coefficients (ncols,) minimizing the weighted residual plus ``ridge`` times the
     row count times the squared norm of the column-scaled coefficients (``weights``: per
@@ -193,7 +195,7 @@ FALLBACK_RIDGE = 1e-6
 RIDGE_GRID = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 
 
-def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
+def choose_ridge(rows: Sequence[Rows], frames: list[Frame], tol: Tolerances = Tolerances(),
                  folds: int = 5, seed: int = 0, grid=RIDGE_GRID,
                  resamples: int = 400, frozen: np.ndarray | None = None) -> tuple[float, dict]:
     """The ridge strength of ``grid`` chosen by ``folds``-fold cross-validation (frames held
@@ -226,9 +228,9 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
     w = balanced_weights(frames)
     fold_of = np.random.default_rng(seed).permutation(n) % folds
     loss = np.zeros((n, len(grid)))
-    parts = [normal([rows[i] for i in range(n) if fold_of[i] == k],
-                    [frames[i] for i in range(n) if fold_of[i] == k], tol,
-                    w[fold_of == k]) for k in range(folds)]
+    # a fold is the frames weighted, the others at zero weight (skipped): one frame's rows
+    # at a time, whether ``rows`` is a list or a store on disk (rowstore.RowStore)
+    parts = [normal(rows, frames, tol, np.where(fold_of == k, w, 0.0)) for k in range(folds)]
     total = sum(parts[1:], parts[0])
     for k in range(folds):
         test = [i for i in range(n) if fold_of[i] == k]
@@ -247,7 +249,7 @@ def choose_ridge(rows: list[Rows], frames: list[Frame], tol: Tolerances = Tolera
                                  for r, m, e, l in zip(grid, median, se, loss.T)}
 
 
-def committee(rows: list[Rows], frames: list[Frame], size: int, seed: int,
+def committee(rows: Sequence[Rows], frames: list[Frame], size: int, seed: int,
               tol: Tolerances = Tolerances(), ridge: float = 1e-6,
               frozen: np.ndarray | None = None) -> np.ndarray:
     """``size`` fits on bootstrap resamples of the frames: (ncols, size). Their spread is the

@@ -30,10 +30,11 @@ from ..errors import UserError
 from ..fileio import atomic_write_json, atomic_write_text
 from ..forcefields import snap as snap_form
 from . import frames as F
-from .descriptors import PodBasis, SnapBasis, rows, with_reference
+from .descriptors import PodBasis, SnapBasis, rows
 from .explore import (Model, floors, lattice_deviation, nve_drift, pair_minima, relax_student,
                       run_md)
 from .fit import Tolerances, choose_ridge, committee, errors, force_spread, passes, solve
+from .rowstore import RowStore
 from .settings import DistilSettings
 
 STATE = "distil.json"
@@ -94,7 +95,7 @@ def data_walls(frames: list[F.Frame], basis: SnapBasis,
     return tuple(out)
 
 
-def walls_follow(s: DistilSettings, basis, frames: list[F.Frame], frame_rows: list,
+def walls_follow(s: DistilSettings, basis, frames: list[F.Frame], frame_rows: RowStore,
                  echo=print) -> tuple:
     """The basis with its walls moved below every labelled frame (``data_walls`` over all of
     them), and the rows' reference recomputed where they moved (descriptors.with_reference).
@@ -114,7 +115,7 @@ def walls_follow(s: DistilSettings, basis, frames: list[F.Frame], frame_rows: li
     basis = replace(basis, walls=walls)
     echo("  walls moved below newly labelled pairs: " + ", ".join(
         f"{a}-{b} {rc:.2f} A" for a, b, _, rc in walls if before.get((a, b)) != rc))
-    return basis, [with_reference(r, f, basis) for r, f in zip(frame_rows, frames)]
+    return basis, frame_rows.rereferenced(frames, basis)
 
 
 def seed_frames(s: DistilSettings, elements: tuple[str, ...]) -> list[F.Frame]:
@@ -572,7 +573,10 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         basis = replace(basis, walls=data_walls(train, basis, s.force_cap_ev_a))
         echo("  walls below the data: " + ", ".join(f"{a}-{b} {rc:.2f} A"
                                                      for a, b, _, rc in basis.walls))
-    train_rows = [rows(f, basis) for f in train]
+    # on disk, read back on each pass of a fit (rowstore.py): a resumed run reads its rows
+    # back instead of recomputing them, and a garnet's would not fit in memory
+    train_rows = RowStore(out / "rows")
+    train_rows.extend(train, basis)
 
     frozen, thin = None, None
 
@@ -602,7 +606,7 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                            for f in F.read(path)], s, lambda *_: None)
             if len(new) == done["selected"]:
                 train += new
-                train_rows += [rows(f, basis) for f in new]
+                train_rows.extend(new, basis)
                 clean += not done["md_failures"]
                 if _converged(s, st, g):
                     break
@@ -634,8 +638,10 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
         scored = []
         for sp, f in pool:
             r = rows(f, basis)
-            scored.append((sp if sp is not None else force_spread(r, betas), f, r))
-        scored.sort(key=lambda t: -t[0])
+            scored.append([sp if sp is not None else force_spread(r, betas), f, r])
+            scored.sort(key=lambda t: -t[0])
+            for t in scored[s.select_per_generation:]:
+                t[2] = None            # only the chosen frames' rows are kept in memory
         chosen = scored[:s.select_per_generation]
         labelled = label_all(client, [f for _, f, _ in chosen], out / "data" / f"gen{g:03d}",
                              s.teacher, chunks, echo)
@@ -655,7 +661,8 @@ def run(s: DistilSettings, out: str | Path, name: str, client, echo=print,
                 lattice else f"not found ({lattice['failure']})"))
         clean += not failures
         train += new
-        train_rows += new_rows
+        for f, r in zip(new, new_rows):
+            train_rows.append(f, basis, r)
         st["generations"] = [r for r in st["generations"] if r["generation"] < g] + [rec]
         atomic_write_json(out / STATE, st)
         if _converged(s, st, g):
