@@ -29,7 +29,11 @@ def test_job_layout_asks_for_ranks_times_threads_cores_and_tags_workers():
     kw = job_kwargs(s, "/scratch/c1")
     assert kw["cores"] == 2 * 4 * 3 and kw["processes"] == 2
     assert kw["worker_extra_args"] == ["--resources", "MPI=4"]
-    assert kw["job_script_prologue"] == ["export OMP_NUM_THREADS=3", "module load gcc"]
+    # the malloc settings before the user's own lines (which may override them)
+    assert kw["job_script_prologue"] == ["export OMP_NUM_THREADS=3",
+                                         "export MALLOC_TRIM_THRESHOLD_=268435456",
+                                         "export MALLOC_MMAP_THRESHOLD_=33554432",
+                                         "module load gcc"]
     assert kw["log_directory"] == "/scratch/c1/dask-jobs"
     assert kw["account"] == "mat42" and kw["queue"] == "short" and "interface" not in kw
 
@@ -170,3 +174,25 @@ def test_local_workers_beyond_the_cores_are_refused(tmp_path):
     r = run_cli("run", str(cfg), "--out", str(tmp_path / "o"), timeout=120)
     assert_one_line_error(r, "cores")
     assert not (tmp_path / "o").exists()
+
+
+def test_local_workers_run_with_the_malloc_settings_not_dasks(tmp_path, monkeypatch):
+    """Dask's nanny gives its workers MALLOC_TRIM_THRESHOLD_=65536, which maps and unmaps
+    every block above 128 kB anew (the ML teacher 2.4x slower, cluster.WORKER_MALLOC); a
+    local cluster's workers run with the project's settings instead, and a task's own
+    subprocesses (the MD stage) inherit them."""
+    s = Settings(dask={"backend": "local", "dashboard_address": "127.0.0.1:0"})
+    # what an earlier nanny in this process leaves in its environment (Dask's value)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+
+    def environ() -> dict:
+        import subprocess
+        import sys
+        child = subprocess.run([sys.executable, "-c", "import os; print(os.environ['MALLOC_TRIM_THRESHOLD_'])"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                "mmap": os.environ.get("MALLOC_MMAP_THRESHOLD_"), "child": child}
+
+    with execution(s, tmp_path, n_workers=1, echo=lambda *_: None) as ex:
+        got = ex.client.submit(environ, pure=False).result()
+    assert got == {"trim": "268435456", "mmap": "33554432", "child": "268435456"}

@@ -29,6 +29,38 @@ from ..schema import Settings
 
 JOBQUEUE = ("slurm", "pbs")
 
+#: glibc malloc settings of every worker process. Dask's nanny sets
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers (``distributed.nanny.pre-spawn-environ``,
+#: to hand freed memory back to the system), and setting any of these turns off glibc's
+#: dynamic mmap threshold, so every block above 128 kB is mapped and unmapped anew: the
+#: teacher's tensors (PyTorch, a few MB per step) then cost a page fault per page per step.
+#: Measured (2026-12-07, 52-atom Li6PS5Cl, sevennet0 through LAMMPS, one Dask worker, a
+#: 2-core machine at load 4.5; bench/worker_malloc.py, docs/benchmarks.md): 2.39 s per MD
+#: step (0.71 s of it in the kernel, 275k page faults) with Dask's setting, 0.95 s (0.006 s,
+#: 419 faults) with these: 2.5x.
+#: The mmap threshold is glibc's largest (32 MiB on 64-bit, mallopt(3)); the trim threshold
+#: still returns a free top of heap above 256 MiB. A value the user exported before the
+#: run wins.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 268435456, "MALLOC_MMAP_THRESHOLD_": 33554432}
+#: what the user exported, read before any nanny ran in this process (a nanny writes its
+#: pre-spawn values into its own process's environment, and the next nanny reads the
+#: environment before its config: Dask's 65536 would then come back)
+_EXPORTED = {k: os.environ.get(k) for k in WORKER_MALLOC}
+
+
+@contextmanager
+def worker_malloc() -> Iterator[None]:
+    """Workers spawned by a nanny in this context get ``WORKER_MALLOC`` (or what the user
+    exported)."""
+    import dask
+
+    env = {k: _EXPORTED[k] if _EXPORTED[k] is not None else str(v)
+           for k, v in WORKER_MALLOC.items()}
+    os.environ.update(env)
+    key = "distributed.nanny.pre-spawn-environ"
+    with dask.config.set({key: {**dask.config.get(key, {}), **env}}):
+        yield
+
 
 def mpi_world_size() -> int:
     """World size announced by an MPI launcher in the environment (1 when not launched).
@@ -110,7 +142,9 @@ def job_kwargs(s: Settings, out: str | Path | None = None) -> dict[str, Any]:
         "death_timeout": jq.death_timeout_s,
         # one task at a time per worker: the task's MPI ranks take the worker's cores
         "worker_extra_args": ["--resources", f"MPI={ranks}"],
-        "job_script_prologue": [f"export OMP_NUM_THREADS={jq.omp_threads}", *jq.job_script_prologue],
+        "job_script_prologue": [f"export OMP_NUM_THREADS={jq.omp_threads}",
+                                *(f"export {k}={v}" for k, v in WORKER_MALLOC.items()),
+                                *jq.job_script_prologue],
         "job_extra_directives": list(jq.job_extra_directives),
     }
     for key, val in (("account", jq.account), ("queue", jq.queue),
@@ -236,7 +270,7 @@ def execution(s: Settings, out: str | Path, scheduler: str | None = None,
                               f"{cores} cores of this machine; lower dask.n_workers / "
                               "--workers or use a cluster backend (dask.backend slurm, pbs, mpi)")
         try:
-            with _quiet_startup():
+            with _quiet_startup(), worker_malloc():
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                        host=s.dask.host,
                                        dashboard_address=s.dask.dashboard_address,
