@@ -334,18 +334,24 @@ def pod_rows(frame: Frame, basis: PodBasis) -> Rows:
                 ref_forces=ref_f, ref_virial=ref_w, n=n, volume=frame.volume)
 
 
+def reference(frame: Frame, basis: SnapBasis | PodBasis) -> tuple[float, np.ndarray, np.ndarray]:
+    """The reference (ZBL core and walls) of ``basis`` on ``frame``: energy, forces (flat,
+    atoms in order) and virial (eV, Voigt), one LAMMPS ``run 0``."""
+    lmp = lammps_for(frame, basis.elements, reference_lines(basis))
+    try:
+        lmp.commands_list([_REFERENCE_THERMO, "run 0"])
+        return _reference_values(lmp, frame)
+    finally:
+        lmp.close()
+
+
 def with_reference(r: Rows, frame: Frame, basis: SnapBasis | PodBasis) -> Rows:
     """``r`` with the reference (ZBL core and walls) of ``basis`` recomputed: the fitted
     part's rows do not depend on the walls, so walls that move (workflow.data_walls follows
     the data) cost one LAMMPS ``run 0`` per frame, not its rows again."""
     from dataclasses import replace
 
-    lmp = lammps_for(frame, basis.elements, reference_lines(basis))
-    try:
-        lmp.commands_list([_REFERENCE_THERMO, "run 0"])
-        ref_e, ref_f, ref_w = _reference_values(lmp, frame)
-    finally:
-        lmp.close()
+    ref_e, ref_f, ref_w = reference(frame, basis)
     return replace(r, ref_energy=ref_e, ref_forces=ref_f, ref_virial=ref_w)
 
 
@@ -362,5 +368,5 @@ def predict(r: Rows, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return e, f.T.reshape(b.shape[1], r.n, 3), (-w / r.volume).T
 
 
-__all__ = ["SnapBasis", "PodBasis", "Rows", "pod_rows", "rows", "with_reference", "predict",
+__all__ = ["SnapBasis", "PodBasis", "Rows", "pod_rows", "rows", "reference", "with_reference", "predict",
            "lammps_for", "lammps_from_restart", "compute_line"]

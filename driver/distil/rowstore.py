@@ -10,7 +10,7 @@ rows can live on disk: a fit holds one block, the operating system's page cache 
 
 The files are a cache keyed by content: the frame (species, positions, cell) and the part of
 the basis the fitted rows depend on (not the walls or the ZBL core, which only set the
-reference the fit subtracts: ``descriptors.with_reference``). A resumed distillation reads
+reference the fit subtracts: ``descriptors.reference``). A resumed distillation reads
 its rows back instead of recomputing them (POD: 13 LAMMPS runs per frame; 15 min for the
 halide family's 1100 frames, 2026-12-03). Writes are atomic, and a file that does not read
 back with the expected shape is recomputed, so a run killed mid-write loses nothing.
@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .descriptors import PodBasis, Rows, SnapBasis, rows, with_reference
+from ..fileio import write_together
+from .descriptors import PodBasis, Rows, SnapBasis, reference, rows
 from .frames import Frame
 
 #: bump when the layout of a stored file changes: older files are then never read
@@ -76,12 +77,15 @@ class _Entry:
     volume: float
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    """Atomic ``np.save``: a reader sees the whole file or none."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-    os.replace(tmp, path)
+def _save(arrays: dict[Path, np.ndarray]) -> None:
+    """The arrays as ``.npy`` files, written together (``fileio.write_together``: a reader
+    sees each whole or not at all, and a failure leaves no temporary file)."""
+    files = {}
+    for path, array in arrays.items():
+        buf = io.BytesIO()
+        np.save(buf, array)
+        files[path] = buf.getvalue()
+    write_together(files)
 
 
 def _load(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
@@ -120,31 +124,36 @@ class RowStore(Sequence[Rows]):
                     ref_energy=e.ref_energy, ref_forces=e.ref_forces, ref_virial=e.ref_virial,
                     n=e.n, volume=e.volume)
 
+    def _reference(self, frame: Frame, basis: SnapBasis | PodBasis, key: str) -> np.ndarray:
+        """The reference of ``basis`` on the frame stored under ``key`` (energy, forces,
+        virial in one vector): read back, or computed (one LAMMPS ``run 0``) and stored."""
+        path = self._reference_path(key, basis)
+        stored = _load(path, (1, 1 + 3 * frame.n + 6))
+        if stored is not None:
+            return stored[0]
+        energy, forces, virial = reference(frame, basis)
+        ref = np.concatenate([[energy], forces, virial])
+        _save({path: ref[None, :]})
+        return ref
+
+    def _reference_path(self, key: str, basis: SnapBasis | PodBasis) -> Path:
+        return self.folder / f"{key}.{reference_key(basis)}.ref.npy"
+
     def _entry(self, frame: Frame, basis: SnapBasis | PodBasis,
                computed: Rows | None = None) -> _Entry:
         """The frame's entry, computing (and storing) what is not stored (``computed``: its
         rows, already computed by the caller with this basis)."""
         key = frame_key(frame, basis)
         path = self.folder / f"{key}.npy"
-        ref_path = self.folder / f"{key}.{reference_key(basis)}.ref.npy"
         n = frame.n
-        a = None if computed is not None else _load(path, (1 + 3 * n + 6, basis.ncols))
-        if a is None:
-            computed = computed if computed is not None else rows(frame, basis)
-            _save(path, np.vstack([computed.energy[None, :], computed.forces, computed.virial]))
-            ref = np.concatenate([[computed.ref_energy], computed.ref_forces, computed.ref_virial])
-            _save(ref_path, ref[None, :])
+        if computed is None and _load(path, (1 + 3 * n + 6, basis.ncols)) is not None:
+            ref = self._reference(frame, basis, key)
         else:
-            stored = _load(ref_path, (1, 1 + 3 * n + 6))
-            if stored is None:
-                r = with_reference(Rows(energy=a[0], forces=a[1:1 + 3 * n], virial=a[1 + 3 * n:],
-                                        ref_energy=0.0, ref_forces=np.zeros(3 * n),
-                                        ref_virial=np.zeros(6), n=n, volume=frame.volume),
-                                   frame, basis)
-                ref = np.concatenate([[r.ref_energy], r.ref_forces, r.ref_virial])
-                _save(ref_path, ref[None, :])
-            else:
-                ref = stored[0]
+            if computed is None:
+                computed = rows(frame, basis)
+            ref = np.concatenate([[computed.ref_energy], computed.ref_forces, computed.ref_virial])
+            _save({path: np.vstack([computed.energy[None, :], computed.forces, computed.virial]),
+                   self._reference_path(key, basis): ref[None, :]})
         return _Entry(path, float(ref[0]), ref[1:1 + 3 * n].copy(), ref[1 + 3 * n:].copy(),
                       n, basis.ncols, frame.volume)
 
@@ -163,7 +172,13 @@ class RowStore(Sequence[Rows]):
         ``basis``: the fitted rows are read from the same files, only the reference is new."""
         if len(frames) != len(self):
             raise ValueError(f"{len(frames)} frames for a store of {len(self)}")
-        return RowStore(self.folder, [self._entry(f, basis) for f in frames])
+        moved = []
+        for f, e in zip(frames, self._entries):       # the fitted rows' file is kept as is
+            ref = self._reference(f, basis, e.path.stem)
+            moved.append(dataclasses.replace(e, ref_energy=float(ref[0]),
+                                             ref_forces=ref[1:1 + 3 * e.n].copy(),
+                                             ref_virial=ref[1 + 3 * e.n:].copy()))
+        return RowStore(self.folder, moved)
 
 
 __all__ = ["RowStore", "frame_key", "reference_key"]
