@@ -72,7 +72,8 @@ def in_worker(cell: str, steps: int, env: dict | None) -> dict:
         cfg.update({k: str(v) for k, v in env.items()})
     # a nanny writes its values into this process's environment, and the next nanny reads
     # the environment first: each cluster starts from the environment this bench had
-    for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+    from driver.campaign.cluster import WORKER_MALLOC
+    for k in WORKER_MALLOC:
         os.environ.pop(k, None)
     with dask.config.set({key: cfg}), \
             LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
